@@ -1,0 +1,254 @@
+"""The ledger application: commands on the inventory, saved with their read models.
+
+Each command loads, decides, saves and returns plain values. ``save`` stores
+the events and projects them in one database transaction, so the read models
+are never behind the log and a failed command leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Recording
+from eventsourcing.utils import Environment
+from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from sqlalchemy import func, select
+
+from craton.db import Database
+from craton.domain import rules
+from craton.domain.errors import InvalidInput, NotFound, VersionMismatch
+from craton.domain.inventory import AGGREGATES, Instance, User
+from craton.domain.kinds import KINDS, Kind
+from craton.domain.meta import Meta
+from craton.domain.resource import Resource
+from craton.projections.lookup import CurrentLookup
+from craton.projections.projector import Projector
+from craton.projections.tables import LIVE, Tables
+
+T = TypeVar("T")
+
+
+class Ledger(Application[UUID]):
+    """Every inventory change goes through here."""
+
+    name = "Craton"
+
+    def __init__(self, db: Database, tables: Tables = LIVE):
+        self.db = db
+        self.tables = tables
+        self.projector = Projector(tables)
+        self.after_save: list[Callable[[Any, Sequence[Recording[UUID]]], None]] = []
+        super().__init__(env={
+            "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
+            "CREATE_TABLE": "n",
+            "IS_SNAPSHOTTING_ENABLED": "n",
+        })
+
+    def construct_factory(self, env: Environment) -> SQLAlchemyFactory:
+        factory = SQLAlchemyFactory(env)
+        factory.datastore.set_scoped_session(self.db.session)
+        return factory
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Store the events and project them, in one transaction."""
+        with self.db.writing() as session:
+            recordings = super().save(*objs, **kwargs)
+            if recordings:
+                conn = session.connection()
+                for hook in self.after_save:
+                    hook(conn, recordings)
+                self.projector.apply(
+                    conn, [(r.notification.id, r.domain_event) for r in recordings])
+        return recordings
+
+    # -- reading inside a command ---------------------------------------------
+    def _lookup(self) -> CurrentLookup:
+        return CurrentLookup(self.db.session().connection(), self.tables)
+
+    def _load(self, meta: Meta, kind: str, resource_id: int,
+              expected_version: int | None = None) -> tuple[Resource, dict[str, Any]]:
+        row = self._lookup().current(resource_id)
+        if row is None or row["kind"] != kind or not _visible(meta, row):
+            raise NotFound(f"no {kind} with id {resource_id}")
+        aggregate = self.repository.get(UUID(row["uuid"]))
+        assert isinstance(aggregate, Resource)
+        if expected_version is not None and aggregate.version != expected_version:
+            raise VersionMismatch(
+                f"{kind} {resource_id} is at version {aggregate.version}, "
+                f"not {expected_version}"
+            )
+        row["id"] = resource_id
+        return aggregate, row
+
+    def _command(self, fn: Callable[[], T]) -> T:
+        with self.db.writing():
+            return fn()
+
+    def _current(self, resource_id: int) -> dict[str, Any]:
+        row = self._lookup().current(resource_id)
+        assert row is not None
+        return row
+
+    # -- commands -------------------------------------------------------------
+    def register(self, meta: Meta, kind: str, fields: dict[str, Any],
+                 variables: dict[str, Any] | None = None,
+                 labels: list[str] | None = None, secret: str | None = None) -> dict[str, Any]:
+        """Create a resource; returns its row (with the new integer id)."""
+        spec = KINDS[kind]
+
+        def run() -> dict[str, Any]:
+            project_id = self._project_for(meta, spec)
+            lookup = self._lookup()
+            values = rules.resolve_references(lookup, spec, project_id, fields)
+            _check_tree(lookup, spec, None, values)
+            rules.check_name_free(lookup, spec, project_id, values)
+            if kind == "instance":
+                rules.check_host_active(lookup, values.get("host_id"))
+            aggregate = AGGREGATES[kind].register(
+                meta.as_dict(), project_id, values, variables, labels)
+            if secret is not None:
+                assert isinstance(aggregate, User)
+                aggregate.issue_token(meta.as_dict(), secret)
+            recordings = self.save(aggregate)
+            return self._current(recordings[0].notification.id)
+
+        return self._command(run)
+
+    def update(self, meta: Meta, kind: str, resource_id: int, changes: dict[str, Any],
+               expected_version: int | None = None) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            aggregate, row = self._load(meta, kind, resource_id, expected_version)
+            spec, lookup = KINDS[kind], self._lookup()
+            merged = rules.resolve_references(
+                lookup, spec, row["project_id"], {**row["fields"], **changes})
+            values = {k: merged[k] for k in {*changes, "cloud_id", "region_id"}
+                      if k in merged and merged[k] != row["fields"].get(k)}
+            _check_tree(lookup, spec, resource_id, merged)
+            rules.check_name_free(lookup, spec, row["project_id"], merged, resource_id)
+            host_id = values.pop("host_id", row["fields"].get("host_id"))
+            aggregate.update(meta.as_dict(), values)
+            if isinstance(aggregate, Instance):
+                self._place(meta, aggregate, host_id)
+            self.save(aggregate)
+            return self._current(resource_id)
+
+        return self._command(run)
+
+    def place_instance(self, meta: Meta, instance_id: int, host_id: int | None,
+                       expected_version: int | None = None) -> dict[str, Any]:
+        """Put an instance on a host (or none); the host must be active."""
+        def run() -> dict[str, Any]:
+            aggregate, row = self._load(meta, "instance", instance_id, expected_version)
+            rules.resolve_references(
+                self._lookup(), KINDS["instance"], row["project_id"], {"host_id": host_id})
+            assert isinstance(aggregate, Instance)
+            self._place(meta, aggregate, host_id)
+            self.save(aggregate)
+            return self._current(instance_id)
+
+        return self._command(run)
+
+    def _place(self, meta: Meta, aggregate: Instance, host_id: int | None) -> None:
+        if host_id != aggregate.fields.get("host_id"):
+            rules.check_host_active(self._lookup(), host_id)
+        aggregate.place(meta.as_dict(), host_id)
+
+    def _change(self, meta: Meta, kind: str, resource_id: int,
+                act: Callable[[Resource], None],
+                expected_version: int | None = None) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            aggregate, _ = self._load(meta, kind, resource_id, expected_version)
+            act(aggregate)
+            self.save(aggregate)
+            return self._current(resource_id)
+
+        return self._command(run)
+
+    def set_variables(self, meta: Meta, kind: str, resource_id: int,
+                      values: dict[str, Any], expected_version: int | None = None
+                      ) -> dict[str, Any]:
+        return self._change(meta, kind, resource_id,
+                            lambda a: a.set_variables(meta.as_dict(), values),
+                            expected_version)
+
+    def delete_variables(self, meta: Meta, kind: str, resource_id: int, keys: list[str],
+                         expected_version: int | None = None) -> dict[str, Any]:
+        return self._change(meta, kind, resource_id,
+                            lambda a: a.delete_variables(meta.as_dict(), keys),
+                            expected_version)
+
+    def add_labels(self, meta: Meta, kind: str, resource_id: int, labels: list[str],
+                   expected_version: int | None = None) -> dict[str, Any]:
+        return self._change(meta, kind, resource_id,
+                            lambda a: a.add_labels(meta.as_dict(), labels),
+                            expected_version)
+
+    def remove_labels(self, meta: Meta, kind: str, resource_id: int, labels: list[str],
+                      expected_version: int | None = None) -> dict[str, Any]:
+        return self._change(meta, kind, resource_id,
+                            lambda a: a.remove_labels(meta.as_dict(), labels),
+                            expected_version)
+
+    def record_facts(self, meta: Meta, kind: str, resource_id: int,
+                     facts: dict[str, Any]) -> dict[str, Any]:
+        return self._change(meta, kind, resource_id,
+                            lambda a: a.record_facts(meta.as_dict(), facts))
+
+    def issue_token(self, meta: Meta, user_id: int, token_hash: str) -> dict[str, Any]:
+        def act(a: Resource) -> None:
+            assert isinstance(a, User)
+            a.issue_token(meta.as_dict(), token_hash)
+
+        return self._change(meta, "user", user_id, act)
+
+    def delete(self, meta: Meta, kind: str, resource_id: int,
+               expected_version: int | None = None) -> None:
+        def run() -> None:
+            aggregate, row = self._load(meta, kind, resource_id, expected_version)
+            if kind == "project":
+                self._check_project_empty(row)
+            else:
+                rules.check_deletable(self._lookup(), row)
+            aggregate.delete(meta.as_dict())
+            self.save(aggregate)
+
+        self._command(run)
+
+    def _check_project_empty(self, row: dict[str, Any]) -> None:
+        t = self.tables.resources
+        count = self.db.session().connection().execute(
+            select(func.count()).where(
+                t.c.project_id == row["uuid"], t.c.valid_to.is_(None), t.c.id != row["id"])
+        ).scalar_one()
+        if count:
+            raise rules.HasChildren(
+                f"project {row['name']!r} still holds {count} resources; delete them first")
+
+    def _project_for(self, meta: Meta, spec: Kind) -> str | None:
+        if spec.name == "project":
+            return None
+        if spec.name == "user":
+            return meta.project_id
+        if meta.project_id is None:
+            raise InvalidInput(
+                f"a {spec.name} belongs to a project: name one (X-Auth-Project)")
+        if self._lookup().project_by_uuid(meta.project_id) is None:
+            raise InvalidInput(f"no project {meta.project_id}")
+        return meta.project_id
+
+
+def _visible(meta: Meta, row: dict[str, Any]) -> bool:
+    if meta.project_id is None:
+        return True
+    if row["kind"] == "project":
+        return bool(row["uuid"] == meta.project_id)
+    return bool(row["project_id"] == meta.project_id)
+
+
+def _check_tree(lookup: rules.Lookup, spec: Kind, resource_id: int | None,
+                values: dict[str, Any]) -> None:
+    if "parent_id" in spec.fields:
+        rules.check_no_cycle(lookup, resource_id, values.get("parent_id"))

@@ -1,0 +1,138 @@
+"""Engines, sessions and transactions: one write path, one read path."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy.exc
+from eventsourcing.persistence import IntegrityError as StoreIntegrityError
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.orm import Session, scoped_session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from craton.domain.errors import ConcurrentWrite, DomainError
+
+EVENTS_TABLE = "craton_events"
+
+
+def normalise_url(url: str) -> str:
+    """Map bare PostgreSQL URLs onto psycopg2, the driver Craton ships with."""
+    for bare in ("postgresql://", "postgres://"):
+        if url.startswith(bare):
+            return "postgresql+psycopg2://" + url[len(bare):]
+    return url
+
+
+def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+    memory = url in ("sqlite://", "sqlite:///:memory:")
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi: Any, _record: Any) -> None:
+        dbapi.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # Writers take the write lock at BEGIN, so a command's reads and its
+        # writes see one state and writers queue instead of failing.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The database behind one process: events, read models, flow logbooks."""
+
+    def __init__(self, url: str, read_url: str | None = None):
+        self.url = normalise_url(url)
+        self.dialect = self.url.split(":", 1)[0].split("+", 1)[0]
+        if self.dialect == "sqlite":
+            self.engine = _sqlite_engine(self.url, immediate=True)
+            memory = self.url in ("sqlite://", "sqlite:///:memory:")
+            self.read_engine = self.engine if memory else _sqlite_engine(
+                normalise_url(read_url or self.url), immediate=False)
+        else:
+            self.engine = create_engine(self.url, pool_pre_ping=True)
+            self.read_engine = create_engine(
+                normalise_url(read_url), pool_pre_ping=True,
+                isolation_level="REPEATABLE READ",
+            ) if read_url else self.engine.execution_options(
+                isolation_level="REPEATABLE READ")
+        self.session = scoped_session(sessionmaker(bind=self.engine, autoflush=False))
+        self._local = threading.local()
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """One write transaction, serialised with every other writer; re-entrant."""
+        depth = getattr(self._local, "depth", 0)
+        session = self.session()
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield session
+            finally:
+                self._local.depth = depth
+            return
+        self._local.depth = 1
+        try:
+            session.begin()
+            if self.is_postgres:
+                session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
+            yield session
+            session.commit()
+        except BaseException as exc:
+            session.rollback()
+            translated = _translate(exc)
+            if translated is exc:
+                raise
+            raise translated from exc
+        finally:
+            self._local.depth = 0
+            self.session.remove()
+
+    @property
+    def in_write(self) -> bool:
+        return bool(getattr(self._local, "depth", 0))
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A consistent snapshot to read from (the write transaction's, inside one)."""
+        if self.in_write:
+            yield self.session().connection()
+            return
+        with self.read_engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    def dispose(self, close: bool = True) -> None:
+        self.session.remove()
+        self.engine.dispose(close=close)
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose(close=close)
+
+
+def _translate(exc: BaseException) -> BaseException:
+    if isinstance(exc, DomainError):
+        return exc
+    if isinstance(exc, (StoreIntegrityError, sqlalchemy.exc.IntegrityError)):
+        return ConcurrentWrite(
+            "another change to the same resource was saved first; reload and retry"
+        )
+    return exc

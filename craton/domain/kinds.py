@@ -1,0 +1,150 @@
+"""What each kind of resource holds, refers to, and how its name is scoped."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEVICE_KINDS = ("host", "network-device")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One operator-editable field: its type, and what it refers to, if anything."""
+
+    type: type | tuple[type, ...]
+    required: bool = False
+    refers_to: tuple[str, ...] = ()
+    default: Any = None
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of resource in the inventory."""
+
+    name: str
+    plural: str
+    fields: dict[str, FieldSpec]
+    name_scope: str | None = None  # the field whose value scopes name uniqueness
+    name_family: str | None = None  # kinds sharing one namespace (devices)
+    variables: bool = True
+    labels: bool = False
+    facts: bool = False
+    project_scoped: bool = True
+
+    @property
+    def title(self) -> str:
+        return "".join(part.capitalize() for part in self.name.split("-"))
+
+    def unique_key(self, project_id: str | None, fields: dict[str, Any]) -> str | None:
+        """The key under which this resource's name must be unique, if any."""
+        name = fields.get("name")
+        if name is None or (self.name_scope is None and self.name_family is None):
+            return None
+        family = self.name_family or self.name
+        if not self.project_scoped:
+            scope: Any = ""
+        elif self.name_scope:
+            scope = fields.get(self.name_scope)
+        else:
+            scope = project_id
+        return f"{family}|{scope}|{name}"
+
+
+S, I, B, F = str, int, bool, (int, float)
+OPT_STR = FieldSpec(S)
+NUM = (int, float)
+
+_location = {
+    "region_id": FieldSpec(I, required=True, refers_to=("region",)),
+    "cloud_id": FieldSpec(I, refers_to=("cloud",)),
+    "cell_id": FieldSpec(I, refers_to=("cell",)),
+}
+_device = {
+    "name": FieldSpec(S, required=True),
+    "ip_address": OPT_STR,
+    "device_type": FieldSpec(S, default="server"),
+    "active": FieldSpec(B, default=True),
+    "schedulable": FieldSpec(B, default=True),
+    "status": FieldSpec(S, default="in-service"),
+    "note": OPT_STR,
+    **_location,
+    "parent_id": FieldSpec(I, refers_to=DEVICE_KINDS),
+}
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("project", "projects", {"name": FieldSpec(S, required=True)},
+             name_family="project", project_scoped=False),
+        Kind("user", "users", {
+            "name": FieldSpec(S, required=True),
+            "role": FieldSpec(S, required=True,
+                              choices=("root", "admin", "member", "auditor")),
+        }, name_family="user", variables=False),
+        Kind("cloud", "clouds", {"name": FieldSpec(S, required=True), "note": OPT_STR},
+             name_family="cloud"),
+        Kind("region", "regions", {
+            "name": FieldSpec(S, required=True), "note": OPT_STR,
+            "cloud_id": FieldSpec(I, required=True, refers_to=("cloud",)),
+        }, name_scope="cloud_id"),
+        Kind("cell", "cells", {
+            "name": FieldSpec(S, required=True), "note": OPT_STR,
+            "region_id": FieldSpec(I, required=True, refers_to=("region",)),
+            "cloud_id": FieldSpec(I, refers_to=("cloud",)),
+        }, name_scope="region_id"),
+        Kind("host", "hosts", dict(_device), name_scope="region_id",
+             name_family="device", labels=True, facts=True),
+        Kind("network-device", "network-devices", {
+            **_device, "model_name": OPT_STR, "os_version": OPT_STR,
+            "vlans": FieldSpec(list),
+        }, name_scope="region_id", name_family="device", labels=True, facts=True),
+        Kind("network", "networks", {
+            "name": FieldSpec(S, required=True), "cidr": OPT_STR, "gateway": OPT_STR,
+            "netmask": OPT_STR, "ip_block_type": OPT_STR, "nss": OPT_STR, **_location,
+        }, name_scope="region_id"),
+        Kind("network-interface", "network-interfaces", {
+            "name": FieldSpec(S, required=True),
+            "device_id": FieldSpec(I, required=True, refers_to=DEVICE_KINDS),
+            "network_id": FieldSpec(I, refers_to=("network",)),
+            "interface_type": OPT_STR, "vlan_id": FieldSpec(I), "vlan": OPT_STR,
+            "port": FieldSpec(I), "duplex": OPT_STR, "speed": OPT_STR,
+            "link": OPT_STR, "cdp": OPT_STR, "security": OPT_STR, "ip_address": OPT_STR,
+        }, name_scope="device_id"),
+        Kind("instance-group", "instance-groups", {
+            "name": FieldSpec(S, required=True),
+            "policy": FieldSpec(S, required=True, choices=(
+                "affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity")),
+        }, name_family="instance-group"),
+        Kind("instance", "instances", {
+            "name": FieldSpec(S, required=True),
+            "host_id": FieldSpec(I, refers_to=("host",)),
+            "status": FieldSpec(S, default="active"),
+            "vcpus": FieldSpec(I, default=1), "memory_mb": FieldSpec(I, default=512),
+            "disk_gb": FieldSpec(I, default=1), "flavor": OPT_STR,
+            "group_ids": FieldSpec(list, default=None, refers_to=("instance-group",)),
+        }),
+    )
+}
+
+BY_PLURAL = {k.plural: k for k in KINDS.values()}
+
+# Where resolution of variables goes next, nearest first (after parents).
+CHAIN_FIELDS = ("cell_id", "region_id", "cloud_id")
+
+# Reference columns a child uses to point at its parents.
+REFERENCE_FIELDS = (
+    "cloud_id", "region_id", "cell_id", "parent_id", "device_id", "network_id", "host_id",
+)
+
+
+def kind(name: str) -> Kind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise KeyError(f"unknown resource kind {name!r}") from None
+
+
+def field_defaults(spec: Kind) -> dict[str, Any]:
+    return {n: f.default for n, f in spec.fields.items() if f.default is not None}

@@ -1,0 +1,72 @@
+"""Checks on the shape of fields, variables and labels."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from craton.domain.errors import InvalidInput
+from craton.domain.kinds import Kind
+
+MAX_LABEL = 255
+
+
+def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
+    """Raise InvalidInput listing every unknown, missing or mistyped field."""
+    errors: dict[str, list[str]] = {}
+    for name, value in values.items():
+        field = spec.fields.get(name)
+        if field is None:
+            errors[name] = ["unknown field"]
+            continue
+        if value is None:
+            if field.required:
+                errors[name] = ["may not be null"]
+            continue
+        if isinstance(value, bool) and field.type in (int, (int, float)):
+            errors[name] = ["must be a number, not a boolean"]
+        elif not isinstance(value, field.type):
+            expected = getattr(field.type, "__name__", "number")
+            errors[name] = [f"must be of type {expected}"]
+        elif field.choices and value not in field.choices:
+            errors[name] = [f"must be one of {', '.join(field.choices)}"]
+        elif name == "name" and not str(value).strip():
+            errors[name] = ["may not be empty"]
+    if creating:
+        for name, field in spec.fields.items():
+            if field.required and values.get(name) is None and name not in errors:
+                errors[name] = ["is required"]
+    if errors:
+        raise InvalidInput(f"invalid {spec.name}: " + _summary(errors), errors)
+
+
+def check_json_values(values: dict[str, Any]) -> None:
+    """Variables and facts must be JSON values under non-empty string keys."""
+    errors: dict[str, list[str]] = {}
+    for key, value in values.items():
+        if not isinstance(key, str) or not key:
+            errors[str(key)] = ["keys must be non-empty strings"]
+            continue
+        try:
+            json.dumps(value, allow_nan=False)
+        except (TypeError, ValueError):
+            errors[key] = ["value is not JSON"]
+    if errors:
+        raise InvalidInput("invalid variables: " + _summary(errors), errors)
+
+
+def check_labels(labels: list[str]) -> None:
+    bad = [
+        repr(x) for x in labels
+        if not isinstance(x, str) or not x.strip() or len(x) > MAX_LABEL
+    ]
+    if bad:
+        raise InvalidInput(
+            f"labels must be non-empty strings of at most {MAX_LABEL} characters: "
+            + ", ".join(bad),
+            {"labels": ["invalid label"]},
+        )
+
+
+def _summary(errors: dict[str, list[str]]) -> str:
+    return "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(errors.items()))

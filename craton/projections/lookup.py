@@ -1,0 +1,73 @@
+"""The current inventory as the domain rules see it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, or_, select
+
+from craton.domain.kinds import REFERENCE_FIELDS
+from craton.projections.tables import LIVE, Tables
+
+
+def as_resource(row: Any) -> dict[str, Any]:
+    """A resource row as a plain dict: identity, project, name and fields."""
+    return {
+        "id": row.id, "uuid": row.uuid, "kind": row.kind, "project_id": row.project_id,
+        "name": row.name, "version": row.version, "fields": dict(row.data),
+        "created_at": row.created_at, "updated_at": row.updated_at,
+    }
+
+
+class CurrentLookup:
+    """Implements the domain's Lookup over the live read models."""
+
+    def __init__(self, conn: Connection, tables: Tables = LIVE):
+        self.conn, self.t = conn, tables.resources
+
+    def current(self, resource_id: int) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(self.t).where(self.t.c.id == resource_id, self.t.c.valid_to.is_(None))
+        ).first()
+        return as_resource(row) if row else None
+
+    def by_uuid(self, uuid: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(self.t).where(self.t.c.uuid == uuid, self.t.c.valid_to.is_(None))
+        ).first()
+        return as_resource(row) if row else None
+
+    def name_holder(self, unique_key: str) -> int | None:
+        return self.conn.execute(
+            select(self.t.c.id).where(
+                self.t.c.unique_key == unique_key, self.t.c.valid_to.is_(None))
+        ).scalar()
+
+    def children(self, resource_id: int, limit: int = 5) -> list[dict[str, Any]]:
+        t = self.t
+        refs = [getattr(t.c, f) == resource_id for f in REFERENCE_FIELDS]
+        rows = self.conn.execute(
+            select(t.c.id, t.c.kind, t.c.name)
+            .where(t.c.valid_to.is_(None), or_(*refs))
+            .order_by(t.c.id).limit(limit)
+        ).all()
+        out = [{"id": r.id, "kind": r.kind, "name": r.name} for r in rows]
+        if len(out) < limit:
+            out += self._members(resource_id, limit - len(out))
+        return out
+
+    def _members(self, group_id: int, limit: int) -> list[dict[str, Any]]:
+        from craton.projections.tables import LIVE as tables
+
+        m, t = tables.members, self.t
+        rows = self.conn.execute(
+            select(t.c.id, t.c.kind, t.c.name)
+            .join(m, m.c.resource_id == t.c.id)
+            .where(m.c.group_id == group_id, m.c.valid_to.is_(None), t.c.valid_to.is_(None))
+            .limit(limit)
+        ).all()
+        return [{"id": r.id, "kind": r.kind, "name": r.name} for r in rows]
+
+    def project_by_uuid(self, uuid: str) -> dict[str, Any] | None:
+        row = self.by_uuid(uuid)
+        return row if row and row["kind"] == "project" else None

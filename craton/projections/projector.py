@@ -1,0 +1,220 @@
+"""Turns domain events into read-model rows, in the transaction that stores them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.domain import DomainEventProtocol
+from sqlalchemy import Connection
+
+from craton.domain.kinds import KINDS, REFERENCE_FIELDS
+from craton.projections.rows import Batch, Row, dump_value
+from craton.projections.tables import Tables
+
+COLUMN_FIELDS = (*REFERENCE_FIELDS, "device_type", "ip_address", "active")
+Positioned = tuple[int, DomainEventProtocol[Any]]
+
+
+def event_name(event: object) -> str:
+    return type(event).__qualname__.rsplit(".", 1)[-1]
+
+
+class Projector:
+    """Applies events, in position order, to one set of read-model tables."""
+
+    def __init__(self, tables: Tables):
+        self.tables = tables
+
+    def apply(self, conn: Connection, events: Sequence[Positioned]) -> None:
+        batch = Batch(conn, self.tables)
+        batch.preload([str(e.originator_id) for _, e in events if e.originator_version > 1])
+        for position, event in events:
+            self.apply_one(batch, position, event)
+        batch.flush()
+
+    def apply_one(self, batch: Batch, position: int, event: Any) -> None:
+        name = event_name(event)
+        uuid = str(event.originator_id)
+        time: datetime = event.timestamp
+        if name == "Registered":
+            row = self._registered(batch, position, event, uuid, time)
+            changes = _registered_changes(row, event)
+        else:
+            old = batch.resource(uuid)
+            if old is None:  # an aggregate without inventory rows (runs, plans)
+                self._log(batch, position, event, name, None, None, {})
+                return
+            handler = getattr(self, f"_on_{name}", None)
+            changes = handler(batch, old, event, position, time) if handler else {}
+            row = old
+        self._log(batch, position, event, name, row, row["kind"], changes)
+
+    # -- helpers --------------------------------------------------------------
+    def _log(self, batch: Batch, position: int, event: Any, name: str,
+             row: Row | None, kind: str | None, changes: dict[str, Any]) -> None:
+        meta = getattr(event, "meta", {}) or {}
+        kind = kind or getattr(event, "kind", None) or type(event).__qualname__.split(".")[0]
+        title = "".join(p.capitalize() for p in str(kind).split("-"))
+        batch.events.append({
+            "position": position, "time": event.timestamp,
+            "event_type": f"{title}.{name}", "kind": kind,
+            "resource_id": row["id"] if row else None, "uuid": str(event.originator_id),
+            "version": event.originator_version,
+            "project_id": row["project_id"] if row else meta.get("project_id"),
+            "actor_id": meta.get("actor_id"), "actor_name": meta.get("actor_name", "?"),
+            "source": meta.get("source", "system"), "request_id": meta.get("request_id"),
+            "reason": meta.get("reason"), "run_id": meta.get("run_id"),
+            "changes": changes,
+        })
+
+    def _registered(self, batch: Batch, position: int, event: Any, uuid: str,
+                    time: datetime) -> Row:
+        kind = event.originator_topic  # resolved below through the aggregate class
+        kind = _kind_of(event)
+        fields = dict(event.fields)
+        row: Row = {
+            "id": position, "uuid": uuid, "kind": kind, "project_id": event.project_id,
+            "version": event.originator_version, "created_at": time, "updated_at": time,
+            "secret": None,
+        }
+        _fill(row, kind, event.project_id, fields)
+        row.update(valid_from=position, valid_to=None, from_time=time, to_time=None)
+        batch.open_resource(row)
+        batch.variables.current.setdefault(position, {})
+        batch.labels.current.setdefault(position, {})
+        batch.facts.current.setdefault(position, {})
+        batch.members.current.setdefault(position, {})
+        for key, value in event.variables.items():
+            batch.variables.put(position, key, {"value": dump_value(value)}, position, time)
+        for label in event.labels:
+            batch.labels.put(position, label, {}, position, time)
+        for group_id in fields.get("group_ids") or []:
+            batch.members.put(position, group_id, {}, position, time)
+        return row
+
+    def _next_version(self, batch: Batch, old: Row, event: Any, position: int,
+                      time: datetime, **changes: Any) -> Row:
+        batch.close_resource(old, position, time)
+        row = {k: v for k, v in old.items() if k != "row_id"}
+        row.update(changes, version=event.originator_version, updated_at=time,
+                   valid_from=position, valid_to=None, from_time=time, to_time=None)
+        batch.open_resource(row)
+        return row
+
+    # -- handlers: each returns the field-level change ---------------------------
+    def _on_Updated(self, batch: Batch, old: Row, event: Any, position: int,
+                    time: datetime) -> dict[str, Any]:
+        data = {**old["data"], **event.changes}
+        row = self._next_version(batch, old, event, position, time)
+        _fill(row, row["kind"], row["project_id"], data)
+        if "group_ids" in event.changes:
+            self._regroup(batch, row["id"], event.changes["group_ids"] or [], position, time)
+        return {"fields": {k: [old["data"].get(k), v] for k, v in event.changes.items()}}
+
+    def _on_Placed(self, batch: Batch, old: Row, event: Any, position: int,
+                   time: datetime) -> dict[str, Any]:
+        data = {**old["data"], "host_id": event.host_id}
+        row = self._next_version(batch, old, event, position, time)
+        _fill(row, row["kind"], row["project_id"], data)
+        return {"fields": {"host_id": [event.from_host_id, event.host_id]}}
+
+    def _regroup(self, batch: Batch, rid: int, groups: Iterable[int], position: int,
+                 time: datetime) -> None:
+        current = batch.members.of(rid)
+        wanted = set(groups)
+        for gid in [g for g in current if g not in wanted]:
+            batch.members.drop(rid, gid, position, time)
+        for gid in sorted(wanted - set(current)):
+            batch.members.put(rid, gid, {}, position, time)
+
+    def _on_VariablesSet(self, batch: Batch, old: Row, event: Any, position: int,
+                         time: datetime) -> dict[str, Any]:
+        return {"variables": self._put_values(batch.variables, batch, old, event.values,
+                                              event, position, time)}
+
+    def _on_FactsRecorded(self, batch: Batch, old: Row, event: Any, position: int,
+                          time: datetime) -> dict[str, Any]:
+        return {"facts": self._put_values(batch.facts, batch, old, event.facts,
+                                          event, position, time)}
+
+    def _put_values(self, keyed: Any, batch: Batch, old: Row, values: dict[str, Any],
+                    event: Any, position: int, time: datetime) -> dict[str, Any]:
+        row = self._next_version(batch, old, event, position, time)
+        current = keyed.of(row["id"])
+        change = {}
+        for key, value in values.items():
+            before = current.get(key)
+            change[key] = [_load(before["value"]) if before else None, value]
+            keyed.put(row["id"], key, {"value": dump_value(value)}, position, time)
+        return change
+
+    def _on_VariablesDeleted(self, batch: Batch, old: Row, event: Any, position: int,
+                             time: datetime) -> dict[str, Any]:
+        row = self._next_version(batch, old, event, position, time)
+        current = batch.variables.of(row["id"])
+        change = {}
+        for key in event.keys:
+            if key in current:
+                change[key] = [_load(current[key]["value"]), None]
+                batch.variables.drop(row["id"], key, position, time)
+        return {"variables": change}
+
+    def _on_LabelsAdded(self, batch: Batch, old: Row, event: Any, position: int,
+                        time: datetime) -> dict[str, Any]:
+        row = self._next_version(batch, old, event, position, time)
+        for label in event.labels:
+            batch.labels.put(row["id"], label, {}, position, time)
+        return {"labels": {"added": list(event.labels), "removed": []}}
+
+    def _on_LabelsRemoved(self, batch: Batch, old: Row, event: Any, position: int,
+                          time: datetime) -> dict[str, Any]:
+        row = self._next_version(batch, old, event, position, time)
+        for label in event.labels:
+            batch.labels.drop(row["id"], label, position, time)
+        return {"labels": {"added": [], "removed": list(event.labels)}}
+
+    def _on_TokenIssued(self, batch: Batch, old: Row, event: Any, position: int,
+                        time: datetime) -> dict[str, Any]:
+        self._next_version(batch, old, event, position, time, secret=event.token_hash)
+        return {"token": "issued"}
+
+    def _on_Deleted(self, batch: Batch, old: Row, event: Any, position: int,
+                    time: datetime) -> dict[str, Any]:
+        batch.close_resource(old, position, time)
+        rid = old["id"]
+        for keyed in (batch.variables, batch.facts, batch.labels, batch.members):
+            for key in list(keyed.of(rid)):
+                keyed.drop(rid, key, position, time)
+        return {"deleted": True}
+
+
+def _kind_of(event: Any) -> str:
+    from eventsourcing.utils import resolve_topic
+
+    return str(resolve_topic(event.originator_topic).KIND)
+
+
+def _fill(row: Row, kind: str, project_id: str | None, data: dict[str, Any]) -> None:
+    """Set the indexed columns of a resource row from its fields."""
+    row["data"] = data
+    row["name"] = data.get("name")
+    row["unique_key"] = KINDS[kind].unique_key(project_id, data)
+    for column in COLUMN_FIELDS:
+        row[column] = data.get(column)
+
+
+def _registered_changes(row: Row, event: Any) -> dict[str, Any]:
+    changes: dict[str, Any] = {"fields": {k: [None, v] for k, v in row["data"].items()}}
+    if event.variables:
+        changes["variables"] = {k: [None, v] for k, v in event.variables.items()}
+    if event.labels:
+        changes["labels"] = {"added": list(event.labels), "removed": []}
+    return changes
+
+
+def _load(text: str) -> Any:
+    import json
+
+    return json.loads(text)

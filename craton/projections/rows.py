@@ -1,0 +1,144 @@
+"""A write-behind view of the versioned tables for one batch of events.
+
+Current rows are read once per batch; closing and opening rows happens in
+memory; ``flush`` then closes the rows that existed before the batch (one
+executemany) and inserts every new row (one executemany per table), so a
+batch costs a handful of statements whatever its size.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, select, update
+
+from craton.projections.tables import Tables
+
+Row = dict[str, Any]
+
+
+def dump_value(value: Any) -> str:
+    """The canonical JSON text a variable or fact value is stored and matched as."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class KeyedSet:
+    """Current rows of one key/value table, per resource, loaded on demand."""
+
+    def __init__(self, conn: Connection, table: Table, key: str):
+        self.conn, self.table, self.key = conn, table, key
+        self.current: dict[int, dict[Any, Row]] = {}
+        self.new: list[Row] = []
+        self.closed: list[Row] = []
+
+    def load(self, resource_ids: list[int]) -> None:
+        missing = [r for r in resource_ids if r not in self.current]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            for rid in chunk:
+                self.current[rid] = {}
+            t = self.table
+            rows = self.conn.execute(
+                select(t).where(t.c.resource_id.in_(chunk), t.c.valid_to.is_(None))
+            ).mappings()
+            for row in rows:
+                self.current[row["resource_id"]][row[self.key]] = dict(row)
+
+    def of(self, resource_id: int) -> dict[Any, Row]:
+        self.load([resource_id])
+        return self.current[resource_id]
+
+    def close(self, row: Row, position: int, time: datetime) -> None:
+        row["valid_to"], row["to_time"] = position, time
+        if "row_id" in row:
+            self.closed.append(row)
+
+    def put(self, resource_id: int, key: Any, extra: dict[str, Any],
+            position: int, time: datetime) -> None:
+        rows = self.of(resource_id)
+        old = rows.get(key)
+        if old is not None:
+            self.close(old, position, time)
+        row = {"resource_id": resource_id, self.key: key, **extra,
+               "valid_from": position, "valid_to": None,
+               "from_time": time, "to_time": None}
+        rows[key] = row
+        self.new.append(row)
+
+    def drop(self, resource_id: int, key: Any, position: int, time: datetime) -> None:
+        old = self.of(resource_id).pop(key, None)
+        if old is not None:
+            self.close(old, position, time)
+
+    def flush(self) -> None:
+        flush_rows(self.conn, self.table, self.closed, self.new)
+        self.closed, self.new, self.current = [], [], {}
+
+
+def flush_rows(conn: Connection, table: Table, closed: list[Row], new: list[Row]) -> None:
+    """Close pre-existing rows, then insert new ones (closing first frees unique keys)."""
+    if closed:
+        conn.execute(
+            update(table)
+            .where(table.c.row_id == bindparam("b_row_id"))
+            .values(valid_to=bindparam("b_valid_to"), to_time=bindparam("b_to_time")),
+            [{"b_row_id": r["row_id"], "b_valid_to": r["valid_to"],
+              "b_to_time": r["to_time"]} for r in closed],
+        )
+    if new:
+        conn.execute(table.insert(), [
+            {k: v for k, v in r.items() if k != "row_id"} for r in new
+        ])
+
+
+class Batch:
+    """Every table's pending changes for one batch of events."""
+
+    def __init__(self, conn: Connection, tables: Tables):
+        self.conn, self.tables = conn, tables
+        self.by_uuid: dict[str, Row] = {}
+        self.new_resources: list[Row] = []
+        self.closed_resources: list[Row] = []
+        self.variables = KeyedSet(conn, tables.variables, "key")
+        self.facts = KeyedSet(conn, tables.facts, "key")
+        self.labels = KeyedSet(conn, tables.labels, "label")
+        self.members = KeyedSet(conn, tables.members, "group_id")
+        self.events: list[Row] = []
+
+    def preload(self, uuids: list[str]) -> None:
+        """Read the current rows of these resources in a few round trips."""
+        t = self.tables.resources
+        missing = [u for u in dict.fromkeys(uuids) if u not in self.by_uuid]
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            rows = self.conn.execute(
+                select(t).where(t.c.uuid.in_(chunk), t.c.valid_to.is_(None))
+            ).mappings()
+            for row in rows:
+                self.by_uuid[row["uuid"]] = dict(row)
+
+    def resource(self, uuid: str) -> Row | None:
+        if uuid not in self.by_uuid:
+            self.preload([uuid])
+        return self.by_uuid.get(uuid)
+
+    def open_resource(self, row: Row) -> None:
+        self.by_uuid[row["uuid"]] = row
+        self.new_resources.append(row)
+
+    def close_resource(self, row: Row, position: int, time: datetime) -> None:
+        row["valid_to"], row["to_time"] = position, time
+        if "row_id" in row:
+            self.closed_resources.append(row)
+
+    def flush(self) -> None:
+        flush_rows(self.conn, self.tables.resources, self.closed_resources,
+                   self.new_resources)
+        for keyed in (self.variables, self.facts, self.labels, self.members):
+            keyed.flush()
+        if self.events:
+            self.conn.execute(self.tables.events.insert(), self.events)
+        self.closed_resources, self.new_resources, self.events = [], [], []
+        self.by_uuid = {}

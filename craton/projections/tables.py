@@ -1,0 +1,163 @@
+"""The read-model tables. Every versioned row is true from ``valid_from`` to ``valid_to``.
+
+Positions are event positions (the event store's notification ids); a row with
+``valid_to`` NULL is current. ``from_time``/``to_time`` carry the timestamps of
+the same two events. Tables take a prefix so a rebuild can write beside the
+live ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+# Bump when a read-model shape changes: a rebuild from the log follows.
+SCHEMA_VERSION = 1
+
+ID = BigInteger().with_variant(Integer(), "sqlite")
+TIME = DateTime(timezone=True)
+
+
+def _interval() -> list[Column]:  # type: ignore[type-arg]
+    return [
+        Column("valid_from", ID, nullable=False),
+        Column("valid_to", ID, nullable=True),
+        Column("from_time", TIME, nullable=False),
+        Column("to_time", TIME, nullable=True),
+    ]
+
+
+def _current(name: str, *cols: str, unique: bool = False) -> Index:
+    """An index over current rows only (partial on both databases)."""
+    where = text("valid_to IS NULL")
+    return Index(name, *cols, unique=unique, sqlite_where=where, postgresql_where=where)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """One complete set of read-model tables."""
+
+    metadata: MetaData
+    resources: Table
+    variables: Table
+    labels: Table
+    facts: Table
+    members: Table
+    events: Table
+    state: Table
+
+    @property
+    def versioned(self) -> list[Table]:
+        return [self.resources, self.variables, self.labels, self.facts, self.members]
+
+    @property
+    def all(self) -> list[Table]:
+        return [*self.versioned, self.events, self.state]
+
+
+def build_tables(prefix: str = "") -> Tables:
+    md = MetaData()
+    p = prefix
+    resources = Table(
+        f"{p}resource_versions", md,
+        Column("row_id", ID, primary_key=True, autoincrement=True),
+        Column("id", ID, nullable=False),
+        Column("uuid", String(36), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("project_id", String(36)),
+        Column("version", Integer, nullable=False),
+        Column("name", String(255)),
+        Column("unique_key", String(400)),
+        *[Column(c, ID) for c in (
+            "cloud_id", "region_id", "cell_id", "parent_id", "device_id",
+            "network_id", "host_id")],
+        Column("device_type", String(64)),
+        Column("ip_address", String(64)),
+        Column("active", Boolean),
+        Column("data", JSON, nullable=False),
+        Column("secret", String(200)),
+        Column("created_at", TIME, nullable=False),
+        Column("updated_at", TIME, nullable=False),
+        *_interval(),
+        _current(f"{p}ix_res_unique", "unique_key", unique=True),
+        _current(f"{p}ix_res_uuid", "uuid"),
+        _current(f"{p}ix_res_current", "kind", "created_at", "id"),
+        Index(f"{p}ix_res_id_from", "id", "valid_from"),
+        Index(f"{p}ix_res_kind_created", "kind", "created_at", "id"),
+        *[_current(f"{p}ix_res_{c}", c) for c in (
+            "cloud_id", "region_id", "cell_id", "parent_id", "device_id",
+            "network_id", "host_id")],
+    )
+    kv = []
+    for name, key in (("variable", "key"), ("fact", "key"), ("label", "label")):
+        cols = [
+            Column("row_id", ID, primary_key=True, autoincrement=True),
+            Column("resource_id", ID, nullable=False),
+            Column(key, String(255), nullable=False),
+        ]
+        if name != "label":
+            cols.append(Column("value", Text, nullable=False))
+        indexes = [
+            _current(f"{p}ix_{name}_current", "resource_id", key),
+            Index(f"{p}ix_{name}_res_from", "resource_id", "valid_from"),
+        ]
+        if name != "fact":
+            by_value = (key, "value") if name == "variable" else (key,)
+            indexes.append(_current(f"{p}ix_{name}_by_value", *by_value))
+        kv.append(Table(f"{p}{name}_versions", md, *cols, *_interval(), *indexes))
+    members = Table(
+        f"{p}member_versions", md,
+        Column("row_id", ID, primary_key=True, autoincrement=True),
+        Column("group_id", ID, nullable=False),
+        Column("resource_id", ID, nullable=False),
+        *_interval(),
+        Index(f"{p}ix_member_group", "group_id", "valid_from"),
+        Index(f"{p}ix_member_res", "resource_id", "valid_from"),
+    )
+    events = Table(
+        f"{p}event_log", md,
+        Column("position", ID, primary_key=True, autoincrement=False),
+        Column("time", TIME, nullable=False),
+        Column("event_type", String(80), nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("resource_id", ID),
+        Column("uuid", String(36), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("project_id", String(36)),
+        Column("actor_id", ID),
+        Column("actor_name", String(255), nullable=False),
+        Column("source", String(16), nullable=False),
+        Column("request_id", String(64)),
+        Column("reason", Text),
+        Column("run_id", String(36)),
+        Column("changes", JSON, nullable=False),
+        Index(f"{p}ix_event_time", "time"),
+        Index(f"{p}ix_event_resource", "resource_id", "position"),
+        Index(f"{p}ix_event_request", "request_id"),
+        Index(f"{p}ix_event_run", "run_id", "position"),
+        Index(f"{p}ix_event_actor", "actor_name", "position"),
+        Index(f"{p}ix_event_kind", "kind", "position"),
+    )
+    state = Table(
+        f"{p}projection_state", md,
+        Column("name", String(64), primary_key=True),
+        Column("value", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
+    )
+    return Tables(md, resources, kv[0], kv[2], kv[1], members, events, state)
+
+
+LIVE = build_tables()

@@ -1,0 +1,44 @@
+"""Configuration, read once from the environment into one object."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Craton reads from its environment (CLI flags map onto these)."""
+
+    database_url: str = "sqlite:///craton.db"
+    read_database_url: str | None = None
+    bind: str = "127.0.0.1:8000"
+    workers: int = 2
+    root_token: str | None = None
+    transport_url: str | None = None
+    signing_key: Path | None = None
+    max_body_bytes: int = 1024 * 1024
+    change_windows: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        key = os.environ.get("CRATON_SIGNING_KEY")
+        return cls(
+            database_url=os.environ.get("CRATON_DATABASE_URL")
+            or f"sqlite:///{Path.cwd() / 'craton.db'}",
+            read_database_url=os.environ.get("CRATON_READ_DATABASE_URL") or None,
+            bind=os.environ.get("CRATON_BIND", "127.0.0.1:8000"),
+            workers=_int("CRATON_WORKERS", 2),
+            root_token=os.environ.get("CRATON_ROOT_TOKEN") or None,
+            transport_url=os.environ.get("CRATON_TRANSPORT_URL") or None,
+            signing_key=Path(key) if key else None,
+            max_body_bytes=_int("CRATON_MAX_BODY_BYTES", 1024 * 1024),
+            change_windows=os.environ.get("CRATON_CHANGE_WINDOWS") or None,
+        )
