@@ -1,0 +1,53 @@
+"""The composition root: the one place that wires Craton together."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Recording
+from sqlalchemy import Connection
+
+from craton.application import Ledger
+from craton.db import Database
+from craton.ledger.chain import StoredRecord
+from craton.ledger.sql import append_links
+from craton.schema import CHAIN, initialise, is_initialised
+from craton.settings import Settings
+
+
+@dataclass
+class Services:
+    """Everything a process needs, built once."""
+
+    settings: Settings
+    db: Database
+    ledger: Ledger
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def chain_recordings(conn: Connection, recordings: Sequence[Recording[UUID]]) -> None:
+    """Extend the hash chain over new events, in the transaction that stores them."""
+    append_links(conn, CHAIN, [
+        StoredRecord(r.notification.id, str(r.notification.originator_id),
+                     r.notification.originator_version, r.notification.topic,
+                     bytes(r.notification.state))
+        for r in recordings
+    ])
+
+
+def bootstrap(settings: Settings | None = None, *, init: bool = True,
+              **overrides: Any) -> Services:
+    """Build the services for one process; create the schema if asked and absent."""
+    settings = settings or Settings.from_env()
+    db = Database(overrides.get("database_url") or settings.database_url,
+                  settings.read_database_url)
+    ledger = Ledger(db)
+    ledger.after_save.append(chain_recordings)
+    if init and not is_initialised(db):
+        initialise(db, ledger)
+    return Services(settings=settings, db=db, ledger=ledger)

@@ -1,0 +1,71 @@
+"""What changed between two moments: created, changed field by field, deleted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from craton.projections.tables import LIVE, Tables
+from craton.projections.timeline import visible
+from craton.projections.variables import labels_of, values_of
+
+
+def _state(conn: Connection, ids: list[int], at: int, tables: Tables
+           ) -> dict[int, dict[str, Any]]:
+    t = tables.resources
+    rows: dict[int, Any] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        for row in conn.execute(select(t).where(t.c.id.in_(chunk), visible(t, at))):
+            rows[row.id] = row
+    live = sorted(rows)
+    variables = values_of(conn, tables.variables, live, at)
+    facts = values_of(conn, tables.facts, live, at)
+    labels = labels_of(conn, live, at, tables)
+    return {
+        rid: {"row": row, "fields": dict(row.data), "variables": variables[rid],
+              "facts": facts[rid], "labels": labels[rid]}
+        for rid, row in rows.items()
+    }
+
+
+def _dict_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    return {k: [old.get(k), new.get(k)] for k in sorted({*old, *new})
+            if old.get(k) != new.get(k)}
+
+
+def diff(conn: Connection, start: int, end: int, resource_type: str | None = None,
+         project_id: str | None = None, tables: Tables = LIVE) -> dict[str, list[Any]]:
+    """Compare the fleet at ``start`` with the fleet at ``end`` (positions)."""
+    e = tables.events
+    conds = [e.c.position > start, e.c.position <= end, e.c.resource_id.is_not(None)]
+    if resource_type:
+        conds.append(e.c.kind == resource_type)
+    if project_id is not None:
+        conds.append(e.c.project_id == project_id)
+    touched = sorted(set(conn.execute(select(e.c.resource_id).where(*conds)).scalars()))
+    before, after = _state(conn, touched, start, tables), _state(conn, touched, end, tables)
+    created, changed, deleted = [], [], []
+    for rid in touched:
+        old, new = before.get(rid), after.get(rid)
+        if old is None and new is None:
+            continue
+        ref = (new or old)["row"]  # type: ignore[index]
+        item = {"resource_type": ref.kind, "id": ref.id, "name": ref.name}
+        if old is None:
+            created.append({**item, "fields": new["fields"],  # type: ignore[index]
+                            "variables": new["variables"], "labels": new["labels"]})  # type: ignore[index]
+        elif new is None:
+            deleted.append({**item, "fields": old["fields"]})
+        else:
+            change = {part: _dict_diff(old[part], new[part])
+                      for part in ("fields", "variables", "facts")}
+            labels = {"added": sorted(set(new["labels"]) - set(old["labels"])),
+                      "removed": sorted(set(old["labels"]) - set(new["labels"]))}
+            change = {k: v for k, v in change.items() if v}
+            if labels["added"] or labels["removed"]:
+                change["labels"] = labels  # type: ignore[assignment]
+            if change:
+                changed.append({**item, "changes": change})
+    return {"created": created, "changed": changed, "deleted": deleted}

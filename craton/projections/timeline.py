@@ -1,0 +1,73 @@
+"""Positions and moments: what ``as_of`` means in terms of rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select
+
+from craton.domain.errors import InvalidInput
+from craton.projections.tables import LIVE, Tables
+
+
+def visible(t: Table, at: int | None) -> ColumnElement[bool]:
+    """Rows true at position ``at`` (``None``: the current rows)."""
+    if at is None:
+        return t.c.valid_to.is_(None)
+    return and_(t.c.valid_from <= at, or_(t.c.valid_to.is_(None), t.c.valid_to > at))
+
+
+def head(conn: Connection, tables: Tables = LIVE) -> int:
+    """The position of the last projected event (0 for an empty ledger)."""
+    return int(conn.execute(select(func.max(tables.events.c.position))).scalar() or 0)
+
+
+def position_at(conn: Connection, moment: datetime, tables: Tables = LIVE) -> int:
+    """The last position recorded at or before ``moment`` (0 before the first event)."""
+    e = tables.events
+    value = conn.execute(select(func.max(e.c.position)).where(e.c.time <= moment)).scalar()
+    return int(value or 0)
+
+
+def parse_moment(value: str) -> int | datetime:
+    """``@<position>`` or an RFC 3339 timestamp."""
+    value = value.strip()
+    if value.startswith("@"):
+        try:
+            position = int(value[1:])
+        except ValueError:
+            raise InvalidInput(f"not a position: {value!r}") from None
+        if position < 0:
+            raise InvalidInput("a position is never negative")
+        return position
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"not a moment: {value!r} (use an RFC 3339 time or @<position>)") from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{value!r} has no time zone (add Z or an offset)")
+    return moment.astimezone(UTC)
+
+
+def resolve(conn: Connection, value: str | None, tables: Tables = LIVE) -> int | None:
+    """The position an ``as_of`` value names; ``None`` for now."""
+    if value is None:
+        return None
+    moment = parse_moment(value)
+    if isinstance(moment, int):
+        return moment
+    return position_at(conn, moment, tables)
+
+
+def utc(value: Any) -> Any:
+    """SQLite hands back naive datetimes; every time Craton shows is UTC."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def iso(value: Any) -> str | None:
+    value = utc(value)
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None

@@ -1,0 +1,123 @@
+"""Variables, facts and labels of resources, own or resolved along their chain."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+
+from craton.projections.tables import LIVE, Tables
+from craton.projections.timeline import visible
+
+CHAIN = ("cell_id", "region_id", "cloud_id")
+
+
+def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
+              ) -> dict[int, dict[str, Any]]:
+    """Key/value rows (variables or facts) of many resources, by resource id."""
+    out: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        rows = conn.execute(
+            select(table.c.resource_id, table.c.key, table.c.value)
+            .where(table.c.resource_id.in_(chunk), visible(table, at))
+        )
+        for rid, key, value in rows:
+            out[rid][key] = json.loads(value)
+    return out
+
+
+def labels_of(conn: Connection, ids: list[int], at: int | None,
+              tables: Tables = LIVE) -> dict[int, list[str]]:
+    t = tables.labels
+    out: dict[int, list[str]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        rows = conn.execute(
+            select(t.c.resource_id, t.c.label)
+            .where(t.c.resource_id.in_(chunk), visible(t, at)).order_by(t.c.label))
+        for rid, label in rows:
+            out[rid].append(label)
+    return out
+
+
+def _rows_by_id(conn: Connection, ids: set[int], at: int | None,
+                tables: Tables) -> dict[int, Any]:
+    t = tables.resources
+    out: dict[int, Any] = {}
+    idl = sorted(ids)
+    for start in range(0, len(idl), 900):
+        chunk = idl[start:start + 900]
+        for row in conn.execute(select(t).where(t.c.id.in_(chunk), visible(t, at))):
+            out[row.id] = row
+    return out
+
+
+def _projects_by_uuid(conn: Connection, uuids: set[str], at: int | None,
+                      tables: Tables) -> dict[str, Any]:
+    t = tables.resources
+    rows = conn.execute(select(t).where(
+        t.c.uuid.in_(sorted(uuids)), t.c.kind == "project", visible(t, at)))
+    return {r.uuid: r for r in rows}
+
+
+def chains(conn: Connection, rows: list[Any], at: int | None,
+           tables: Tables = LIVE) -> dict[int, list[Any]]:
+    """For each row, the rows its variables resolve through, nearest first."""
+    known: dict[int, Any] = {r.id: r for r in rows}
+    projects = _projects_by_uuid(
+        conn, {r.project_id for r in rows if r.project_id}, at, tables)
+
+    def fetch(ids: set[int]) -> None:
+        missing = {i for i in ids if i is not None and i not in known}
+        if missing:
+            known.update(_rows_by_id(conn, missing, at, tables))
+
+    # Parents and devices first (walked in rounds), then cells, regions, clouds.
+    frontier = {x for r in rows for x in (r.parent_id, r.device_id) if x}
+    while frontier:
+        fetch(frontier)
+        frontier = {known[i].parent_id for i in frontier
+                    if i in known and known[i].parent_id and known[i].parent_id not in known}
+    fetch({getattr(r, c) for r in list(known.values()) for c in CHAIN if getattr(r, c)})
+    out: dict[int, list[Any]] = {}
+    for row in rows:
+        chain: list[Any] = [row]
+        base = row
+        if row.device_id and row.device_id in known:
+            base = known[row.device_id]
+            chain.append(base)
+        parent = base.parent_id
+        seen = {row.id, base.id}
+        while parent and parent in known and parent not in seen:
+            seen.add(parent)
+            chain.append(known[parent])
+            parent = known[parent].parent_id
+        if row.kind != "project":
+            for col in CHAIN:
+                ref = getattr(base, col)
+                if ref and ref in known and ref not in seen:
+                    seen.add(ref)
+                    chain.append(known[ref])
+            if base.project_id in projects:
+                chain.append(projects[base.project_id])
+        out[row.id] = chain
+    return out
+
+
+def resolved(conn: Connection, rows: list[Any], at: int | None,
+             tables: Tables = LIVE) -> dict[int, dict[str, tuple[Any, Any]]]:
+    """Resolved variables of each row: key -> (value, row it came from)."""
+    by_row = chains(conn, rows, at, tables)
+    ids = sorted({c.id for chain in by_row.values() for c in chain})
+    own = values_of(conn, tables.variables, ids, at)
+    out: dict[int, dict[str, tuple[Any, Any]]] = defaultdict(dict)
+    for rid, chain in by_row.items():
+        merged: dict[str, tuple[Any, Any]] = {}
+        for level in reversed(chain):
+            for key, value in own[level.id].items():
+                merged[key] = (value, level)
+        out[rid] = merged
+    return out
