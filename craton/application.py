@@ -21,9 +21,10 @@ from craton.db import Database
 from craton.domain import rules
 from craton.domain.errors import InvalidInput, NotFound, VersionMismatch
 from craton.domain.inventory import AGGREGATES, Instance, User
-from craton.domain.kinds import KINDS, Kind
+from craton.domain.kinds import KINDS, Kind, field_defaults
 from craton.domain.meta import Meta
 from craton.domain.resource import Resource
+from craton.domain.validation import check_fields
 from craton.projections.lookup import CurrentLookup
 from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, Tables
@@ -100,6 +101,7 @@ class Ledger(Application[UUID]):
         spec = KINDS[kind]
 
         def run() -> dict[str, Any]:
+            check_fields(spec, {**field_defaults(spec), **fields}, creating=True)
             project_id = self._project_for(meta, spec)
             lookup = self._lookup()
             values = rules.resolve_references(lookup, spec, project_id, fields)
@@ -120,8 +122,9 @@ class Ledger(Application[UUID]):
     def update(self, meta: Meta, kind: str, resource_id: int, changes: dict[str, Any],
                expected_version: int | None = None) -> dict[str, Any]:
         def run() -> dict[str, Any]:
-            aggregate, row = self._load(meta, kind, resource_id, expected_version)
             spec, lookup = KINDS[kind], self._lookup()
+            check_fields(spec, changes, creating=False)
+            aggregate, row = self._load(meta, kind, resource_id, expected_version)
             merged = rules.resolve_references(
                 lookup, spec, row["project_id"], {**row["fields"], **changes})
             values = {k: merged[k] for k in {*changes, "cloud_id", "region_id"}

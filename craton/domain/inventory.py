@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
-from craton.domain.resource import Resource
+from craton.domain.resource import Event, Resource
 
 
 class Project(Resource):
@@ -18,7 +18,7 @@ class User(Resource):
 
     KIND = "user"
 
-    class TokenIssued(Aggregate.Event):
+    class TokenIssued(Event):
         meta: dict[str, Any]
         token_hash: str
 
@@ -64,7 +64,7 @@ class Instance(Resource):
 
     KIND = "instance"
 
-    class Placed(Aggregate.Event):
+    class Placed(Event):
         meta: dict[str, Any]
         host_id: int | None
         from_host_id: int | None

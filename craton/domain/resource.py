@@ -6,9 +6,16 @@ from typing import Any
 
 from eventsourcing.domain import Aggregate, event
 
+from craton.domain import clock
 from craton.domain.errors import InvalidInput, NotFound
 from craton.domain.kinds import KINDS, Kind, field_defaults
 from craton.domain.validation import check_fields, check_json_values, check_labels
+
+
+class Event(Aggregate.Event):
+    """Base of every inventory event: stamped by the domain clock."""
+
+    create_timestamp = staticmethod(clock.now)
 
 
 class Resource(Aggregate):
@@ -17,6 +24,7 @@ class Resource(Aggregate):
     KIND = ""
 
     class Registered(Aggregate.Created):
+        create_timestamp = staticmethod(clock.now)
         meta: dict[str, Any]
         project_id: str | None
         fields: dict[str, Any]
@@ -66,7 +74,7 @@ class Resource(Aggregate):
             raise NotFound(f"{self.spec().name} {self.fields.get('name')!r} was deleted")
 
     # -- fields ---------------------------------------------------------------
-    class Updated(Aggregate.Event):
+    class Updated(Event):
         meta: dict[str, Any]
         changes: dict[str, Any]
 
@@ -82,11 +90,11 @@ class Resource(Aggregate):
         self.fields.update(changes)
 
     # -- variables ------------------------------------------------------------
-    class VariablesSet(Aggregate.Event):
+    class VariablesSet(Event):
         meta: dict[str, Any]
         values: dict[str, Any]
 
-    class VariablesDeleted(Aggregate.Event):
+    class VariablesDeleted(Event):
         meta: dict[str, Any]
         keys: list[str]
 
@@ -118,11 +126,11 @@ class Resource(Aggregate):
             self.variables.pop(key, None)
 
     # -- labels ---------------------------------------------------------------
-    class LabelsAdded(Aggregate.Event):
+    class LabelsAdded(Event):
         meta: dict[str, Any]
         labels: list[str]
 
-    class LabelsRemoved(Aggregate.Event):
+    class LabelsRemoved(Event):
         meta: dict[str, Any]
         labels: list[str]
 
@@ -150,7 +158,7 @@ class Resource(Aggregate):
         self.labels = sorted(set(self.labels) - set(labels))
 
     # -- facts ----------------------------------------------------------------
-    class FactsRecorded(Aggregate.Event):
+    class FactsRecorded(Event):
         meta: dict[str, Any]
         facts: dict[str, Any]
 
@@ -168,7 +176,7 @@ class Resource(Aggregate):
         self.facts.update(facts)
 
     # -- deletion -------------------------------------------------------------
-    class Deleted(Aggregate.Event):
+    class Deleted(Event):
         meta: dict[str, Any]
 
     def delete(self, meta: dict[str, Any]) -> None:

@@ -65,6 +65,11 @@ class Tables:
         return [self.resources, self.variables, self.labels, self.facts, self.members]
 
     @property
+    def rebuildable(self) -> list[Table]:
+        """Every table a replay rebuilds from the log."""
+        return [*self.versioned, self.events]
+
+    @property
     def all(self) -> list[Table]:
         return [*self.versioned, self.events, self.state]
 

@@ -1,0 +1,119 @@
+"""The ``craton`` command: serve, initialise, replay, verify, and more.
+
+Errors print one readable line and exit non-zero; never a stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from craton.domain.errors import DomainError
+from craton.settings import Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+COMMANDS: dict[str, tuple[Command, str, Callable[[argparse.ArgumentParser], None]]] = {}
+
+
+def command(name: str, help: str,
+            args: Callable[[argparse.ArgumentParser], None] = lambda p: None
+            ) -> Callable[[Command], Command]:
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = (fn, help, args)
+        return fn
+    return register
+
+
+def _services(settings: Settings, init: bool = True) -> Any:
+    from craton.bootstrap import bootstrap
+
+    return bootstrap(settings, init=init)
+
+
+@command("init", "create the schema (once, before several processes start)")
+def _init(args: argparse.Namespace, settings: Settings) -> int:
+    from craton.bootstrap import bootstrap
+    from craton.schema import initialise
+
+    svc = bootstrap(settings, init=False)
+    created = initialise(svc.db, svc.ledger)
+    print("schema created" if created else "schema already present")
+    return 0
+
+
+def _replay_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--verify", action="store_true",
+                   help="rebuild into scratch tables and compare with the live read models")
+    p.add_argument("--batch-size", type=int, default=5000)
+
+
+@command("replay", "rebuild every read model from the event log", _replay_args)
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from craton import replay
+
+    svc = _services(settings)
+    if args.verify:
+        result = replay.verify(svc, batch_size=args.batch_size)
+        for line in result.differences:
+            print(line)
+        print(f"replayed {result.events:,} events in {result.seconds:.1f}s: "
+              f"{len(result.differences)} differences")
+        return 1 if result.differences else 0
+    result = replay.rebuild(svc, batch_size=args.batch_size)
+    print(f"rebuilt read models from {result.events:,} events in {result.seconds:.1f}s")
+    return 0
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--hosts-per-cell", type=int, default=40)
+
+
+@command("demo", "load the seeded demo fleet into an empty database", _demo_args)
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from craton.demo import load_demo
+
+    svc = _services(settings)
+    summary = load_demo(svc.ledger, seed=args.seed, hosts_per_cell=args.hosts_per_cell)
+    print(f"demo fleet: {summary['hosts']} hosts, {summary['instances']} instances "
+          f"in project {summary['project']['uuid']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from craton import commands  # noqa: F401  (registers the remaining commands)
+
+    parser = argparse.ArgumentParser(prog="craton", description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", help="overrides CRATON_DATABASE_URL")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_fn, help_text, add_args) in COMMANDS.items():
+        add_args(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    if args.database_url:
+        from dataclasses import replace
+
+        settings = replace(settings, database_url=args.database_url)
+    fn = COMMANDS[args.command][0]
+    try:
+        return fn(args, settings)
+    except DomainError as exc:
+        print(f"craton: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # one line for the operator, never a traceback
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"craton: {type(exc).__name__}: {first}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

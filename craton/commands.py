@@ -1,0 +1,98 @@
+"""CLI commands beyond the core ones: serving, tokens, the ledger's proofs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from craton.cli import _services, command
+from craton.settings import Settings
+
+
+def _serve_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bind", help="HOST:PORT (CRATON_BIND, default 127.0.0.1:8000)")
+    p.add_argument("--workers", type=int, help="gunicorn workers (CRATON_WORKERS)")
+    p.add_argument("--demo", dest="demo", action="store_true", default=True,
+                   help="load the demo fleet into an empty database (default)")
+    p.add_argument("--no-demo", dest="demo", action="store_false")
+
+
+@command("serve", "serve the REST API with gunicorn", _serve_args)
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from craton.api.auth import create_root, ensure_root
+    from craton.api.server import serve
+    from craton.demo import load_demo
+    from craton.projections.timeline import head
+
+    settings = replace(settings, bind=args.bind or settings.bind,
+                       workers=args.workers or settings.workers)
+    svc = _services(settings)
+    with svc.db.reading() as conn:
+        empty = head(conn) == 0
+    token = settings.root_token
+    if token:
+        ensure_root(svc, token)
+    if empty and args.demo:
+        print("loading the demo fleet (a few seconds)...", file=sys.stderr)
+        summary = load_demo(svc.ledger)
+        print(f"demo fleet: {summary['hosts']} hosts, {summary['instances']} instances")
+    if empty and not token:
+        token = create_root(svc)
+    svc.close()
+    url = f"http://{settings.bind}"
+    print(f"\nCraton is serving on {url}/v1")
+    if token:
+        print(f"root token: {token}\n")
+        auth = f"-H 'Authorization: Bearer {token}'"
+        print("try:")
+        print(f"  curl -s {auth} '{url}/v1/hosts?limit=5'")
+        print(f"  curl -s {auth} '{url}/v1/events?limit=5'")
+        print(f"  curl -s {auth} '{url}/v1/diff?from=@1&to=@400'")
+    sys.stdout.flush()
+    serve(settings)
+    return 0
+
+
+@command("root-token", "create a root user (if needed) and print a new token for it")
+def _root_token(args: argparse.Namespace, settings: Settings) -> int:
+    from craton.api.auth import create_root
+
+    print(create_root(_services(settings)))
+    return 0
+
+
+def _verify_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--digest", action="append", default=[], type=Path,
+                   help="a saved digest (JSON) to check the log against; repeatable")
+
+
+@command("verify", "recompute the hash chain and report the first tampered position",
+         _verify_args)
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    from craton.ledger.digest import Digest
+    from craton.proofs import verify_ledger
+
+    digests = [Digest.from_json(p.read_text()) for p in args.digest]
+    report = verify_ledger(_services(settings), digests)
+    print(report.message)
+    return 0 if report.ok else 1
+
+
+def _digest_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", type=Path, help="write the digest to this file")
+
+
+@command("digest", "print the chain head (position, hash, time), signed when a key is set",
+         _digest_args)
+def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    from craton.proofs import current_digest
+
+    digest = current_digest(_services(settings))
+    text = json.dumps(digest.to_dict(), indent=2, sort_keys=True)
+    if args.output:
+        args.output.write_text(text + "\n")
+    print(text)
+    return 0

@@ -1,0 +1,1 @@
+"""Tamper evidence for the event log: hash chain, digests, signatures and evidence packs."""

@@ -1,0 +1,253 @@
+"""SQL helpers: the chain table, batched readers and append-only guards."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+
+from sqlalchemy import (
+    CHAR,
+    BigInteger,
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    Table,
+    column,
+    insert,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.sql.expression import TableClause
+
+from craton.ledger.chain import GENESIS, ChainLink, StoredRecord, extend, normalised_record
+
+APPEND_ONLY_MESSAGE = "the event log is append-only"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def _ident(name: str) -> str:
+    """Return name if it is a plain SQL identifier, else raise ValueError."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return name
+
+
+def chain_table(metadata: MetaData, name: str = "ledger_chain") -> Table:
+    """Define the chain table (position, hash) on the metadata."""
+    return Table(
+        name,
+        metadata,
+        Column(
+            "position",
+            BigInteger().with_variant(Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=False,
+        ),
+        Column("hash", CHAR(64), nullable=False),
+    )
+
+
+def _links_clause(name: str | Table) -> Table | TableClause:
+    """Return a selectable for the chain table given as Table or name."""
+    if isinstance(name, Table):
+        return name
+    return table(_ident(name), column("position"), column("hash"))
+
+
+def head_link(connection: Connection, chain: str | Table = "ledger_chain") -> ChainLink | None:
+    """Return the last link of the chain, or None when it is empty."""
+    links = _links_clause(chain)
+    query = select(links.c.position, links.c.hash).order_by(links.c.position.desc()).limit(1)
+    row = connection.execute(query).first()
+    return None if row is None else ChainLink(int(row[0]), str(row[1]))
+
+
+def link_before(
+    connection: Connection, position: int, chain: str | Table = "ledger_chain"
+) -> ChainLink | None:
+    """Return the last link strictly before position, or None."""
+    links = _links_clause(chain)
+    query = (
+        select(links.c.position, links.c.hash)
+        .where(links.c.position < position)
+        .order_by(links.c.position.desc())
+        .limit(1)
+    )
+    row = connection.execute(query).first()
+    return None if row is None else ChainLink(int(row[0]), str(row[1]))
+
+
+def append_links(
+    connection: Connection, chain: Table, records: Iterable[StoredRecord]
+) -> list[ChainLink]:
+    """Chain new records after the current head and insert their links in one batch."""
+    pending = sorted(records, key=lambda r: r.position)
+    if not pending:
+        return []
+    head = head_link(connection, chain)
+    if head is not None and pending[0].position <= head.position:
+        raise ValueError(
+            f"cannot chain position {pending[0].position}: the chain already reaches "
+            f"position {head.position}"
+        )
+    links = extend(GENESIS if head is None else head.hash, pending)
+    connection.execute(
+        insert(chain), [{"position": link.position, "hash": link.hash} for link in links]
+    )
+    return links
+
+
+def _events_clause(name: str) -> TableClause:
+    """Return a lightweight selectable for the stored events table."""
+    return table(
+        _ident(name),
+        column("id"),
+        column("originator_id"),
+        column("originator_version"),
+        column("topic"),
+        column("state"),
+    )
+
+
+def load_records(
+    connection: Connection,
+    events_table_name: str = "stored_events",
+    start: int | None = None,
+    stop: int | None = None,
+    batch: int = 10000,
+) -> Iterator[StoredRecord]:
+    """Yield stored events with start <= position < stop in order, a batch at a time."""
+    events = _events_clause(events_table_name)
+    after = None if start is None else start - 1
+    while True:
+        query = select(
+            events.c.id,
+            events.c.originator_id,
+            events.c.originator_version,
+            events.c.topic,
+            events.c.state,
+        )
+        if after is not None:
+            query = query.where(events.c.id > after)
+        if stop is not None:
+            query = query.where(events.c.id < stop)
+        rows = connection.execute(query.order_by(events.c.id).limit(batch)).all()
+        for row in rows:
+            yield normalised_record(row[0], row[1], row[2], row[3], row[4])
+        if len(rows) < batch:
+            return
+        after = int(rows[-1][0])
+
+
+def load_links(
+    connection: Connection,
+    chain: str | Table = "ledger_chain",
+    start: int | None = None,
+    stop: int | None = None,
+    batch: int = 10000,
+) -> Iterator[ChainLink]:
+    """Yield chain links with start <= position < stop in order, a batch at a time."""
+    links = _links_clause(chain)
+    after = None if start is None else start - 1
+    while True:
+        query = select(links.c.position, links.c.hash)
+        if after is not None:
+            query = query.where(links.c.position > after)
+        if stop is not None:
+            query = query.where(links.c.position < stop)
+        rows = connection.execute(query.order_by(links.c.position).limit(batch)).all()
+        for row in rows:
+            yield ChainLink(int(row[0]), str(row[1]))
+        if len(rows) < batch:
+            return
+        after = int(rows[-1][0])
+
+
+def _sqlite_guards(tables: Sequence[str]) -> list[str]:
+    """Return the SQLite trigger statements refusing UPDATE and DELETE."""
+    statements = []
+    for name in tables:
+        for action in ("UPDATE", "DELETE"):
+            statements.append(
+                f"CREATE TRIGGER IF NOT EXISTS {name}_no_{action.lower()} "
+                f"BEFORE {action} ON {name} "
+                f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
+            )
+    return statements
+
+
+def _postgresql_guards(tables: Sequence[str]) -> list[str]:
+    """Return the PostgreSQL function and triggers refusing UPDATE, DELETE, TRUNCATE."""
+    statements = [
+        "CREATE OR REPLACE FUNCTION craton_refuse_change() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        f"RAISE EXCEPTION '{APPEND_ONLY_MESSAGE}: % on % refused', TG_OP, TG_TABLE_NAME "
+        "USING ERRCODE = 'insufficient_privilege'; "
+        "END $$"
+    ]
+    for name in tables:
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name}_no_change ON {name}",
+            f"CREATE TRIGGER {name}_no_change BEFORE UPDATE OR DELETE ON {name} "
+            "FOR EACH ROW EXECUTE FUNCTION craton_refuse_change()",
+            f"DROP TRIGGER IF EXISTS {name}_no_truncate ON {name}",
+            f"CREATE TRIGGER {name}_no_truncate BEFORE TRUNCATE ON {name} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION craton_refuse_change()",
+        ]
+    return statements
+
+
+def append_only_statements(
+    dialect: str,
+    events_table_name: str = "stored_events",
+    chain_table_name: str = "ledger_chain",
+) -> list[str]:
+    """Return the DDL that makes the event and chain tables append-only."""
+    tables = [_ident(events_table_name), _ident(chain_table_name)]
+    if dialect == "sqlite":
+        return _sqlite_guards(tables)
+    if dialect == "postgresql":
+        return _postgresql_guards(tables)
+    raise NotImplementedError(f"no append-only guard for the {dialect} dialect")
+
+
+def install_append_only(
+    connection: Connection,
+    events_table_name: str = "stored_events",
+    chain_table_name: str = "ledger_chain",
+) -> None:
+    """Install (idempotently) triggers refusing changes to the event and chain tables."""
+    dialect = connection.dialect.name
+    for statement in append_only_statements(dialect, events_table_name, chain_table_name):
+        connection.execute(text(statement))
+
+
+def least_privilege_sql(
+    role: str,
+    read_model_tables: Sequence[str] = (),
+    events_table_name: str = "stored_events",
+    chain_table_name: str = "ledger_chain",
+) -> str:
+    """Return PostgreSQL GRANT statements for the service role."""
+    role = _ident(role)
+    events = _ident(events_table_name)
+    chain = _ident(chain_table_name)
+    lines = [
+        f"-- Privileges of the service role {role}. The tables are owned by another role,",
+        "-- so the service cannot drop the append-only triggers.",
+        f"REVOKE ALL ON {events}, {chain} FROM {role};",
+        f"GRANT SELECT, INSERT ON {events}, {chain} TO {role};",
+        f"GRANT USAGE, SELECT ON SEQUENCE {events}_id_seq TO {role};",
+        "-- eventsourcing-sqlalchemy takes LOCK TABLE ... IN EXCLUSIVE MODE on the events",
+        "-- table, which PostgreSQL allows only with UPDATE, DELETE or TRUNCATE",
+        "-- (or MAINTAIN from PostgreSQL 17). UPDATE is granted for the lock alone:",
+        "-- the append-only trigger refuses every UPDATE.",
+        f"GRANT UPDATE ON {events} TO {role};",
+    ]
+    tables = [_ident(name) for name in read_model_tables]
+    if tables:
+        listed = ", ".join(tables)
+        lines.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {listed} TO {role};")
+    return "\n".join(lines) + "\n"

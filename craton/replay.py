@@ -1,0 +1,209 @@
+"""Rebuild every read model from the event log, or check the live ones against a rebuild.
+
+A read-model shape change never needs hand-written SQL: bump
+``SCHEMA_VERSION`` and the next ``craton init``/``serve`` (or ``craton replay``)
+rebuilds the tables from the log into fresh tables and swaps them in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+from sqlalchemy import Connection, Table, func, inspect, select, update
+from sqlalchemy.sql.expression import column
+from sqlalchemy.sql.expression import table as table_clause
+
+from craton.bootstrap import Services
+from craton.db import EVENTS_TABLE
+from craton.progress import Progress
+from craton.projections.projector import Projector
+from craton.projections.tables import LIVE, SCHEMA_VERSION, Tables, build_tables
+from craton.projections.timeline import utc
+
+EVENTS = table_clause(EVENTS_TABLE, column("id"), column("originator_id"),
+                      column("originator_version"), column("topic"), column("state"))
+SORT_KEYS = {
+    "resource_versions": ("id", "valid_from"),
+    "variable_versions": ("resource_id", "key", "valid_from"),
+    "fact_versions": ("resource_id", "key", "valid_from"),
+    "label_versions": ("resource_id", "label", "valid_from"),
+    "member_versions": ("resource_id", "group_id", "valid_from"),
+    "event_log": ("position",),
+    "projection_state": ("name",),
+}
+
+
+@dataclass
+class ReplayResult:
+    events: int = 0
+    seconds: float = 0.0
+    differences: list[str] = field(default_factory=list)
+
+
+def stored_batches(conn: Connection, after: int, batch_size: int,
+                   stop: int | None = None) -> Iterator[list[Any]]:
+    """Stored events after a position, in order, a batch at a time."""
+    while True:
+        stmt = select(EVENTS).where(EVENTS.c.id > after).order_by(EVENTS.c.id).limit(batch_size)
+        if stop is not None:
+            stmt = stmt.where(EVENTS.c.id <= stop)
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1].id
+
+
+def _project_rows(svc: Services, projector: Projector, conn: Connection, rows: list[Any]) -> None:
+    mapper = svc.ledger.mapper
+    events = [
+        (r.id, mapper.to_domain_event(StoredEvent(
+            originator_id=_uuid(r.originator_id), originator_version=r.originator_version,
+            topic=r.topic, state=bytes(r.state))))
+        for r in rows
+    ]
+    projector.apply(conn, events)
+
+
+def _uuid(value: Any) -> UUID:
+    if isinstance(value, UUID):
+        return value
+    if isinstance(value, (bytes, memoryview)):
+        return UUID(bytes=bytes(value))  # UUIDType stores 16 raw bytes on SQLite
+    return UUID(str(value))
+
+
+def _fresh(svc: Services, prefix: str) -> Tables:
+    tables = build_tables(prefix)
+    tables.metadata.drop_all(svc.db.engine)
+    tables.metadata.create_all(svc.db.engine)
+    return tables
+
+
+def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
+                 show_progress: bool | None = None, after: int = 0) -> int:
+    """Project the whole log (after a position) into the given tables, batch by batch."""
+    projector = Projector(tables)
+    with svc.db.read_engine.connect() as reader:
+        total = reader.execute(
+            select(func.count()).select_from(EVENTS).where(EVENTS.c.id > after)).scalar_one()
+        bar = Progress("replay", total, enabled=show_progress)
+        for rows in stored_batches(reader, after, batch_size):
+            with svc.db.engine.begin() as writer:
+                _project_rows(svc, projector, writer, rows)
+            bar.advance(len(rows))
+        reader.rollback()
+    bar.finish()
+    return bar.done
+
+
+def _catch_up(svc: Services, tables: Tables, conn: Connection) -> None:
+    """Inside the write lock: project what arrived while the rebuild ran."""
+    last = conn.execute(select(func.max(tables.events.c.position))).scalar() or 0
+    projector = Projector(tables)
+    for rows in stored_batches(conn, int(last), 5000):
+        _project_rows(svc, projector, conn, rows)
+
+
+def rebuild(svc: Services, *, batch_size: int = 5000,
+            show_progress: bool | None = None) -> ReplayResult:
+    """Rebuild every read model into fresh tables, then swap them in atomically."""
+    started = datetime.now()
+    scratch = _fresh(svc, "rebuild_")
+    count = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress)
+    with svc.db.writing() as session:
+        conn = session.connection()
+        _catch_up(svc, scratch, conn)
+        for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
+            conn.execute(live.delete())
+            cols = [c.name for c in live.columns]
+            conn.execute(live.insert().from_select(cols, select(*[new.c[c] for c in cols])))
+        _set_schema_version(conn)
+    scratch.metadata.drop_all(svc.db.engine)
+    return ReplayResult(events=count, seconds=(datetime.now() - started).total_seconds())
+
+
+def _set_schema_version(conn: Connection) -> None:
+    state = LIVE.state
+    done = conn.execute(update(state).where(state.c.name == "schema_version")
+                        .values(value=SCHEMA_VERSION)).rowcount
+    if not done:
+        conn.execute(state.insert().values(name="schema_version", value=SCHEMA_VERSION))
+
+
+def verify(svc: Services, *, batch_size: int = 5000,
+           show_progress: bool | None = None) -> ReplayResult:
+    """Rebuild into scratch tables and compare with the live ones, table by table."""
+    started = datetime.now()
+    scratch = _fresh(svc, "verify_")
+    count = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress)
+    differences: list[str] = []
+    with svc.db.writing() as session:
+        conn = session.connection()
+        _catch_up(svc, scratch, conn)
+        for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
+            differences.extend(compare(conn, live, new))
+    scratch.metadata.drop_all(svc.db.engine)
+    return ReplayResult(events=count, differences=differences,
+                        seconds=(datetime.now() - started).total_seconds())
+
+
+def _normal(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc(value).isoformat()
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def _stream(conn: Connection, t: Table, name: str) -> Iterator[tuple[Any, ...]]:
+    cols = [c for c in t.columns if c.name != "row_id"]
+    order = [t.c[k] for k in SORT_KEYS[name]]
+    result = conn.execution_options(yield_per=2000).execute(select(*cols).order_by(*order))
+    for row in result:
+        yield tuple(_normal(v) for v in row)
+
+
+def compare(conn: Connection, live: Table, rebuilt: Table, limit: int = 50) -> list[str]:
+    """Every row that differs between a live table and its rebuild (first ``limit``)."""
+    name = live.name
+    keys = SORT_KEYS[name]
+    cols = [c.name for c in live.columns if c.name != "row_id"]
+    key_index = [cols.index(k) for k in keys]
+    out: list[str] = []
+    a, b = _stream(conn, live, name), _stream(conn, rebuilt, name)
+    ra, rb = next(a, None), next(b, None)
+    while (ra is not None or rb is not None) and len(out) < limit:
+        ka = tuple(ra[i] for i in key_index) if ra else None
+        kb = tuple(rb[i] for i in key_index) if rb else None
+        if ra is not None and (kb is None or (ka is not None and ka < kb)):
+            out.append(f"{name} {dict(zip(keys, ka or (), strict=False))}: "
+                       "in the live table, not in the rebuild")
+            ra = next(a, None)
+        elif rb is not None and (ka is None or (kb is not None and kb < ka)):
+            out.append(f"{name} {dict(zip(keys, kb or (), strict=False))}: "
+                       "in the rebuild, missing from the live table")
+            rb = next(b, None)
+        else:
+            if ra != rb:
+                fields = [c for c, x, y in zip(cols, ra or (), rb or (), strict=False) if x != y]
+                out.append(f"{name} {dict(zip(keys, ka or (), strict=False))}: "
+                           f"differs in {', '.join(fields)}")
+            ra, rb = next(a, None), next(b, None)
+    return out
+
+
+def needs_rebuild(svc: Services) -> bool:
+    """True when the stored read models were built by another schema version."""
+    with svc.db.reading() as conn:
+        if not inspect(conn).has_table(LIVE.state.name):
+            return False
+        version = conn.execute(select(LIVE.state.c.value).where(
+            LIVE.state.c.name == "schema_version")).scalar()
+    return version != SCHEMA_VERSION
