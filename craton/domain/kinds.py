@@ -125,6 +125,35 @@ KINDS: dict[str, Kind] = {
             "disk_gb": FieldSpec(I, default=1), "flavor": OPT_STR,
             "group_ids": FieldSpec(list, default=None, refers_to=("instance-group",)),
         }),
+        # Beyond the inventory: workflow runs, audit findings and consolidation plans
+        # are aggregates too, so history, as_of and the audit trail cover them.
+        Kind("workflow-run", "workflow-runs", {
+            "workflow": FieldSpec(S, required=True),
+            "parameters": FieldSpec(dict, default=None),
+            "state": FieldSpec(S, default="requested", choices=(
+                "requested", "running", "succeeded", "failed", "cancelled")),
+            "targets": FieldSpec(list), "handovers": FieldSpec(list),
+            "failed_steps": FieldSpec(list), "skipped": FieldSpec(list),
+            "worker": OPT_STR, "started_at": OPT_STR, "finished_at": OPT_STR,
+            "cancel_requested": FieldSpec(B), "error": OPT_STR, "plan_id": FieldSpec(I),
+        }, variables=False),
+        Kind("finding", "findings", {
+            "resource_id": FieldSpec(I, required=True),
+            "finding_type": FieldSpec(S, required=True),
+            "detail": FieldSpec(dict), "status": FieldSpec(S, default="open",
+                                                           choices=("open", "resolved")),
+            "run_id": OPT_STR, "resolved_by_run": OPT_STR,
+        }, variables=False),
+        Kind("plan", "plans", {
+            "planner": FieldSpec(S, required=True), "scope": FieldSpec(dict),
+            "objective": FieldSpec(dict), "constraints": FieldSpec(dict),
+            "position": FieldSpec(I), "moves": FieldSpec(list),
+            "hosts_freed": FieldSpec(list), "freed_asset_cost": FieldSpec(NUM),
+            "objective_value": FieldSpec(NUM), "bound": FieldSpec(NUM),
+            "gap": FieldSpec(NUM), "status": OPT_STR, "solve_time_s": FieldSpec(NUM),
+            "state": FieldSpec(S, default="computed"), "run_id": OPT_STR,
+            "summary": FieldSpec(dict),
+        }, variables=False),
     )
 }
 

@@ -47,7 +47,12 @@ class Projector:
                 self._log(batch, position, event, name, None, None, {})
                 return
             handler = getattr(self, f"_on_{name}", None)
-            changes = handler(batch, old, event, position, time) if handler else {}
+            if handler is not None:
+                changes = handler(batch, old, event, position, time)
+            elif isinstance(getattr(event, "changes", None), dict):
+                changes = self._on_Updated(batch, old, event, position, time)
+            else:  # a step of a run, say: logged with its details, no new version
+                changes = {"detail": _detail(event)}
             row = old
         self._log(batch, position, event, name, row, row["kind"], changes)
 
@@ -71,7 +76,6 @@ class Projector:
 
     def _registered(self, batch: Batch, position: int, event: Any, uuid: str,
                     time: datetime) -> Row:
-        kind = event.originator_topic  # resolved below through the aggregate class
         kind = _kind_of(event)
         fields = dict(event.fields)
         row: Row = {
@@ -188,6 +192,14 @@ class Projector:
             for key in list(keyed.of(rid)):
                 keyed.drop(rid, key, position, time)
         return {"deleted": True}
+
+
+STANDARD_ATTRIBUTES = {"originator_id", "originator_version", "timestamp", "meta",
+                       "originator_topic"}
+
+
+def _detail(event: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(event).items() if k not in STANDARD_ATTRIBUTES}
 
 
 def _kind_of(event: Any) -> str:
