@@ -48,7 +48,7 @@ class Ledger(Application[UUID]):
             "IS_SNAPSHOTTING_ENABLED": "n",
         })
 
-    def construct_factory(self, env: Environment) -> SQLAlchemyFactory:
+    def construct_factory(self, env: Environment) -> SQLAlchemyFactory:  # type: ignore[override]
         factory = SQLAlchemyFactory(env)
         factory.datastore.set_scoped_session(self.db.session)
         return factory
@@ -74,7 +74,7 @@ class Ledger(Application[UUID]):
         row = self._lookup().current(resource_id)
         if row is None or row["kind"] != kind or not _visible(meta, row):
             raise NotFound(f"no {kind} with id {resource_id}")
-        aggregate = self.repository.get(UUID(row["uuid"]))
+        aggregate: Resource = self.repository.get(UUID(row["uuid"]))
         assert isinstance(aggregate, Resource)
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionMismatch(

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from craton.cli import _services, command
@@ -43,6 +44,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         token = create_root(svc)
     svc.close()
     url = f"http://{settings.bind}"
+    services_factory = partial(_services, settings)
     print(f"\nCraton is serving on {url}/v1")
     if token:
         print(f"root token: {token}\n")
@@ -52,7 +54,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  curl -s {auth} '{url}/v1/events?limit=5'")
         print(f"  curl -s {auth} '{url}/v1/diff?from=@1&to=@400'")
     sys.stdout.flush()
-    serve(settings)
+    serve(settings, services_factory)
     return 0
 
 

@@ -117,9 +117,17 @@ class Database:
         if self.in_write:
             yield self.session().connection()
             return
+        outer = getattr(self._local, "reader", None)
+        if outer is not None:  # nested reads share the outer snapshot
+            yield outer
+            return
         with self.read_engine.connect() as conn:
             with conn.begin():
-                yield conn
+                self._local.reader = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.reader = None
 
     def dispose(self, close: bool = True) -> None:
         self.session.remove()

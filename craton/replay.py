@@ -53,7 +53,7 @@ def stored_batches(conn: Connection, after: int, batch_size: int,
         stmt = select(EVENTS).where(EVENTS.c.id > after).order_by(EVENTS.c.id).limit(batch_size)
         if stop is not None:
             stmt = stmt.where(EVENTS.c.id <= stop)
-        rows = conn.execute(stmt).all()
+        rows = list(conn.execute(stmt).all())
         if not rows:
             return
         yield rows
@@ -90,15 +90,20 @@ def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
                  show_progress: bool | None = None, after: int = 0) -> int:
     """Project the whole log (after a position) into the given tables, batch by batch."""
     projector = Projector(tables)
-    with svc.db.read_engine.connect() as reader:
-        total = reader.execute(
+    with svc.db.engine.connect() as conn:
+        total = conn.execute(
             select(func.count()).select_from(EVENTS).where(EVENTS.c.id > after)).scalar_one()
-        bar = Progress("replay", total, enabled=show_progress)
-        for rows in stored_batches(reader, after, batch_size):
-            with svc.db.engine.begin() as writer:
-                _project_rows(svc, projector, writer, rows)
-            bar.advance(len(rows))
-        reader.rollback()
+        conn.rollback()
+    bar = Progress("replay", total, enabled=show_progress)
+    while True:
+        with svc.db.engine.begin() as conn:  # one transaction per batch
+            rows = next(stored_batches(conn, after, batch_size), [])
+            if rows:
+                _project_rows(svc, projector, conn, rows)
+        if not rows:
+            break
+        after = rows[-1].id
+        bar.advance(len(rows))
     bar.finish()
     return bar.done
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 DEVICE_KINDS = ("host", "network-device")
@@ -52,14 +52,14 @@ class Kind:
         return f"{family}|{scope}|{name}"
 
 
-S, I, B, F = str, int, bool, (int, float)
+S, INT, B = str, int, bool
 OPT_STR = FieldSpec(S)
 NUM = (int, float)
 
 _location = {
-    "region_id": FieldSpec(I, required=True, refers_to=("region",)),
-    "cloud_id": FieldSpec(I, refers_to=("cloud",)),
-    "cell_id": FieldSpec(I, refers_to=("cell",)),
+    "region_id": FieldSpec(INT, required=True, refers_to=("region",)),
+    "cloud_id": FieldSpec(INT, refers_to=("cloud",)),
+    "cell_id": FieldSpec(INT, refers_to=("cell",)),
 }
 _device = {
     "name": FieldSpec(S, required=True),
@@ -70,7 +70,7 @@ _device = {
     "status": FieldSpec(S, default="in-service"),
     "note": OPT_STR,
     **_location,
-    "parent_id": FieldSpec(I, refers_to=DEVICE_KINDS),
+    "parent_id": FieldSpec(INT, refers_to=DEVICE_KINDS),
 }
 
 KINDS: dict[str, Kind] = {
@@ -87,12 +87,12 @@ KINDS: dict[str, Kind] = {
              name_family="cloud"),
         Kind("region", "regions", {
             "name": FieldSpec(S, required=True), "note": OPT_STR,
-            "cloud_id": FieldSpec(I, required=True, refers_to=("cloud",)),
+            "cloud_id": FieldSpec(INT, required=True, refers_to=("cloud",)),
         }, name_scope="cloud_id"),
         Kind("cell", "cells", {
             "name": FieldSpec(S, required=True), "note": OPT_STR,
-            "region_id": FieldSpec(I, required=True, refers_to=("region",)),
-            "cloud_id": FieldSpec(I, refers_to=("cloud",)),
+            "region_id": FieldSpec(INT, required=True, refers_to=("region",)),
+            "cloud_id": FieldSpec(INT, refers_to=("cloud",)),
         }, name_scope="region_id"),
         Kind("host", "hosts", dict(_device), name_scope="region_id",
              name_family="device", labels=True, facts=True),
@@ -106,10 +106,10 @@ KINDS: dict[str, Kind] = {
         }, name_scope="region_id"),
         Kind("network-interface", "network-interfaces", {
             "name": FieldSpec(S, required=True),
-            "device_id": FieldSpec(I, required=True, refers_to=DEVICE_KINDS),
-            "network_id": FieldSpec(I, refers_to=("network",)),
-            "interface_type": OPT_STR, "vlan_id": FieldSpec(I), "vlan": OPT_STR,
-            "port": FieldSpec(I), "duplex": OPT_STR, "speed": OPT_STR,
+            "device_id": FieldSpec(INT, required=True, refers_to=DEVICE_KINDS),
+            "network_id": FieldSpec(INT, refers_to=("network",)),
+            "interface_type": OPT_STR, "vlan_id": FieldSpec(INT), "vlan": OPT_STR,
+            "port": FieldSpec(INT), "duplex": OPT_STR, "speed": OPT_STR,
             "link": OPT_STR, "cdp": OPT_STR, "security": OPT_STR, "ip_address": OPT_STR,
         }, name_scope="device_id"),
         Kind("instance-group", "instance-groups", {
@@ -119,10 +119,10 @@ KINDS: dict[str, Kind] = {
         }, name_family="instance-group"),
         Kind("instance", "instances", {
             "name": FieldSpec(S, required=True),
-            "host_id": FieldSpec(I, refers_to=("host",)),
+            "host_id": FieldSpec(INT, refers_to=("host",)),
             "status": FieldSpec(S, default="active"),
-            "vcpus": FieldSpec(I, default=1), "memory_mb": FieldSpec(I, default=512),
-            "disk_gb": FieldSpec(I, default=1), "flavor": OPT_STR,
+            "vcpus": FieldSpec(INT, default=1), "memory_mb": FieldSpec(INT, default=512),
+            "disk_gb": FieldSpec(INT, default=1), "flavor": OPT_STR,
             "group_ids": FieldSpec(list, default=None, refers_to=("instance-group",)),
         }),
         # Beyond the inventory: workflow runs, audit findings and consolidation plans
@@ -135,10 +135,10 @@ KINDS: dict[str, Kind] = {
             "targets": FieldSpec(list), "handovers": FieldSpec(list),
             "failed_steps": FieldSpec(list), "skipped": FieldSpec(list),
             "worker": OPT_STR, "started_at": OPT_STR, "finished_at": OPT_STR,
-            "cancel_requested": FieldSpec(B), "error": OPT_STR, "plan_id": FieldSpec(I),
+            "cancel_requested": FieldSpec(B), "error": OPT_STR, "plan_id": FieldSpec(INT),
         }, variables=False),
         Kind("finding", "findings", {
-            "resource_id": FieldSpec(I, required=True),
+            "resource_id": FieldSpec(INT, required=True),
             "finding_type": FieldSpec(S, required=True),
             "detail": FieldSpec(dict), "status": FieldSpec(S, default="open",
                                                            choices=("open", "resolved")),
@@ -147,7 +147,7 @@ KINDS: dict[str, Kind] = {
         Kind("plan", "plans", {
             "planner": FieldSpec(S, required=True), "scope": FieldSpec(dict),
             "objective": FieldSpec(dict), "constraints": FieldSpec(dict),
-            "position": FieldSpec(I), "moves": FieldSpec(list),
+            "position": FieldSpec(INT), "moves": FieldSpec(list),
             "hosts_freed": FieldSpec(list), "freed_asset_cost": FieldSpec(NUM),
             "objective_value": FieldSpec(NUM), "bound": FieldSpec(NUM),
             "gap": FieldSpec(NUM), "status": OPT_STR, "solve_time_s": FieldSpec(NUM),

@@ -23,7 +23,7 @@ class CurrentLookup:
     """Implements the domain's Lookup over the live read models."""
 
     def __init__(self, conn: Connection, tables: Tables = LIVE):
-        self.conn, self.t = conn, tables.resources
+        self.conn, self.t, self.members = conn, tables.resources, tables.members
 
     def current(self, resource_id: int) -> dict[str, Any] | None:
         row = self.conn.execute(
@@ -57,9 +57,7 @@ class CurrentLookup:
         return out
 
     def _members(self, group_id: int, limit: int) -> list[dict[str, Any]]:
-        from craton.projections.tables import LIVE as tables
-
-        m, t = tables.members, self.t
+        m, t = self.members, self.t
         rows = self.conn.execute(
             select(t.c.id, t.c.kind, t.c.name)
             .join(m, m.c.resource_id == t.c.id)

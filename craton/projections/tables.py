@@ -9,6 +9,7 @@ live ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -109,14 +110,14 @@ def build_tables(prefix: str = "") -> Tables:
     )
     kv = []
     for name, key in (("variable", "key"), ("fact", "key"), ("label", "label")):
-        cols = [
+        cols: list[Column[Any]] = [
             Column("row_id", ID, primary_key=True, autoincrement=True),
             Column("resource_id", ID, nullable=False),
             Column(key, String(255), nullable=False),
         ]
         if name != "label":
             cols.append(Column("value", Text, nullable=False))
-        indexes = [
+        indexes: list[Index] = [
             _current(f"{p}ix_{name}_current", "resource_id", key),
             Index(f"{p}ix_{name}_res_from", "resource_id", "valid_from"),
         ]
