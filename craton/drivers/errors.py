@@ -30,7 +30,7 @@ class DriverError(Exception):
         return self.message
 
 
-class HostUnreachable(DriverError):  # noqa: N818
+class HostUnreachable(DriverError):
     """The driver could not talk to a host (network, BMC or agent down)."""
 
     retryable = True
@@ -42,7 +42,7 @@ class HostUnreachable(DriverError):  # noqa: N818
         self.reason = reason
 
 
-class MigrationFailed(DriverError):  # noqa: N818
+class MigrationFailed(DriverError):
     """A live migration did not complete; the instance stays where it was."""
 
     retryable = True
@@ -95,7 +95,7 @@ class CapacityExceeded(MigrationFailed):
         self.available = available
 
 
-class VerificationFailed(DriverError):  # noqa: N818
+class VerificationFailed(DriverError):
     """A host did not pass its post-build or post-maintenance checks."""
 
     def __init__(self, host: str, reason: str) -> None:
@@ -105,7 +105,7 @@ class VerificationFailed(DriverError):  # noqa: N818
         self.reason = reason
 
 
-class UnknownHost(DriverError):  # noqa: N818
+class UnknownHost(DriverError):
     """The driver has no host with this name."""
 
     def __init__(self, host: str) -> None:
@@ -114,7 +114,7 @@ class UnknownHost(DriverError):  # noqa: N818
         self.host = host
 
 
-class UnknownInstance(DriverError):  # noqa: N818
+class UnknownInstance(DriverError):
     """The driver has no instance with this name."""
 
     def __init__(self, instance: str) -> None:

@@ -14,7 +14,7 @@ __all__ = ["NAMESPACE", "UnknownDriver", "load_driver"]
 NAMESPACE = "craton.drivers"
 
 
-class UnknownDriver(ValueError):  # noqa: N818
+class UnknownDriver(ValueError):
     """No installed plugin provides the requested fleet driver."""
 
     def __init__(self, name: str) -> None:
