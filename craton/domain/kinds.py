@@ -145,7 +145,7 @@ KINDS: dict[str, Kind] = {
             "run_id": OPT_STR, "resolved_by_run": OPT_STR,
         }, variables=False),
         Kind("plan", "plans", {
-            "planner": FieldSpec(S, required=True), "scope": FieldSpec(dict),
+            "name": OPT_STR, "planner": FieldSpec(S, required=True), "scope": FieldSpec(dict),
             "objective": FieldSpec(dict), "constraints": FieldSpec(dict),
             "position": FieldSpec(INT), "moves": FieldSpec(list),
             "hosts_freed": FieldSpec(list), "freed_asset_cost": FieldSpec(NUM),
