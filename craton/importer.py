@@ -1,0 +1,181 @@
+"""Bulk import: many resources per transaction, rules checked batch by batch.
+
+The same rules as single commands hold (fields, references in the project,
+names unique per parent, instances only on active hosts); lookups are made
+once per batch instead of once per resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import select
+
+from craton.application import Ledger
+from craton.domain import rules
+from craton.domain.errors import InvalidInput, NameTaken
+from craton.domain.inventory import AGGREGATES
+from craton.domain.kinds import KINDS, field_defaults
+from craton.domain.meta import Meta
+from craton.domain.validation import check_fields
+from craton.progress import Progress
+from craton.projections.lookup import CurrentLookup, as_resource
+
+# The order in which kinds can be imported: parents before children.
+ORDER = ("cloud", "region", "cell", "network", "instance-group", "network-device", "host",
+         "network-interface", "instance")
+# File references by name: key in an import item -> (field, kind referred to).
+NAME_REFS = {"cloud": ("cloud_id", "cloud"), "region": ("region_id", "region"),
+             "cell": ("cell_id", "cell"), "host": ("host_id", "host"),
+             "parent": ("parent_id", "device"), "device": ("device_id", "device"),
+             "network": ("network_id", "network")}
+
+
+class BatchLookup(CurrentLookup):
+    """The domain's Lookup with the rows of a whole batch read in one go."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.rows: dict[int, dict[str, Any] | None] = {}
+
+    def preload(self, ids: Iterable[int]) -> None:
+        missing = sorted({i for i in ids if isinstance(i, int) and i not in self.rows})
+        for start in range(0, len(missing), 900):
+            chunk = missing[start:start + 900]
+            for i in chunk:
+                self.rows[i] = None
+            for row in self.conn.execute(select(self.t).where(
+                    self.t.c.id.in_(chunk), self.t.c.valid_to.is_(None))):
+                self.rows[row.id] = as_resource(row)
+
+    def current(self, resource_id: int) -> dict[str, Any] | None:
+        if resource_id not in self.rows:
+            self.preload([resource_id])
+        return self.rows[resource_id]
+
+    def taken(self, keys: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for start in range(0, len(keys), 900):
+            rows = self.conn.execute(select(self.t.c.unique_key, self.t.c.id).where(
+                self.t.c.unique_key.in_(keys[start:start + 900]),
+                self.t.c.valid_to.is_(None)))
+            out.update({k: i for k, i in rows})
+        return out
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def register_many(ledger: Ledger, meta: Meta, kind: str, items: list[dict[str, Any]],
+                  batch_size: int = 1000, progress: Progress | None = None) -> list[int]:
+    """Register resources in batches; each item has fields, variables, labels, facts."""
+    spec, ids = KINDS[kind], []
+    for chunk in _chunks(items, batch_size):
+        with ledger.db.writing() as session:
+            lookup = BatchLookup(session.connection(), ledger.tables)
+            refs = [v for item in chunk for name, f in spec.fields.items() if f.refers_to
+                    for v in _as_list(item["fields"].get(name))]
+            lookup.preload(refs)
+            prepared = []
+            for item in chunk:
+                values = {**field_defaults(spec), **item["fields"]}
+                check_fields(spec, values, creating=True)
+                values = rules.resolve_references(lookup, spec, meta.project_id, values)
+                if "parent_id" in spec.fields and values.get("parent_id"):
+                    rules.check_no_cycle(lookup, None, values["parent_id"])
+                if kind == "instance":
+                    rules.check_host_active(lookup, values.get("host_id"))
+                prepared.append((item, values))
+            _check_names(lookup, spec, meta, [v for _, v in prepared])
+            aggregates = []
+            for item, values in prepared:
+                aggregate = AGGREGATES[kind].register(
+                    meta.as_dict(), meta.project_id, values, item.get("variables"),
+                    item.get("labels"))
+                if item.get("facts"):
+                    aggregate.record_facts(meta.as_dict(), item["facts"])
+                aggregates.append(aggregate)
+            recordings = ledger.save(*aggregates)
+            ids += [r.notification.id for r in recordings
+                    if r.domain_event.originator_version == 1]
+            session.expunge_all()  # flushed records need not stay in memory
+        if progress is not None:
+            progress.advance(len(chunk))
+    return ids
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
+
+
+def _check_names(lookup: BatchLookup, spec: Any, meta: Meta,
+                 batch: list[dict[str, Any]]) -> None:
+    keys = [spec.unique_key(meta.project_id, v) for v in batch]
+    present = [k for k in keys if k is not None]
+    if len(set(present)) != len(present):
+        dupes = sorted({k.rsplit("|", 1)[-1] for k in present if present.count(k) > 1})
+        raise NameTaken(f"the import names more than one {spec.name} {', '.join(dupes[:5])}")
+    taken = lookup.taken(present)
+    if taken:
+        names = ", ".join(sorted(k.rsplit("|", 1)[-1] for k in taken)[:5])
+        raise NameTaken(f"{spec.plural} already exist: {names}")
+
+
+def import_fleet(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, Any]]],
+                 batch_size: int = 1000, show_progress: bool | None = None) -> dict[str, int]:
+    """Import a document of resources keyed by plural, referring to each other by name.
+
+    All or nothing: the batches share one transaction, so a refused item
+    leaves no trace of the import.
+    """
+    unknown = set(document) - {KINDS[k].plural for k in ORDER}
+    if unknown:
+        raise InvalidInput(f"cannot import {', '.join(sorted(unknown))}")
+    total = sum(len(v) for v in document.values())
+    bar = Progress("import", total, enabled=show_progress)
+    names: dict[str, dict[str, int]] = {}
+    counts: dict[str, int] = {}
+    with ledger.db.writing():
+        _import_kinds(ledger, meta, document, batch_size, bar, names, counts)
+    bar.finish()
+    return counts
+
+
+def _import_kinds(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, Any]]],
+                  batch_size: int, bar: Progress, names: dict[str, dict[str, int]],
+                  counts: dict[str, int]) -> None:
+    for kind in ORDER:
+        raw = document.get(KINDS[kind].plural, [])
+        if not raw:
+            continue
+        items = [_resolve_names(kind, item, names) for item in raw]
+        ids = register_many(ledger, meta, kind, items, batch_size, bar)
+        family = "device" if kind in ("host", "network-device") else kind
+        names.setdefault(family, {}).update(
+            {item["fields"]["name"]: i for item, i in zip(items, ids, strict=True)})
+        if kind == "host":
+            names.setdefault("host", {}).update(names["device"])
+        counts[KINDS[kind].plural] = len(ids)
+
+
+def _resolve_names(kind: str, item: dict[str, Any], names: dict[str, dict[str, int]]
+                   ) -> dict[str, Any]:
+    fields = {k: v for k, v in item.items()
+              if k not in ("variables", "labels", "facts", "groups", *NAME_REFS)}
+    for key, (field, ref_kind) in NAME_REFS.items():
+        if key in item and item[key] is not None:
+            try:
+                fields[field] = names[ref_kind][item[key]]
+            except KeyError:
+                raise InvalidInput(f"{kind} {item.get('name')!r}: no {ref_kind} named "
+                                   f"{item[key]!r} in the import") from None
+    if "groups" in item:
+        try:
+            fields["group_ids"] = [names["instance-group"][g] for g in item["groups"]]
+        except KeyError as exc:
+            raise InvalidInput(f"no instance group named {exc.args[0]!r}") from None
+    return {"fields": fields, "variables": item.get("variables"),
+            "labels": item.get("labels"), "facts": item.get("facts")}
