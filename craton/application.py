@@ -30,12 +30,26 @@ from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, Tables
 
 T = TypeVar("T")
+SNAPSHOT_INTERVAL = 50
+
+
+class _EveryResource(dict):  # type: ignore[type-arg]
+    """Snapshot every kind of resource each SNAPSHOT_INTERVAL versions."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return SNAPSHOT_INTERVAL if isinstance(key, type) and issubclass(key, Resource) \
+            else default
+
+    def __bool__(self) -> bool:
+        return True
 
 
 class Ledger(Application[UUID]):
     """Every inventory change goes through here."""
 
     name = "Craton"
+    is_snapshotting_enabled = True
+    snapshotting_intervals = _EveryResource()
 
     def __init__(self, db: Database, tables: Tables = LIVE):
         self.db = db
@@ -45,7 +59,7 @@ class Ledger(Application[UUID]):
         super().__init__(env={
             "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
             "CREATE_TABLE": "n",
-            "IS_SNAPSHOTTING_ENABLED": "n",
+            "IS_SNAPSHOTTING_ENABLED": "y",
         })
 
     def construct_factory(self, env: Environment) -> SQLAlchemyFactory:  # type: ignore[override]
@@ -65,6 +79,12 @@ class Ledger(Application[UUID]):
                     conn, [(r.notification.id, r.domain_event) for r in recordings])
         return recordings
 
+    def aggregate(self, uuid: UUID) -> Resource:
+        """An aggregate as its events make it (read inside a write, so the lock is held)."""
+        with self.db.writing():
+            found: Resource = self.repository.get(uuid, projector_func=_mutate)
+            return found
+
     # -- reading inside a command ---------------------------------------------
     def _lookup(self) -> CurrentLookup:
         return CurrentLookup(self.db.session().connection(), self.tables)
@@ -74,7 +94,7 @@ class Ledger(Application[UUID]):
         row = self._lookup().current(resource_id)
         if row is None or row["kind"] != kind or not _visible(meta, row):
             raise NotFound(f"no {kind} with id {resource_id}")
-        aggregate: Resource = self.repository.get(UUID(row["uuid"]))
+        aggregate: Resource = self.repository.get(UUID(row["uuid"]), projector_func=_mutate)
         assert isinstance(aggregate, Resource)
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionMismatch(
@@ -241,6 +261,13 @@ class Ledger(Application[UUID]):
         if self._lookup().project_by_uuid(meta.project_id) is None:
             raise InvalidInput(f"no project {meta.project_id}")
         return meta.project_id
+
+
+def _mutate(aggregate: Any, events: Any) -> Any:
+    """Apply stored events in order (the library's default also type-checks each one)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
 
 
 def _visible(meta: Meta, row: dict[str, Any]) -> bool:

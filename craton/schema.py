@@ -51,6 +51,9 @@ def initialise(db: Database, ledger: Ledger) -> bool:
             return False
         record_table = ledger.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
         record_table.create(conn, checkfirst=True)
+        if ledger.snapshots is not None:  # long-lived aggregates load from a snapshot
+            snapshots = ledger.snapshots.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+            snapshots.create(conn, checkfirst=True)
         LIVE.metadata.create_all(conn)
         CHAIN.create(conn, checkfirst=True)
         install_append_only(conn, EVENTS_TABLE, CHAIN.name)

@@ -101,7 +101,7 @@ def test_log_live_and_as_of_agree(commands: list[tuple[Any, ...]]) -> None:
         for position, state in history:
             assert snapshot(svc, position) == state
         for item in snapshot(svc, None):
-            aggregate = svc.ledger.repository.get(UUID(item["uuid"]))
+            aggregate = svc.ledger.aggregate(UUID(item["uuid"]))
             assert item.get("variables", {}) == aggregate.variables
             assert item.get("labels", []) == aggregate.labels
             assert item["name"] == aggregate.fields["name"]
