@@ -115,5 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # run as a script: use the module the commands register into
+    from craton.cli import main as installed_main
+
+    sys.exit(installed_main())

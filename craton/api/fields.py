@@ -1,0 +1,111 @@
+"""Marshmallow fields for what JSON and query strings carry, strictly typed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from marshmallow import ValidationError, fields
+
+from craton.domain.errors import InvalidInput
+from craton.projections.timeline import parse_moment
+
+
+class StrictInteger(fields.Integer):
+    """An integer that is not a boolean (JSON bodies)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictNumber(fields.Float):
+    """An integer or float that is not a boolean (JSON bodies)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictBoolean(fields.Boolean):
+    """``true`` or ``false`` and nothing else (JSON bodies)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class StrictString(fields.String):
+    """A string; numbers are not silently turned into strings."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Moment(fields.String):
+    """An RFC 3339 time or ``@<position>`` (kept as text; resolved against a snapshot)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            parse_moment(text)
+        except InvalidInput as exc:
+            raise ValidationError(exc.message) from None
+        return text
+
+
+class CommaList(fields.String):
+    """``a,b,c`` as a list of strings, each one of ``choices`` when given."""
+
+    def __init__(self, choices: tuple[str, ...] = (), **kwargs: Any):
+        super().__init__(**kwargs)
+        self.choices = choices
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        items = [x.strip() for x in super()._deserialize(value, attr, data, **kwargs).split(",")]
+        bad = [x for x in items if not x or (self.choices and x not in self.choices)]
+        if bad:
+            raise ValidationError(
+                f"unknown: {', '.join(map(repr, bad))}; choose from {', '.join(self.choices)}")
+        return items
+
+
+class VarsFilter(fields.String):
+    """``key:<json>[,key:<json>...]``: variables a listing must match."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return parse_vars(text)
+
+
+def parse_vars(text: str) -> dict[str, Any]:
+    decoder = json.JSONDecoder()
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(text):
+        colon = text.find(":", i)
+        key = text[i:colon].strip() if colon >= 0 else ""
+        if not key:
+            raise ValidationError(f"expected key:<json value> at character {i}")
+        j = colon + 1
+        while j < len(text) and text[j] == " ":
+            j += 1
+        try:
+            value, end = decoder.raw_decode(text, j)
+        except json.JSONDecodeError:
+            raise ValidationError(
+                f"the value of {key!r} is not JSON (quote strings: {key}:\"a\")") from None
+        out[key] = value
+        rest = text[end:].lstrip()
+        if rest and not rest.startswith(","):
+            raise ValidationError(f"expected ',' after the value of {key!r}")
+        i = len(text) - len(rest) + 1 if rest else len(text)
+    return out

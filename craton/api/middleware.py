@@ -1,0 +1,97 @@
+"""Per-request plumbing: request ids, bodies, credentials, metrics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import falcon
+
+from craton.compliance.access_log import record_denied
+
+from .auth import authenticate, request_headers
+from .context import Api
+from .errors import Problem
+from .metrics import Metrics
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,64}$")
+_WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")
+
+
+log = logging.getLogger(__name__)
+
+
+class RequestMiddleware:
+    """Request id, reason, JSON body (413/415/400), caller (401), metrics."""
+
+    def __init__(self, api: Api, metrics: Metrics):
+        self.api, self.metrics = api, metrics
+        self.max_body = api.services.settings.max_body_bytes
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        req.context.started = time.perf_counter()
+        given = req.get_header("X-Request-Id")
+        req.context.request_id = given if given and _REQUEST_ID.match(given) \
+            else uuid.uuid4().hex
+        resp.set_header("X-Request-Id", req.context.request_id)
+        reason = req.get_header("X-Craton-Reason")
+        req.context.reason = reason[:2000] if reason else None
+        req.context.principal = None
+        req.context.body = None
+        req.context.raw_body = b""
+        if req.method in _WITH_BODY:
+            self._read_body(req)
+
+    def _read_body(self, req: falcon.Request) -> None:
+        length = req.content_length
+        if length is not None and length > self.max_body:
+            raise Problem(413, f"the body is over {self.max_body} bytes")
+        raw = req.bounded_stream.read(self.max_body + 1)
+        if len(raw) > self.max_body:
+            raise Problem(413, f"the body is over {self.max_body} bytes")
+        req.context.raw_body = raw
+        if not raw.strip():
+            return
+        media = (req.content_type or "").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise Problem(415, "send JSON (Content-Type: application/json)")
+        try:
+            req.context.body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise Problem(400, f"the body is not valid JSON: {exc}",
+                          {"body": ["not valid JSON"]}) from None
+
+    def process_resource(self, req: falcon.Request, resp: falcon.Response,
+                         resource: Any, params: dict[str, Any]) -> None:
+        if resource is None or getattr(resource, "public", False):
+            return
+        with self.api.services.db.reading() as conn:
+            req.context.principal = authenticate(conn, request_headers(req))
+
+    def process_response(self, req: falcon.Request, resp: falcon.Response,
+                         resource: Any, req_succeeded: bool) -> None:
+        resp.set_header("X-Request-Id", req.context.get("request_id") or uuid.uuid4().hex)
+        if resp.status_code in (401, 403):
+            self._record_denied(req, resp)
+        started = req.context.get("started")
+        if started is not None:
+            route = req.uri_template or "unmatched"
+            self.metrics.observe(req.method, route, resp.status_code,
+                                 time.perf_counter() - started)
+
+    def _record_denied(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Refused requests feed the access report; recording never fails the response."""
+        principal = req.context.get("principal")
+        try:
+            record_denied(
+                self.api.services, status=resp.status_code, method=req.method,
+                path=req.path, user_id=getattr(principal, "user_id", None),
+                user_name=getattr(principal, "name", None) or req.get_header("X-Auth-User"),
+                project_id=getattr(principal, "project_id", None),
+                remote_addr=req.remote_addr, request_id=req.context.get("request_id"))
+        except Exception:  # the access log is evidence, not a reason to fail a response
+            log.exception("could not record a denied request")

@@ -1,0 +1,44 @@
+"""Links of a paged listing: first, prev, self, next, pinned to one snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+from urllib.parse import urlencode
+
+import falcon
+from sqlalchemy import Connection
+
+from craton.projections.listing import ListQuery, list_rows
+
+
+def href(req: falcon.Request, position: int, **changes: Any) -> str:
+    params: dict[str, Any] = {k: v for k, v in req.params.items()
+                              if k not in ("marker", "as_of", "after")}
+    params["as_of"] = f"@{position}"
+    params.update({k: v for k, v in changes.items() if v is not None})
+    return f"{req.path}?{urlencode(params, doseq=True)}"
+
+
+def previous_marker(conn: Connection, q: ListQuery) -> tuple[bool, Any]:
+    """Whether a page precedes this one, and the row after which it starts (None: first)."""
+    if q.marker is None:
+        return False, None
+    back = replace(q, sort_dir="asc" if q.sort_dir == "desc" else "desc",
+                   limit=q.limit, details=False)
+    before, _ = list_rows(conn, back)
+    if len(before) < q.limit:
+        return True, None
+    return True, before[-1]
+
+
+def links(req: falcon.Request, position: int, marker: Any, last: Any, more: bool,
+          prev: tuple[bool, Any]) -> list[dict[str, str]]:
+    out = [{"rel": "first", "href": href(req, position)}]
+    has_prev, prev_marker = prev
+    if has_prev:
+        out.append({"rel": "prev", "href": href(req, position, marker=prev_marker)})
+    out.append({"rel": "self", "href": href(req, position, marker=marker)})
+    if more and last is not None:
+        out.append({"rel": "next", "href": href(req, position, marker=last)})
+    return out

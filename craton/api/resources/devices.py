@@ -1,0 +1,109 @@
+"""Hosts and network devices together, and the Ansible inventory built from hosts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import falcon
+from sqlalchemy import select
+
+from craton.domain.kinds import DEVICE_KINDS, KINDS
+from craton.projections import variables
+from craton.projections.listing import ListQuery, list_rows, present_rows
+from craton.projections.tables import LIVE
+from craton.projections.timeline import visible
+
+from .. import policy
+from ..context import Api, principal, set_position
+from ..docs import Op
+from ..paging import links, previous_marker
+from ..params import AnsibleParams, list_params, load_params
+from ..schemas import AnsibleOut, DevicesOut
+from .inventory import list_query
+
+
+class Devices:
+    """``/v1/devices``: read-only; ``parent_id`` with ``descendants=true`` walks a subtree."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {"GET": Op("List hosts and network devices", list_params(DEVICE_KINDS),
+                               None, DevicesOut)}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        caller = principal(req)
+        policy.require(caller, "host", policy.LIST)
+        q = load_params(list_params(DEVICE_KINDS), req)
+        with self.api.snapshot(q.get("as_of")) as snap:
+            query = list_query(DEVICE_KINDS, q, caller.project_id, snap.at)
+            if q["descendants"] and "parent_id" in query.filters:
+                query = replace(query, descendants_of=query.filters.pop("parent_id"))
+            rows, more = list_rows(snap.conn, query)
+            items = present_rows(snap.conn, rows, snap.at, query.details)
+            has_prev, before = previous_marker(snap.conn, query)
+        grouped: dict[str, list[Any]] = {KINDS[k].plural: [] for k in DEVICE_KINDS}
+        for row, item in zip(rows, items, strict=True):
+            grouped[KINDS[row.kind].plural].append(item)
+        resp.media = {"devices": grouped, "links": links(
+            req, snap.position, q.get("marker"), rows[-1].id if rows else None, more,
+            (has_prev, before.id if before is not None else None))}
+        set_position(resp, snap.position)
+
+
+def _group(groups: dict[str, Any], name: str, host: str) -> None:
+    groups.setdefault(name, {"hosts": []})["hosts"].append(host)
+
+
+class AnsibleInventory:
+    """``/v1/ansible-inventory``: groups by region, cell, label and device type."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {"GET": Op("An Ansible dynamic inventory of hosts", AnsibleParams, None,
+                               AnsibleOut)}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        caller = principal(req)
+        policy.require(caller, "host", policy.LIST)
+        q = load_params(AnsibleParams, req)
+        filters: dict[str, Any] = {k: q[k] for k in ("region_id", "cell_id") if k in q}
+        with self.api.snapshot(q.get("as_of")) as snap:
+            query = ListQuery(kinds=("host",), project_id=caller.project_id, filters=filters,
+                              labels=q["label"], limit=1000, at=snap.at)
+            rows: list[Any] = []
+            while True:
+                page, more = list_rows(snap.conn, query)
+                rows += page
+                if not more:
+                    break
+                query = replace(query, marker=page[-1].id)
+            names = self._names(snap.conn, rows, snap.at)
+            labels = variables.labels_of(snap.conn, [r.id for r in rows], snap.at)
+            resolved = variables.resolved(snap.conn, rows, snap.at)
+        groups: dict[str, Any] = {}
+        hostvars: dict[str, Any] = {}
+        for row in rows:
+            host = row.name
+            hostvars[host] = {k: v for k, (v, _) in sorted(resolved[row.id].items())}
+            if row.ip_address:
+                hostvars[host].setdefault("ansible_host", row.ip_address)
+            for ref, prefix in ((row.region_id, "region"), (row.cell_id, "cell")):
+                if ref in names:
+                    _group(groups, f"{prefix}_{names[ref]}", host)
+            for label in labels[row.id]:
+                _group(groups, f"label_{label}", host)
+            if row.device_type:
+                _group(groups, f"device_type_{row.device_type}", host)
+        resp.media = {"all": {"children": sorted(groups)}, **groups,
+                      "_meta": {"hostvars": hostvars}}
+        set_position(resp, snap.position)
+
+    @staticmethod
+    def _names(conn: Any, rows: list[Any], at: int | None) -> dict[int, str]:
+        t = LIVE.resources
+        ids = sorted({x for r in rows for x in (r.region_id, r.cell_id) if x})
+        if not ids:
+            return {}
+        found = conn.execute(select(t.c.id, t.c.name).where(t.c.id.in_(ids), visible(t, at)))
+        return {i: n for i, n in found}

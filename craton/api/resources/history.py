@@ -1,0 +1,111 @@
+"""The past: one resource's history, the audit trail, and what changed between moments."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import falcon
+from sqlalchemy import Connection
+
+from craton.domain.errors import NotFound
+from craton.domain.kinds import Kind
+from craton.projections import audit, diff, timeline
+
+from .. import policy
+from ..context import Api, principal, set_position
+from ..docs import Op
+from ..paging import href
+from ..params import AsOfParams, DiffParams, EventsParams, load_params, normalise_type
+from ..queries import any_version
+from ..schemas import DiffOut, EventsOut, HistoryOut
+
+
+class History:
+    """``/v1/<plural>/<id>/history``: every version, with its event and who made it."""
+
+    def __init__(self, api: Api, kind: Kind):
+        self.api, self.kind = api, kind
+        self.docs = {"GET": Op(f"History of a {kind.name}", AsOfParams, None, HistoryOut)}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        caller = principal(req)
+        policy.require(caller, self.kind.name, policy.READ)
+        q = load_params(AsOfParams, req)
+        with self.api.snapshot(q.get("as_of")) as snap:
+            row = any_version(snap.conn, self.kind.name, id, caller)
+            entries = audit.history(snap.conn, row.id)
+        if snap.at is not None:
+            entries = [e for e in entries if e["position"] <= snap.at]
+            for e in entries:
+                if e["valid_to"] is not None and e["valid_to"] > snap.at:
+                    e["valid_to"] = None
+        if not entries:
+            raise NotFound(f"no {self.kind.name} with id {id}")
+        resp.media = {"history": entries}
+        set_position(resp, snap.position)
+
+
+def _bound(conn: Connection, value: str | None, *, lower: bool) -> int | None:
+    """A ``since``/``until`` as an inclusive position bound."""
+    if value is None:
+        return None
+    moment = timeline.parse_moment(value)
+    if isinstance(moment, int):
+        return moment
+    if lower:
+        return timeline.position_at(conn, moment - timedelta(microseconds=1)) + 1
+    return timeline.position_at(conn, moment)
+
+
+class Events:
+    """``/v1/events``: the audit trail, oldest first, paged by position."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {"GET": Op("The audit trail", EventsParams, None, EventsOut)}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        caller = principal(req)
+        policy.require(caller, "audit", policy.READ)
+        q = load_params(EventsParams, req)
+        with self.api.snapshot(q.get("as_of")) as snap:
+            until = _bound(snap.conn, q.get("until"), lower=False)
+            ceiling = snap.position
+            query = audit.EventQuery(
+                since=_bound(snap.conn, q.get("since"), lower=True),
+                until=ceiling if until is None else min(until, ceiling),
+                after=q.get("after"), actor=q.get("actor"),
+                resource_type=normalise_type(q.get("resource_type")),
+                resource_id=q.get("resource_id"), event_type=q.get("event_type"),
+                request_id=q.get("request_id"), run_id=q.get("run_id"),
+                project_id=caller.project_id, limit=q["limit"])
+            rows, more = audit.events(snap.conn, query)
+        page = [audit.present_event(r) for r in rows]
+        out_links = [{"rel": "first", "href": href(req, snap.position)},
+                     {"rel": "self", "href": href(req, snap.position, after=q.get("after"))}]
+        if more:
+            out_links.append({"rel": "next", "href": href(
+                req, snap.position, after=page[-1]["position"])})
+        resp.media = {"events": page, "links": out_links}
+        set_position(resp, snap.position)
+
+
+class Diff:
+    """``/v1/diff``: created, changed (field by field) and deleted between two moments."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {"GET": Op("What changed between two moments", DiffParams, None, DiffOut)}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        caller = principal(req)
+        policy.require(caller, "audit", policy.READ)
+        q = load_params(DiffParams, req)
+        with self.api.snapshot(q.get("to")) as snap:
+            start = timeline.resolve(snap.conn, q["from_"]) or 0
+            end = snap.position
+            out = diff.diff(snap.conn, min(start, end), end,
+                            normalise_type(q.get("resource_type")), caller.project_id)
+        resp.media = {"from": min(start, end), "to": end, **out}
+        set_position(resp, snap.position)

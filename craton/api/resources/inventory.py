@@ -1,0 +1,143 @@
+"""Collections and items of every inventory kind: list, create, get, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from craton.domain.kinds import KINDS, Kind
+from craton.projections.listing import ListQuery, list_rows, present_rows
+
+from .. import policy
+from ..context import Api, body, if_match, meta, principal, set_etag, set_position
+from ..docs import WRITE_ERRORS, Op
+from ..errors import Problem
+from ..idempotency import Reply, respond
+from ..paging import links, previous_marker
+from ..params import AsOfParams, filters_of, list_params, load_params
+from ..queries import current_version, locate, show
+from ..schemas import body_schema, item_schema, list_schema
+from . import users
+
+
+def list_query(kind_names: tuple[str, ...], q: dict[str, Any], scope: str | None,
+               at: int | None) -> ListQuery:
+    kinds = tuple(KINDS[k] for k in kind_names)
+    return ListQuery(
+        kinds=kind_names, project_id=scope,
+        filters={f: q[f] for f in filters_of(kinds) if f in q},
+        labels=q.get("label", []), vars=q.get("vars") or {},
+        resolved_vars=q.get("resolved_values", False), limit=q["limit"],
+        marker=q.get("marker"), sort_keys=tuple(q["sort_keys"]), sort_dir=q["sort_dir"],
+        at=at, details=q["details"])
+
+
+def item_id(row: Any) -> Any:
+    return row.uuid if row.kind == "project" else row.id
+
+
+class Collection:
+    """``/v1/<plural>``."""
+
+    def __init__(self, api: Api, kind: Kind):
+        self.api, self.kind = api, kind
+        self.docs = {
+            "GET": Op(f"List {kind.plural}", list_params((kind.name,)), None,
+                      list_schema(kind.plural)),
+            "POST": Op(f"Create a {kind.name}", None, body_schema(kind.name, True),
+                       item_schema(kind.name), 201, WRITE_ERRORS, idempotent_key=True),
+        }
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        caller = principal(req)
+        policy.require(caller, self.kind.name, policy.LIST)
+        q = load_params(self.docs["GET"].params, req)  # type: ignore[arg-type]
+        scope = None if self.kind.name == "project" else caller.project_id
+        with self.api.snapshot(q.get("as_of")) as snap:
+            marker = q.get("marker")
+            if self.kind.name == "project" and marker is not None:
+                q["marker"] = locate(snap.conn, "project", marker, caller, snap.at).id
+            query = list_query((self.kind.name,), q, scope, snap.at)
+            if self.kind.name == "project":
+                query.filters = {"name": q["name"]} if "name" in q else {}
+            rows, more = list_rows(snap.conn, query)
+            if self.kind.name == "project" and caller.project_id is not None:
+                # Root acting inside a project sees that project only.
+                rows, more = [r for r in rows if r.uuid == caller.project_id], False
+            items = present_rows(snap.conn, rows, snap.at, query.details)
+            has_prev, before = previous_marker(snap.conn, query)
+        set_position(resp, snap.position)
+        resp.media = {self.kind.plural: items, "links": links(
+            req, snap.position, marker, item_id(rows[-1]) if rows else None, more,
+            (has_prev, item_id(before) if before is not None else None))}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        caller = principal(req)
+        policy.require(caller, self.kind.name, policy.CREATE)
+        data = body(req, body_schema(self.kind.name, True))
+
+        def produce() -> Reply:
+            if self.kind.name == "user":
+                row, extra = users.create(self.api, req, data)
+            else:
+                variables, labels = data.pop("variables", None), data.pop("labels", None)
+                row, extra = self.api.services.ledger.register(
+                    meta(req), self.kind.name, data, variables, labels), {}
+            with self.api.snapshot() as snap:
+                stored = current_version(snap.conn, row["id"])
+                item = {**show(snap.conn, stored, None), **extra}
+            return Reply(201, item, f"/v1/{self.kind.plural}/{item['id']}",
+                         {"ETag": f'"{stored.version}"'}, once=tuple(extra))
+
+        respond(self.api, req, resp, produce)
+
+
+class Item:
+    """``/v1/<plural>/<id>``."""
+
+    def __init__(self, api: Api, kind: Kind):
+        self.api, self.kind = api, kind
+        self.docs = {
+            "GET": Op(f"Show a {kind.name}", AsOfParams, None, item_schema(kind.name)),
+            "PUT": Op(f"Change some fields of a {kind.name}", None,
+                      body_schema(kind.name, False), item_schema(kind.name), 200,
+                      WRITE_ERRORS, if_match=True),
+            "DELETE": Op(f"Delete a {kind.name}", None, None, None, 204,
+                         (401, 403, 404, 409, 412), if_match=True),
+        }
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        caller = principal(req)
+        policy.require(caller, self.kind.name, policy.READ)
+        q = load_params(AsOfParams, req)
+        with self.api.snapshot(q.get("as_of")) as snap:
+            row = locate(snap.conn, self.kind.name, id, caller, snap.at)
+            resp.media = show(snap.conn, row, snap.at)
+        set_position(resp, snap.position)
+        set_etag(resp, row.version)
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        caller = principal(req)
+        policy.require(caller, self.kind.name, policy.WRITE)
+        changes = body(req, body_schema(self.kind.name, False))
+        expected = if_match(req)
+        with self.api.writing() as conn:
+            rid = locate(conn, self.kind.name, id, caller, None).id
+            if self.kind.name == "user":
+                changes = users.changes(conn, caller, rid, changes)
+            self.api.services.ledger.update(meta(req), self.kind.name, rid, changes, expected)
+            row = current_version(conn, rid)
+            resp.media = show(conn, row, None)
+        set_etag(resp, row.version)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        caller = principal(req)
+        policy.require(caller, self.kind.name, policy.DELETE)
+        expected = if_match(req)
+        with self.api.writing() as conn:
+            rid = locate(conn, self.kind.name, id, caller, None).id
+            if self.kind.name == "user" and rid == caller.user_id:
+                raise Problem(409, "a user cannot delete itself")
+            self.api.services.ledger.delete(meta(req), self.kind.name, rid, expected)
+        resp.status = falcon.HTTP_204

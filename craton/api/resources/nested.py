@@ -1,0 +1,156 @@
+"""Variables, labels and facts of one resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from sqlalchemy import Connection
+
+from craton.domain.kinds import Kind
+from craton.projections import variables
+from craton.projections.tables import LIVE
+
+from .. import policy
+from ..context import Api, body, if_match, meta, principal, set_etag, set_position
+from ..docs import WRITE_ERRORS, Op
+from ..params import AsOfParams, VariablesParams, load_params
+from ..queries import current_version, locate
+from ..schemas import (
+    FactsOut,
+    LabelsBody,
+    LabelsOut,
+    VariableKeysBody,
+    VariablesBody,
+    VariablesOut,
+)
+
+
+def _source(row: Any) -> dict[str, Any]:
+    return {"type": row.kind, "id": row.uuid if row.kind == "project" else row.id,
+            "name": row.name}
+
+
+class _Nested:
+    def __init__(self, api: Api, kind: Kind):
+        self.api, self.kind = api, kind
+
+    def _change(self, req: falcon.Request, resp: falcon.Response, id: Any,
+                command: str, *args: Any) -> Connection:
+        caller = principal(req)
+        expected = if_match(req)
+        with self.api.writing() as conn:
+            rid = locate(conn, self.kind.name, id, caller, None).id
+            getattr(self.api.services.ledger, command)(
+                meta(req), self.kind.name, rid, *args, expected_version=expected)
+            row = current_version(conn, rid)
+            resp.media = self._own(conn, row)
+        set_etag(resp, row.version)
+        return conn
+
+    def _own(self, conn: Connection, row: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class Variables(_Nested):
+    """``/v1/<plural>/<id>/variables``: resolved or own; PUT sets keys, DELETE removes them."""
+
+    def __init__(self, api: Api, kind: Kind):
+        super().__init__(api, kind)
+        self.docs = {
+            "GET": Op(f"Variables of a {kind.name}", VariablesParams, None, VariablesOut),
+            "PUT": Op("Set variables (top-level keys, values replaced whole)", None,
+                      VariablesBody, VariablesOut, 200, WRITE_ERRORS, if_match=True),
+            "DELETE": Op("Remove variables by key", None, VariableKeysBody, VariablesOut,
+                         200, WRITE_ERRORS, if_match=True),
+        }
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        caller = principal(req)
+        policy.require(caller, self.kind.name, policy.READ)
+        q = load_params(VariablesParams, req)
+        with self.api.snapshot(q.get("as_of")) as snap:
+            row = locate(snap.conn, self.kind.name, id, caller, snap.at)
+            out: dict[str, Any] = {"resolved": q["resolved_values"]}
+            if q["resolved_values"]:
+                found = variables.resolved(snap.conn, [row], snap.at)[row.id]
+                out["variables"] = {k: v for k, (v, _) in sorted(found.items())}
+                if q["blame"]:
+                    out["blame"] = {k: _source(src) for k, (_, src) in sorted(found.items())}
+            else:
+                own = variables.values_of(snap.conn, LIVE.variables, [row.id], snap.at)
+                out["variables"] = own[row.id]
+                if q["blame"]:
+                    out["blame"] = {k: _source(row) for k in own[row.id]}
+        resp.media = out
+        set_position(resp, snap.position)
+        set_etag(resp, row.version)
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        policy.require(principal(req), self.kind.name, policy.WRITE)
+        values = body(req, VariablesBody)["variables"]
+        self._change(req, resp, id, "set_variables", values)
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        policy.require(principal(req), self.kind.name, policy.WRITE)
+        keys = body(req, VariableKeysBody)["variables"]
+        self._change(req, resp, id, "delete_variables", keys)
+
+    def _own(self, conn: Connection, row: Any) -> dict[str, Any]:
+        own = variables.values_of(conn, LIVE.variables, [row.id], None)[row.id]
+        return {"variables": own, "resolved": False}
+
+
+class Labels(_Nested):
+    """``/v1/<plural>/<id>/labels``: PUT adds, DELETE removes; both answer the full list."""
+
+    def __init__(self, api: Api, kind: Kind):
+        super().__init__(api, kind)
+        self.docs = {
+            "GET": Op(f"Labels of a {kind.name}", AsOfParams, None, LabelsOut),
+            "PUT": Op("Add labels", None, LabelsBody, LabelsOut, 200, WRITE_ERRORS,
+                      if_match=True),
+            "DELETE": Op("Remove labels", None, LabelsBody, LabelsOut, 200, WRITE_ERRORS,
+                         if_match=True),
+        }
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        caller = principal(req)
+        policy.require(caller, self.kind.name, policy.READ)
+        q = load_params(AsOfParams, req)
+        with self.api.snapshot(q.get("as_of")) as snap:
+            row = locate(snap.conn, self.kind.name, id, caller, snap.at)
+            resp.media = {"labels": variables.labels_of(snap.conn, [row.id], snap.at)[row.id]}
+        set_position(resp, snap.position)
+        set_etag(resp, row.version)
+
+    def on_put(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        policy.require(principal(req), self.kind.name, policy.WRITE)
+        self._change(req, resp, id, "add_labels", body(req, LabelsBody)["labels"])
+
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        policy.require(principal(req), self.kind.name, policy.WRITE)
+        self._change(req, resp, id, "remove_labels", body(req, LabelsBody)["labels"])
+
+    def _own(self, conn: Connection, row: Any) -> dict[str, Any]:
+        return {"labels": variables.labels_of(conn, [row.id], None)[row.id]}
+
+
+class Facts(_Nested):
+    """``/v1/<plural>/<id>/facts``: what was observed; read-only here."""
+
+    def __init__(self, api: Api, kind: Kind):
+        super().__init__(api, kind)
+        self.docs = {"GET": Op(f"Facts observed on a {kind.name}", AsOfParams, None,
+                               FactsOut)}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
+        caller = principal(req)
+        policy.require(caller, self.kind.name, policy.READ)
+        q = load_params(AsOfParams, req)
+        with self.api.snapshot(q.get("as_of")) as snap:
+            row = locate(snap.conn, self.kind.name, id, caller, snap.at)
+            facts = variables.values_of(snap.conn, LIVE.facts, [row.id], snap.at)[row.id]
+        resp.media = {"facts": facts}
+        set_position(resp, snap.position)
+        set_etag(resp, row.version)

@@ -1,0 +1,67 @@
+"""Serving the API with gunicorn: one app per worker, built after the fork."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from craton.bootstrap import Services
+from craton.settings import Settings
+
+from .app import create_app
+from .auth import ensure_root
+
+
+class Server(BaseApplication):  # type: ignore[misc]
+    """Gunicorn, configured from settings; each worker builds its own services and app."""
+
+    def __init__(self, settings: Settings, services_factory: Callable[[], Services],
+                 options: dict[str, Any] | None = None):
+        self.settings = settings
+        self.services_factory = services_factory
+        self.options = {"bind": settings.bind, "workers": settings.workers,
+                        "accesslog": "-", **(options or {})}
+        self.services: Services | None = None
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key.lower(), value)
+        self.cfg.set("post_fork", self._post_fork)
+        self.cfg.set("child_exit", _child_exit)
+
+    def _post_fork(self, server: Any, worker: Any) -> None:
+        # Connections opened in the master must not be shared with the workers.
+        if self.services is not None:
+            self.services.db.dispose(close=False)
+
+    def load(self) -> Any:
+        services = self.services_factory()
+        return create_app(services)
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def serve(settings: Settings, services_factory: Callable[[], Services],
+          options: dict[str, Any] | None = None) -> None:
+    """Create the schema and the root user once, then run gunicorn until stopped."""
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="craton-metrics-"))
+    server = Server(settings, services_factory, options)
+    services = services_factory()  # creates the schema before any worker starts
+    if settings.root_token:
+        ensure_root(services, settings.root_token)
+    from . import idempotency
+
+    idempotency.create_table(services)
+    server.services = services
+    server.run()

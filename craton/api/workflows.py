@@ -1,0 +1,159 @@
+"""Workflows over HTTP: the installed flows and their runs. A request never runs a flow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from marshmallow import Schema, fields, validate
+
+from craton.flows import service
+
+from . import policy
+from .context import Api, body, meta, principal
+from .docs import WRITE_ERRORS, Op
+from .params import load_params
+
+RUN = "workflow-run"
+
+
+class WorkflowOut(Schema):
+    name = fields.String()
+    description = fields.String()
+    parameters = fields.Dict(metadata={"description": "JSON schema of the parameters"})
+
+
+class WorkflowsOut(Schema):
+    workflows = fields.List(fields.Nested(WorkflowOut))
+
+
+class RunIn(Schema):
+    workflow = fields.String(required=True)
+    parameters = fields.Dict(load_default=dict)
+
+
+class StepOut(Schema):
+    name = fields.String()
+    state = fields.String()
+    attempts = fields.Integer()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    result = fields.Raw(allow_none=True)
+    errors = fields.List(fields.String())
+    transitions = fields.List(fields.Dict())
+
+
+class RunOut(Schema):
+    id = fields.Integer()
+    uuid = fields.String()
+    workflow = fields.String()
+    parameters = fields.Dict()
+    state = fields.String(metadata={
+        "enum": ["requested", "running", "succeeded", "failed", "cancelled"]})
+    targets = fields.Dict()
+    handovers = fields.List(fields.Dict())
+    failed_steps = fields.List(fields.Dict())
+    skipped = fields.List(fields.Dict())
+    worker = fields.String(allow_none=True)
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
+    cancel_requested = fields.Boolean(allow_none=True)
+    error = fields.String(allow_none=True)
+    plan_id = fields.Integer(allow_none=True)
+    project_id = fields.String()
+    created_at = fields.String()
+    updated_at = fields.String()
+    steps = fields.List(fields.Nested(StepOut))
+
+
+class RunsOut(Schema):
+    workflow_runs = fields.List(fields.Nested(RunOut), data_key="workflow-runs")
+    links = fields.List(fields.Dict())
+
+
+class RunListParams(Schema):
+    limit = fields.Integer(load_default=30, validate=validate.Range(1, 1000))
+    marker = fields.Integer()
+
+
+def _location(req: falcon.Request, run: dict[str, Any]) -> str:
+    return f"{req.prefix}/v1/workflow-runs/{run['id']}"
+
+
+class Workflows:
+    """``/v1/workflows``: the installed flows, each with its parameter schema."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {"GET": Op("The installed workflows", None, None, WorkflowsOut())}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        policy.require(principal(req), RUN, policy.LIST)
+        resp.media = {"workflows": service.list_workflows()}
+
+
+class Runs:
+    """``/v1/workflow-runs``: list runs, or request one (202; a worker executes it)."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {
+            "GET": Op("Workflow runs, oldest first", RunListParams(), None, RunsOut()),
+            "POST": Op("Request a workflow run", None, RunIn(), RunOut(), status=202,
+                       errors=WRITE_ERRORS, idempotent_key=True),
+        }
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        caller = principal(req)
+        policy.require(caller, RUN, policy.LIST)
+        q = load_params(RunListParams(), req)
+        runs, more = service.list_runs(self.api.services, caller.project_id, q["limit"],
+                                       q.get("marker"))
+        links = [{"rel": "self", "href": req.relative_uri}]
+        if more and runs:
+            links.append({"rel": "next", "href": f"{req.path}?limit={q['limit']}"
+                                                 f"&marker={runs[-1]['id']}"})
+        resp.media = {"workflow-runs": runs, "links": links}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        policy.require(principal(req), RUN, policy.CREATE)
+        data = body(req, RunIn())
+        run = service.request_run(self.api.services, meta(req), data["workflow"],
+                                  data["parameters"])
+        resp.status = falcon.HTTP_202
+        resp.location = _location(req, run)
+        resp.media = run
+
+
+class RunItem:
+    """``/v1/workflow-runs/<id>``: the run with every step and its transitions."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {"GET": Op("A workflow run, step by step", None, None, RunOut())}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        caller = principal(req)
+        policy.require(caller, RUN, policy.READ)
+        resp.media = service.get_run(self.api.services, id, caller.project_id)
+
+
+class RunCancel:
+    """``/v1/workflow-runs/<id>/cancel``: stop a run (at once if no worker has it yet)."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {"POST": Op("Cancel a workflow run", None, None, RunOut(),
+                                status=202, errors=WRITE_ERRORS)}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        policy.require(principal(req), RUN, policy.WRITE)
+        resp.status = falcon.HTTP_202
+        resp.media = service.cancel_run(self.api.services, meta(req), id)
+
+
+def workflow_routes(api: Api) -> list[tuple[str, Any]]:
+    """The routes of workflows and their runs, for ``create_app`` to add."""
+    return [("/v1/workflows", Workflows(api)), ("/v1/workflow-runs", Runs(api)),
+            ("/v1/workflow-runs/{id:int}", RunItem(api)),
+            ("/v1/workflow-runs/{id:int}/cancel", RunCancel(api))]

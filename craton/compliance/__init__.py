@@ -1,0 +1,1 @@
+"""Compliance: change windows, the access log, evidence packs and their commands."""

@@ -1,0 +1,104 @@
+"""The access log: denied requests and token use, which are not domain events.
+
+The table lives beside the read models but has its own metadata, so it is created
+by ``install_access_log`` and never rebuilt by a replay. Rows are written outside
+the event store's lock, in their own short transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+    select,
+)
+
+from craton.bootstrap import Services
+
+METADATA = MetaData()
+ACCESS_LOG = Table(
+    "access_log", METADATA,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("outcome", String(16), nullable=False),  # "denied" or "allowed"
+    Column("status", Integer, nullable=False),
+    Column("method", String(16)),
+    Column("path", Text),
+    Column("user_id", BigInteger().with_variant(Integer(), "sqlite")),
+    Column("user_name", String(255)),
+    Column("project_id", String(36)),
+    Column("remote_addr", String(64)),
+    Column("request_id", String(64)),
+    Column("reason", Text),
+    Index("ix_access_log_time", "time"),
+    Index("ix_access_log_user", "user_id", "time"),
+)
+
+
+def install_access_log(services: Services) -> None:
+    """Create the access-log table if it is absent (call once at start-up)."""
+    with services.db.engine.begin() as conn:
+        METADATA.create_all(conn, checkfirst=True)
+
+
+def has_access_log(conn: Connection) -> bool:
+    """Tell whether the access-log table exists in this database."""
+    return inspect(conn).has_table(ACCESS_LOG.name)
+
+
+def _record(services: Services, outcome: str, status: int, fields: dict[str, Any]) -> None:
+    row = {"time": fields.pop("time", None) or datetime.now(UTC), "outcome": outcome,
+           "status": status, **fields}
+    with services.db.engine.begin() as conn:
+        conn.execute(ACCESS_LOG.insert(), [row])
+
+
+def record_denied(services: Services, *, status: int, method: str | None = None,
+                  path: str | None = None, user_id: int | None = None,
+                  user_name: str | None = None, project_id: str | None = None,
+                  remote_addr: str | None = None, request_id: str | None = None,
+                  reason: str | None = None, time: datetime | None = None) -> None:
+    """Store one refused request (401 or 403): who tried what, and why it was refused."""
+    _record(services, "denied", status, {
+        "method": method, "path": path, "user_id": user_id, "user_name": user_name,
+        "project_id": project_id, "remote_addr": remote_addr, "request_id": request_id,
+        "reason": reason, "time": time})
+
+
+def record_token_use(services: Services, *, user_id: int, user_name: str,
+                     project_id: str | None = None, method: str | None = None,
+                     path: str | None = None, status: int = 200,
+                     remote_addr: str | None = None, request_id: str | None = None,
+                     time: datetime | None = None) -> None:
+    """Store one authenticated request: the token of ``user_id`` was used."""
+    _record(services, "allowed", status, {
+        "method": method, "path": path, "user_id": user_id, "user_name": user_name,
+        "project_id": project_id, "remote_addr": remote_addr, "request_id": request_id,
+        "time": time})
+
+
+def access_rows(conn: Connection, start: datetime | None, end: datetime,
+                project_id: str | None, outcome: str) -> list[Any]:
+    """Access-log rows of one outcome between two moments, oldest first."""
+    if not has_access_log(conn):
+        return []
+    t = ACCESS_LOG
+    where = [t.c.outcome == outcome, t.c.time <= end]
+    if start is not None:
+        where.append(t.c.time >= start)
+    if project_id is not None:
+        where.append(t.c.project_id == project_id)
+    return list(conn.execute(select(t).where(*where).order_by(t.c.time, t.c.id)))

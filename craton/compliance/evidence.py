@@ -1,0 +1,112 @@
+"""Evidence packs for a period: its events, signed digests at both ends, every report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from craton.bootstrap import Services
+from craton.db import EVENTS_TABLE
+from craton.domain.errors import DomainError
+from craton.ledger.chain import GENESIS, StoredRecord, VerifyReport, verify
+from craton.ledger.digest import Digest, rfc3339
+from craton.ledger.evidence import event_entry, write_pack
+from craton.ledger.sql import link_before, load_links, load_records
+from craton.reports.base import Window
+from craton.reports.registry import load_reports
+from craton.reports.render import FORMATS, render
+from craton.reports.window import resolve_window
+from craton.schema import CHAIN
+
+
+class TamperedLog(DomainError):
+    """The period's events do not reproduce their chain: no evidence is written from them."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class EvidenceResult:
+    """What was written: where, which window, and the verification of its events."""
+
+    path: Path | None
+    window: Window
+    events: int
+    start: Digest
+    end: Digest
+    check: VerifyReport
+
+
+def _sign(svc: Services, digest: Digest) -> tuple[Digest, bytes | None]:
+    if svc.settings.signing_key is None:
+        return digest, None
+    from craton.ledger.signing import load_private_key, public_key_pem, sign_digest
+
+    key = load_private_key(svc.settings.signing_key)
+    return sign_digest(digest, key), public_key_pem(key)
+
+
+def _reports(svc: Services, conn: Connection, window: Window) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for name, report in load_reports(svc.settings).items():
+        data = report.compute(conn, window, None)
+        for fmt in FORMATS:
+            files[f"reports/{name}.{fmt}"] = render(data, fmt).encode("utf-8")
+    return files
+
+
+def _check(records: list[StoredRecord], links: dict[int, str], start: Digest, window: Window,
+           digests: Sequence[Digest]) -> VerifyReport:
+    report = verify(records, links, digests, start_hash=start.hash,
+                    start_position=start.position)
+    last = records[-1].position if records else window.after
+    if report.ok and last < window.until:
+        return VerifyReport(False, report.checked, report.head, "truncated", window.until,
+                            f"the log was cut short: events are recorded up to position "
+                            f"{window.until}, but the stored log ends at position {last}")
+    return report
+
+
+def build_evidence(svc: Services, path: str | Path, start: str | None, end: str | None,
+                   digests: Sequence[Digest] = (), allow_tampered: bool = False
+                   ) -> EvidenceResult:
+    """Write the evidence pack of the period from ``start`` to ``end`` (see resolve_window).
+
+    The period's events are checked against their chain (and saved digests) first;
+    a log that fails is refused unless ``allow_tampered``, which writes the pack
+    anyway so that its verifier shows the damage.
+    """
+    with svc.db.reading() as conn:
+        window = resolve_window(conn, start, end)
+        # Without an end, the period runs to the stored log's own head, so that
+        # events slipped in behind the read models are exported (and caught) too.
+        stop = None if end is None else window.until + 1
+        records = list(load_records(conn, EVENTS_TABLE, start=window.after + 1, stop=stop))
+        links = {link.position: link.hash for link in load_links(
+            conn, CHAIN.name, start=window.after + 1, stop=stop)}
+        first = records[0].position if records else window.after + 1
+        before = link_before(conn, first, CHAIN)
+        now = rfc3339()
+        start_digest = Digest(before.position if before else 0,
+                              before.hash if before else GENESIS, now)
+        end_digest = start_digest
+        if links:
+            last = max(links)
+            end_digest = Digest(last, links[last], now)
+        check = _check(records, links, start_digest, window, digests)
+        if not check.ok and not allow_tampered:
+            raise TamperedLog(f"no evidence written: {check.message}")
+        extra = _reports(svc, conn, window)
+    start_digest, public_key = _sign(svc, start_digest)
+    end_digest, _ = _sign(svc, end_digest)
+    extra["period.json"] = (json.dumps({
+        "window": window.to_dict(), "events": len(records),
+        "verified_when_written": check.ok, "verification": check.message,
+    }, indent=2) + "\n").encode("utf-8")
+    written = write_pack(path, [event_entry(r, links.get(r.position, "")) for r in records],
+                         start_digest, end_digest, public_key, extra)
+    return EvidenceResult(written, window, len(records), start_digest, end_digest, check)

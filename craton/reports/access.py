@@ -1,0 +1,100 @@
+"""Report ``access``: users and roles, tokens issued and used, requests refused."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Connection
+
+from craton.compliance.access_log import access_rows, has_access_log
+from craton.projections.tables import LIVE
+from craton.reports.base import BaseReport, Cell, ReportData, Table, Window
+from craton.reports.queries import (
+    counted,
+    day,
+    events_in,
+    per_day_chart,
+    project_names,
+    resources_at,
+    when,
+)
+
+
+class Access(BaseReport):
+    """Who can act on the fleet, with which role, and who was turned away."""
+
+    name = "access"
+    title = "Access"
+    description = "Users, roles, token creation and use, and denied requests."
+
+    def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
+        users = resources_at(conn, "user", window.until, project_id)
+        projects = project_names(conn)
+        events = events_in(conn, window, project_id, LIVE.events.c.kind == "user")
+        issued = [e for e in events if e.event_type == "User.TokenIssued"]
+        registered = [e for e in events if e.event_type == "User.Registered"]
+        role_changes = [e for e in events if e.event_type == "User.Updated"
+                        and "role" in ((e.changes or {}).get("fields") or {})]
+        used = access_rows(conn, window.start, window.end, project_id, "allowed")
+        denied = access_rows(conn, window.start, window.end, project_id, "denied")
+        issued_by_user: Counter[int] = Counter(e.resource_id for e in issued)
+        last_issued: dict[int, Any] = {e.resource_id: e.time for e in issued}
+        uses: Counter[Any] = Counter(r.user_id for r in used)
+        last_used: dict[Any, Any] = {r.user_id: r.time for r in used}
+        denied_by_user: Counter[Any] = Counter(r.user_id for r in denied if r.user_id)
+        user_rows: list[list[Cell]] = [[
+            u.id, u.name, u.data.get("role"),
+            projects.get(u.project_id, u.project_id) if u.project_id else "(all projects)",
+            when(u.created_at), issued_by_user[u.id], when(last_issued.get(u.id)),
+            uses[u.id], when(last_used.get(u.id)), denied_by_user[u.id],
+        ] for u in users]
+        roles: Counter[str] = Counter(str(u.data.get("role")) for u in users)
+        data = self.new(window, project_id)
+        data.summary = {
+            "users": len(users),
+            "users_created": len(registered),
+            "tokens_issued": len(issued),
+            "role_changes": len(role_changes),
+            "token_uses": len(used),
+            "denied_requests": len(denied),
+            "denied_401": sum(1 for r in denied if r.status == 401),
+            "denied_403": sum(1 for r in denied if r.status == 403),
+            **{f"role_{role}": n for role, n in sorted(roles.items())},
+        }
+        data.tables = [
+            Table("users", "Users", ["user_id", "user", "role", "project", "created_at",
+                                     "tokens_issued_in_window", "last_token_issued_at",
+                                     "token_uses_in_window", "last_used_at",
+                                     "denied_in_window"], user_rows),
+            Table("roles", "Users by role", ["role", "users"], counted(roles)),
+            Table("tokens_issued", "Tokens issued",
+                  ["position", "time", "user_id", "user", "issued_by", "source", "reason"],
+                  [[e.position, when(e.time), e.resource_id, _name(users, e.resource_id),
+                    e.actor_name, e.source, e.reason] for e in issued]),
+            Table("role_changes", "Role changes",
+                  ["position", "time", "user_id", "user", "from_role", "to_role", "changed_by",
+                   "reason"],
+                  [[e.position, when(e.time), e.resource_id, _name(users, e.resource_id),
+                    *e.changes["fields"]["role"], e.actor_name, e.reason]
+                   for e in role_changes]),
+            Table("denied", "Denied requests",
+                  ["time", "status", "method", "path", "user_id", "user", "project",
+                   "remote_addr", "request_id", "reason"],
+                  [[when(r.time), r.status, r.method, r.path, r.user_id, r.user_name,
+                    r.project_id, r.remote_addr, r.request_id, r.reason] for r in denied]),
+        ]
+        data.charts = [
+            per_day_chart("Denied requests per day", Counter(day(r.time) for r in denied),
+                          window, "requests"),
+            per_day_chart("Tokens issued per day", Counter(day(e.time) for e in issued),
+                          window, "tokens"),
+        ]
+        if not has_access_log(conn):
+            data.notes.append("The access log is not installed: denied requests and token "
+                              "use are not recorded.")
+        return data
+
+
+def _name(users: list[Any], user_id: int | None) -> str | None:
+    return next((u.name for u in users if u.id == user_id), None)

@@ -1,0 +1,36 @@
+"""Finding report plugins (entry point group ``craton.reports``) through stevedore."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+from stevedore import ExtensionManager
+
+from craton.domain.errors import NotFound
+from craton.reports.base import Report, ReportData
+from craton.reports.window import resolve_window
+from craton.settings import Settings
+
+NAMESPACE = "craton.reports"
+
+
+def load_reports(settings: Settings | None = None) -> dict[str, Report]:
+    """Every installed report, by name, constructed with the settings."""
+    manager: ExtensionManager[Report] = ExtensionManager(NAMESPACE, invoke_on_load=True,
+                               invoke_kwds={"settings": settings or Settings()})
+    return {ext.name: ext.obj for ext in sorted(manager, key=lambda e: e.name)
+            if ext.obj is not None}
+
+
+def get_report(name: str, settings: Settings | None = None,
+               reports: dict[str, Report] | None = None) -> Report:
+    """One report by name; NotFound lists the installed ones."""
+    found = reports if reports is not None else load_reports(settings)
+    if name not in found:
+        raise NotFound(f"no report {name!r}; installed: {', '.join(sorted(found)) or 'none'}")
+    return found[name]
+
+
+def run_report(conn: Connection, report: Report, start: str | None = None,
+               end: str | None = None, project_id: str | None = None) -> ReportData:
+    """Resolve the window and compute one report on a consistent snapshot."""
+    return report.compute(conn, resolve_window(conn, start, end), project_id)

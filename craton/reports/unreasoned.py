@@ -1,0 +1,79 @@
+"""Report ``unreasoned-changes``: changes with no reason, and changes outside change windows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Connection
+
+from craton.compliance.change_windows import describe, inside, parse_windows
+from craton.projections.timeline import utc
+from craton.reports.base import BaseReport, Cell, ReportData, Table, Window
+from craton.reports.queries import (
+    counted,
+    day,
+    events_in,
+    per_day_chart,
+    project_names,
+    project_of,
+    when,
+)
+
+COLUMNS = ["position", "time", "actor", "source", "event_type", "resource_type",
+           "resource_id", "project", "request_id", "reason"]
+
+
+def has_reason(event: Any) -> bool:
+    """A change is explained by a reason, or by the workflow run that made it."""
+    return bool((event.reason or "").strip() or event.run_id)
+
+
+def _row(event: Any, projects: dict[str, str]) -> list[Cell]:
+    uuid = project_of(event)
+    project = projects.get(uuid, uuid) if uuid else None
+    return [event.position, when(event.time), event.actor_name, event.source,
+            event.event_type, event.kind, event.resource_id, project, event.request_id,
+            event.reason]
+
+
+class UnreasonedChanges(BaseReport):
+    """Changes nobody explained, and changes made outside the configured change windows."""
+
+    name = "unreasoned-changes"
+    title = "Unreasoned and out-of-window changes"
+    description = ("Changes with no reason (nor workflow run), and changes outside the "
+                   "change windows of CRATON_CHANGE_WINDOWS.")
+
+    def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
+        windows = parse_windows(self.settings.change_windows)
+        events = events_in(conn, window, project_id)
+        projects = project_names(conn)
+        unreasoned = [e for e in events if not has_reason(e)]
+        outside = [e for e in events if not inside(windows, utc(e.time))]
+        data = self.new(window, project_id)
+        data.summary = {
+            "changes": len(events),
+            "unreasoned": len(unreasoned),
+            "unreasoned_share": round(len(unreasoned) / len(events), 4) if events else 0.0,
+            "outside_windows": len(outside),
+            "outside_and_unreasoned": sum(1 for e in outside if not has_reason(e)),
+            "change_windows": describe(windows),
+        }
+        by_actor: Counter[str] = Counter(e.actor_name for e in unreasoned)
+        data.tables = [
+            Table("unreasoned", "Changes with no reason", COLUMNS,
+                  [_row(e, projects) for e in unreasoned]),
+            Table("outside_windows", "Changes outside the change windows", COLUMNS,
+                  [_row(e, projects) for e in outside]),
+            Table("unreasoned_by_actor", "Changes with no reason, by actor",
+                  ["actor", "changes"], counted(by_actor)),
+        ]
+        data.charts = [
+            per_day_chart("Changes with no reason per day",
+                          Counter(day(e.time) for e in unreasoned), window, "changes"),
+        ]
+        if not windows:
+            data.notes.append("No change windows are configured (CRATON_CHANGE_WINDOWS): "
+                              "no change counts as outside one.")
+        return data

@@ -1,0 +1,78 @@
+"""Credentials, tokens and the root bootstrap."""
+
+from __future__ import annotations
+
+from craton.api.auth import create_root, ensure_root, hash_token, token_matches
+
+from .conftest import Caller, ok
+
+
+def test_tokens_are_salted_hashes(svc):
+    a, b = hash_token("s"), hash_token("s")
+    assert a != b and token_matches("s", a) and token_matches("s", b)
+    assert not token_matches("t", a) and not token_matches("s", None)
+
+
+def test_missing_or_wrong_credentials_are_401(app_client, fleet):
+    anonymous = Caller(app_client)
+    assert ok(anonymous.get("/v1/hosts"), 401)["status"] == 401
+    bad = Caller(app_client, {"Authorization": "Bearer 1.wrong"})
+    assert bad.get("/v1/hosts").status_code == 401
+    basic = Caller(app_client, {"Authorization": "Basic abc"})
+    assert basic.get("/v1/hosts").status_code == 401
+    assert anonymous.get("/healthz").status_code == 200
+
+
+def test_credentials_of_one_project_do_not_open_another(root, fleet):
+    other = ok(root.post("/v1/projects", json={"name": "other"}), 201)
+    member: Caller = fleet["member"]
+    assert member.in_project(other["id"]).get("/v1/hosts").status_code == 401
+    assert member.in_project(fleet["pid"]).get("/v1/hosts").status_code == 200
+    assert member.in_project("not-a-uuid").get("/v1/hosts").status_code == 401
+
+
+def test_environment_root_token_works_once_and_is_not_replaced(svc, app_client):
+    assert ensure_root(svc, "from-the-env")
+    assert not ensure_root(svc, "another")
+    root = Caller(app_client, {"Authorization": "Bearer from-the-env"})
+    assert root.get("/v1/projects").status_code == 200
+    header = Caller(app_client, {"X-Auth-User": "root", "X-Auth-Token": "from-the-env"})
+    assert header.get("/v1/projects").status_code == 200
+    assert Caller(app_client, {"Authorization": "Bearer another"}).get(
+        "/v1/projects").status_code == 401
+
+
+def test_create_root_rotates_the_token(svc, app_client):
+    first = create_root(svc)
+    second = create_root(svc)
+    assert Caller(app_client, {"Authorization": f"Bearer {first}"}).get(
+        "/v1/projects").status_code == 401
+    assert Caller(app_client, {"Authorization": f"Bearer {second}"}).get(
+        "/v1/projects").status_code == 200
+
+
+def test_admin_manages_users_of_its_project_only(root, fleet):
+    admin = Caller(root.client, {"Authorization": "Bearer " + ok(root.post("/v1/users", json={
+        "username": "ada", "role": "admin", "project_id": fleet["pid"]}), 201)["token"]})
+    made = ok(admin.post("/v1/users", json={"username": "ann", "role": "auditor"}), 201)
+    assert made["project_id"] == fleet["pid"]
+    assert ok(admin.post("/v1/users", json={"username": "r", "role": "root"}), 403)
+    other = ok(root.post("/v1/projects", json={"name": "b"}), 201)
+    assert ok(admin.post("/v1/users", json={"username": "x", "role": "member",
+                                            "project_id": other["id"]}), 400)
+    assert ok(admin.put(f"/v1/users/{made['id']}", json={"role": "member"}))["role"] == "member"
+    assert ok(admin.put(f"/v1/users/{made['id']}", json={"role": "root"}), 403)
+    assert admin.delete(f"/v1/users/{made['id']}").status_code == 204
+    assert ok(root.post("/v1/users", json={"username": "nobody", "role": "member"}), 400)
+
+
+def test_auditor_reads_everything_and_writes_nothing(root, fleet):
+    auditor = Caller(root.client, {"Authorization": "Bearer " + ok(root.post(
+        "/v1/users", json={"username": "aud", "role": "auditor",
+                           "project_id": fleet["pid"]}), 201)["token"]})
+    host = fleet["host"]["id"]
+    for path in ("/v1/hosts", f"/v1/hosts/{host}/history", "/v1/events", "/v1/diff?from=@0",
+                 "/v1/users"):
+        assert auditor.get(path).status_code == 200, path
+    assert ok(auditor.put(f"/v1/hosts/{host}", json={"note": "x"}), 403)
+    assert ok(auditor.post("/v1/clouds", json={"name": "x"}), 403)

@@ -1,0 +1,34 @@
+"""A representative path through the API on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import falcon.testing
+
+from craton.api import create_app
+from craton.api.auth import create_root
+
+from .conftest import Caller, build_fleet, ok
+
+
+def test_write_read_time_travel_and_idempotency_on_each_database(services):
+    client = falcon.testing.TestClient(create_app(services))
+    root = Caller(client, {"Authorization": f"Bearer {create_root(services)}"})
+    fleet = build_fleet(root)
+    member = fleet["root"]
+    host = fleet["host"]["id"]
+    start = int(member.get("/v1/hosts").headers["x-craton-position"])
+    member.put(f"/v1/regions/{fleet['region']['id']}/variables",
+               json={"variables": {"zone": "a"}})
+    body = ok(member.get(f"/v1/hosts/{host}/variables?blame=true"))
+    assert body["variables"] == {"zone": "a"} and body["blame"]["zone"]["type"] == "region"
+    assert ok(member.put(f"/v1/hosts/{host}", json={"note": "x"},
+                         headers={"If-Match": '"5"'}), 412)
+    key = {"Idempotency-Key": "k"}
+    first = member.post("/v1/clouds", json={"name": "c9"}, headers=key)
+    assert ok(first, 201) == ok(member.post("/v1/clouds", json={"name": "c9"}, headers=key),
+                                201)
+    assert ok(member.post("/v1/clouds", json={"name": "c9"}), 409)
+    diff = ok(member.get(f"/v1/diff?from=@{start}"))
+    assert [c["name"] for c in diff["created"]] == ["c9"]
+    assert ok(member.get(f"/v1/clouds?as_of=@{start}"))["clouds"][0]["name"] == "acme-cloud"
+    assert client.simulate_get("/readyz").status_code == 200
