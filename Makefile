@@ -18,12 +18,12 @@ run: $(STAMP)
 	$(BIN)/craton serve
 
 test: $(STAMP)
-	$(BIN)/ruff check craton scripts bench tests
+	$(BIN)/ruff check .
 	$(BIN)/mypy craton scripts
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check craton scripts bench tests
+	$(BIN)/ruff check .
 	$(BIN)/mypy craton scripts
 
 bench: $(STAMP)

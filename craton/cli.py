@@ -6,6 +6,7 @@ Errors print one readable line and exit non-zero; never a stack trace.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -82,8 +83,13 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# Modules whose @command functions join the CLI.
+COMMAND_MODULES = ("craton.commands", "craton.compliance.cli", "craton.planning.cli")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from craton import commands  # noqa: F401  (registers the remaining commands)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
 
     parser = argparse.ArgumentParser(prog="craton", description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="overrides CRATON_DATABASE_URL")

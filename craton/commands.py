@@ -9,7 +9,6 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-import craton.compliance.cli  # noqa: F401  (report, evidence, signing-key)
 from craton.cli import _services, command
 from craton.settings import Settings
 

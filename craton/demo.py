@@ -42,9 +42,8 @@ def load_demo(ledger: Ledger, *, seed: int = 7, regions: int = 3, cells: int = 2
         meta = _meta(project["uuid"], "alice", "initial import", source="import")
         cloud = ledger.register(meta, "cloud", {"name": "demo-cloud"}, variables={
             "cpu_allocation_ratio": 4.0, "ram_allocation_ratio": 1.0, "asset_cost": 100})
-        groups = [ledger.register(meta, "instance-group", {
-            "name": f"{policy}-{n}", "policy": policy})
-            for n in range(6) for policy in ("anti-affinity", "affinity")]
+        spread = [ledger.register(meta, "instance-group", {
+            "name": f"spread-{n}", "policy": "anti-affinity"}) for n in range(6)]
         hosts: list[dict[str, Any]] = []
         for r in range(regions):
             region = ledger.register(meta, "region", {
@@ -71,9 +70,21 @@ def load_demo(ledger: Ledger, *, seed: int = 7, regions: int = 3, cells: int = 2
                     hosts.append(host)
                     bar.advance()
         instances = []
+        together = {h["id"]: ledger.register(meta, "instance-group", {
+            "name": f"together-{h['name']}", "policy": "affinity"})
+            for h in rng.sample(hosts, 6)}
+        members: dict[int, set[int]] = {g["id"]: set() for g in spread}
         for host in hosts:
             for i in range(rng.randint(0, instances_per_host * 2)):
-                group = rng.choice(groups) if rng.random() < 0.1 else None
+                group = None
+                if host["id"] in together and i < 2:
+                    group = together[host["id"]]
+                elif rng.random() < 0.1:
+                    group = rng.choice(spread)
+                    if host["id"] in members[group["id"]]:  # one member per host
+                        group = None
+                    else:
+                        members[group["id"]].add(host["id"])
                 instances.append(ledger.register(meta, "instance", {
                     "name": f"vm-{host['name'][4:]}-{i}", "host_id": host["id"],
                     "vcpus": rng.choice([1, 2, 4, 8]),
@@ -104,6 +115,8 @@ def _history(ledger: Ledger, rng: random.Random, tick: _Clock, project_id: str,
              hosts: list[dict[str, Any]], instances: list[dict[str, Any]], days: int,
              bar: Progress) -> None:
     """Day-to-day operations: variables, labels, facts, moves, retirements."""
+    cell_of = {h["id"]: h["fields"]["cell_id"] for h in hosts}
+    vm_cell = {vm["id"]: cell_of[vm["fields"]["host_id"]] for vm in instances}
     for _day in range(days):
         tick.jump(days=1)
         for _ in range(rng.randint(8, 16)):
@@ -119,9 +132,11 @@ def _history(ledger: Ledger, rng: random.Random, tick: _Clock, project_id: str,
                 ledger.record_facts(meta, "host", host["id"], {
                     "firmware": rng.choice(["2.15.0", "2.16.2"])})
             elif action < 0.9 and instances:
-                vm = rng.choice(instances)
-                target = rng.choice(hosts)
-                ledger.place_instance(meta, vm["id"], target["id"])
+                vm = rng.choice(instances)  # a move within its cell: live migration
+                if not vm["fields"].get("group_ids"):
+                    cell = vm_cell[vm["id"]]
+                    target = rng.choice([h for h in hosts if h["fields"]["cell_id"] == cell])
+                    ledger.place_instance(meta, vm["id"], target["id"])
             elif instances:
                 vm = instances.pop(rng.randrange(len(instances)))
                 ledger.delete(meta, "instance", vm["id"])

@@ -15,6 +15,7 @@ from .compliance import compliance_routes
 from .context import Api
 from .metrics import Metrics
 from .middleware import RequestMiddleware
+from .plans import plan_routes
 from .resources.devices import AnsibleInventory, Devices
 from .resources.history import Diff, Events, History
 from .resources.inventory import Collection, Item
@@ -57,6 +58,7 @@ def create_app(services: Services) -> falcon.App:
     routes += [("/v1/devices", Devices(api)), ("/v1/events", Events(api)),
                ("/v1/diff", Diff(api)), ("/v1/ansible-inventory", AnsibleInventory(api))]
     routes += compliance_routes(api)
+    routes += plan_routes(api)
     collections = [path for path, _ in routes if path.count("/") == 2]
     routes += [("/v1", Root(collections)), ("/healthz", Health()), ("/readyz", Ready(api)),
                ("/metrics", MetricsResource(metrics))]

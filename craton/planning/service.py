@@ -47,11 +47,16 @@ def _objective(weights: dict[str, Any]) -> Objective:
     return Objective(**weights)
 
 
-def compute_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
-                 scope: dict[str, Any] | None = None, objective: dict[str, Any] | None = None,
-                 constraints: dict[str, Any] | None = None,
-                 time_limit_s: float = 30.0) -> dict[str, Any]:
+def compute_plan(svc: Services, meta: Meta, **request: Any) -> dict[str, Any]:
     """Read capacity at the head position, solve, and record the plan as events."""
+    return svc.ledger.register(meta, "plan", solve_plan(svc, meta, **request))
+
+
+def solve_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
+               scope: dict[str, Any] | None = None, objective: dict[str, Any] | None = None,
+               constraints: dict[str, Any] | None = None,
+               time_limit_s: float = 30.0) -> dict[str, Any]:
+    """A plan's fields, solved outside any write transaction (solving takes a while)."""
     plan_fn = planner(planner_name)
     if not 0 < time_limit_s <= MAX_TIME_LIMIT_S:
         raise InvalidInput(f"time_limit_s must be in (0, {MAX_TIME_LIMIT_S:g}]",
@@ -72,7 +77,7 @@ def compute_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
         raise PlanInfeasible(str(exc)) from None
     names = {h.id: h for h in capacity.hosts}
     instances = {i.id: i.name for i in capacity.instances}
-    fields = {
+    return {
         "name": f"{planner_name} plan at @{position}", "planner": planner_name,
         "scope": scope, "objective": objective or {}, "constraints": constraints,
         "position": position,
@@ -88,7 +93,6 @@ def compute_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
                     "instances": len(capacity.instances), "moves": len(result.moves),
                     "notes": result.notes},
     }
-    return svc.ledger.register(meta, "plan", fields)
 
 
 def changes_since(svc: Services, plan: dict[str, Any]) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from craton.api import create_app
+from craton.domain.meta import Meta
 
 from .conftest import Caller, build_fleet, ok, user_caller
 from .routes import served
@@ -28,7 +29,7 @@ DEFAULT = {"list": ALL_ROLES, "read": ALL_ROLES, "write": WRITE_ROLES,
 PLURAL = {"clouds": "cloud", "regions": "region", "cells": "cell", "hosts": "host",
           "network-devices": "network-device", "networks": "network",
           "network-interfaces": "network-interface", "instance-groups": "instance-group",
-          "instances": "instance", "users": "user", "projects": "project"}
+          "instances": "instance", "users": "user", "projects": "project", "plans": "plan"}
 
 
 def populate(root: Caller, name: str) -> dict[str, Any]:
@@ -45,6 +46,8 @@ def populate(root: Caller, name: str) -> dict[str, Any]:
         ("instance", "instances", {"name": f"{name}-vm"}),
     ):
         ids[kind] = ok(scoped.post(f"/v1/{plural}", json=body), 201)["id"]
+    ids["plan"] = ok(scoped.post("/v1/plans", json={"planner": "greedy", "time_limit_s": 5}),
+                     201)["id"]
     ids["user"] = ok(root.post("/v1/users", json={
         "username": f"{name}-target", "role": "member", "project_id": fleet["pid"]}),
         201)["id"]
@@ -55,6 +58,10 @@ def populate(root: Caller, name: str) -> dict[str, Any]:
 def world(svc, root):
     own, other = populate(root, "own"), populate(root, "oth")
     pid = own["fleet"]["pid"]
+    for side in (own, other):  # executed plans: executing again is a 409 for allowed roles
+        who = Meta(actor_id=None, actor_name="test", source="cli",
+                   project_id=side["fleet"]["pid"])
+        svc.ledger.update(who, "plan", side["ids"]["plan"], {"state": "executed"})
     callers = {
         "root": root, "root-in-project": root.in_project(pid),
         "admin": user_caller(root, pid, "admin", "adm"),
@@ -84,6 +91,7 @@ ITEM_CALLS = {  # suffix -> method -> (action, body, headers, status when allowe
                 "DELETE": ("write", {"labels": []}, {}, 200)},
     "/facts": {"GET": ("read", None, {}, 200)},
     "/history": {"GET": ("read", None, {}, 200)},
+    "/execute": {"POST": ("write", None, {}, 409)},
 }
 GLOBAL = ("/v1/events", "/v1/diff", "/v1/devices", "/v1/ansible-inventory", "/v1/reports",
           "/v1/reports/{name}")

@@ -1,0 +1,160 @@
+"""Consolidation plans over HTTP: ``/v1/plans`` and ``/v1/plans/<id>/execute``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+from marshmallow import Schema, fields, validate
+
+from craton.planning.service import MAX_TIME_LIMIT_S, execute_plan, solve_plan
+from craton.projections.listing import ListQuery, get_row, list_rows, present
+
+from . import policy
+from .context import Api, body, meta, principal
+from .docs import Op
+from .errors import Problem
+from .idempotency import Reply, respond
+from .params import ID_RANGE, load_params
+
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
+
+
+class PlanRequest(Schema):
+    planner = fields.String(load_default="milp", validate=validate.OneOf(("milp", "greedy")))
+    scope = fields.Dict(load_default=dict, metadata={
+        "description": "cloud_id, region_id, cell_id, label or hosts (ids)"})
+    objective = fields.Dict(load_default=dict, metadata={
+        "description": "host_weight, move_weight, moves_by (count|memory), soft_penalty"})
+    constraints = fields.Dict(load_default=dict, metadata={
+        "description": "pinned_hosts, maintenance_hosts (ids), mip_gap"})
+    time_limit_s = fields.Float(load_default=30.0, validate=validate.Range(
+        min=0, max=MAX_TIME_LIMIT_S, min_inclusive=False))
+
+
+class PlanOut(Schema):
+    id = fields.Integer()
+    uuid = fields.String()
+    planner = fields.String()
+    state = fields.String()
+    position = fields.Integer()
+    moves = fields.List(fields.Dict())
+    hosts_freed = fields.List(fields.Dict())
+    freed_asset_cost = fields.Float()
+    objective_value = fields.Float()
+    bound = fields.Float()
+    gap = fields.Float()
+    status = fields.String()
+    solve_time_s = fields.Float()
+
+
+class PlanList(Schema):
+    plans = fields.List(fields.Nested(PlanOut))
+
+
+class ListParams(Schema):
+    limit = fields.Integer(load_default=30, validate=validate.Range(min=1, max=1000))
+    marker = fields.Integer(validate=ID_RANGE)
+
+
+class RunOut(Schema):
+    id = fields.Integer()
+    uuid = fields.String()
+    workflow = fields.String()
+    state = fields.String()
+
+
+def _show(row: Any) -> dict[str, Any]:
+    return present(row)
+
+
+class Plans:
+    """``/v1/plans``: compute a plan (recorded as events), or list them."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {
+            "GET": Op("The plans computed so far, newest last", ListParams(), None, PlanList()),
+            "POST": Op("Compute a consolidation plan and record it", None, PlanRequest(),
+                       PlanOut(), 201, WRITE_ERRORS, idempotent_key=True),
+        }
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        caller = principal(req)
+        policy.require(caller, "plan", policy.LIST)
+        q = load_params(ListParams(), req)
+        with self.api.snapshot() as snap:
+            rows, _more = list_rows(snap.conn, ListQuery(
+                kinds=("plan",), project_id=caller.project_id, limit=q["limit"],
+                marker=q.get("marker")))
+            resp.media = {"plans": [_show(r) for r in rows]}
+            resp.set_header("X-Craton-Position", str(snap.position))
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        policy.require(principal(req), "plan", policy.CREATE)
+        data = body(req, PlanRequest())
+        who = meta(req)
+        fields_ = solve_plan(self.api.services, who, planner_name=data["planner"],
+                             scope=data["scope"], objective=data["objective"],
+                             constraints=data["constraints"],
+                             time_limit_s=data["time_limit_s"])
+
+        def produce() -> Reply:
+            row = self.api.services.ledger.register(who, "plan", fields_)
+            with self.api.snapshot() as snap:
+                stored = get_row(snap.conn, "plan", row["id"], None, None)
+                assert stored is not None
+                item = _show(stored)
+            return Reply(201, item, f"/v1/plans/{row['id']}", {"ETag": f'"{stored.version}"'})
+
+        respond(self.api, req, resp, produce)
+
+
+class PlanItem:
+    """``/v1/plans/<id>``."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {"GET": Op("Show a plan: moves, hosts freed, objective, bound, gap",
+                               None, None, PlanOut())}
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        caller = principal(req)
+        policy.require(caller, "plan", policy.READ)
+        with self.api.snapshot() as snap:
+            row = get_row(snap.conn, "plan", id, caller.project_id, None) \
+                if id <= 2**62 else None
+            if row is None:
+                raise Problem(404, f"no plan with id {id}")
+            resp.media = _show(row)
+            resp.set_header("ETag", f'"{row.version}"')
+            resp.set_header("X-Craton-Position", str(snap.position))
+
+
+class PlanExecution:
+    """``/v1/plans/<id>/execute``: start the run that carries the plan out (409 if stale)."""
+
+    def __init__(self, api: Api):
+        self.api = api
+        self.docs = {"POST": Op("Execute a plan as a remediation run", None, None, RunOut(),
+                                202, WRITE_ERRORS, idempotent_key=True)}
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
+        policy.require(principal(req), "plan", policy.WRITE)
+        if id > 2**62:
+            raise Problem(404, f"no plan with id {id}")
+
+        def produce() -> Reply:
+            run = execute_plan(self.api.services, meta(req), id)
+            with self.api.snapshot() as snap:
+                stored = get_row(snap.conn, "workflow-run", run["id"], None, None)
+                item = present(stored)
+            return Reply(202, item, f"/v1/workflow-runs/{run['id']}")
+
+        respond(self.api, req, resp, produce)
+
+
+def plan_routes(api: Api) -> list[tuple[str, Any]]:
+    """The routes of plans, for ``create_app`` to add."""
+    return [("/v1/plans", Plans(api)), ("/v1/plans/{id:int}", PlanItem(api)),
+            ("/v1/plans/{id:int}/execute", PlanExecution(api))]
