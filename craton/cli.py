@@ -41,7 +41,19 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
     svc = bootstrap(settings, init=False)
     created = initialise(svc.db, svc.ledger)
     print("schema created" if created else "schema already present")
+    rebuild_if_needed(svc)
     return 0
+
+
+def rebuild_if_needed(svc: Any) -> None:
+    """A read-model shape from another version is rebuilt from the log, not migrated."""
+    from craton import replay
+
+    if replay.needs_rebuild(svc):
+        print("read models are from another schema version: rebuilding from the log",
+              file=sys.stderr)
+        result = replay.rebuild(svc)
+        print(f"rebuilt read models from {result.events:,} events", file=sys.stderr)
 
 
 def _replay_args(p: argparse.ArgumentParser) -> None:
@@ -84,7 +96,8 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # Modules whose @command functions join the CLI.
-COMMAND_MODULES = ("craton.commands", "craton.compliance.cli", "craton.planning.cli")
+COMMAND_MODULES = ("craton.commands", "craton.compliance.cli", "craton.planning.cli",
+                   "craton.flows.cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from craton.cli import _services, command
+from craton.cli import _services, command, rebuild_if_needed
 from craton.settings import Settings
 
 
@@ -31,6 +31,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings = replace(settings, bind=args.bind or settings.bind,
                        workers=args.workers or settings.workers)
     svc = _services(settings)
+    rebuild_if_needed(svc)
     with svc.db.reading() as conn:
         empty = head(conn) == 0
     token = settings.root_token
@@ -45,6 +46,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     svc.close()
     url = f"http://{settings.bind}"
     services_factory = partial(_services, settings)
+    worker = None
+    if settings.database_url.startswith("sqlite") and not settings.transport_url:
+        from craton.flows.worker import start_inprocess_worker  # one process: flows run here
+
+        worker = start_inprocess_worker(_services(settings))
+        print("a workflow worker runs in this process")
     print(f"\nCraton is serving on {url}/v1")
     if token:
         print(f"root token: {token}\n")
@@ -54,7 +61,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  curl -s {auth} '{url}/v1/events?limit=5'")
         print(f"  curl -s {auth} '{url}/v1/diff?from=@1&to=@400'")
     sys.stdout.flush()
-    serve(settings, services_factory)
+    try:
+        serve(settings, services_factory)
+    finally:
+        if worker is not None:
+            worker.stop()
     return 0
 
 

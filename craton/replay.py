@@ -126,7 +126,9 @@ def rebuild(svc: Services, *, batch_size: int = 5000,
         conn = session.connection()
         _catch_up(svc, scratch, conn)
         for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
-            conn.execute(live.delete())
+            # Dropped and created anew, so a changed shape needs no hand-written SQL.
+            live.drop(conn, checkfirst=True)
+            live.create(conn)
             cols = [c.name for c in live.columns]
             conn.execute(live.insert().from_select(cols, select(*[new.c[c] for c in cols])))
         _set_schema_version(conn)

@@ -21,6 +21,7 @@ from .resources.history import Diff, Events, History
 from .resources.inventory import Collection, Item
 from .resources.nested import Facts, Labels, Variables
 from .resources.service import Health, MetricsResource, OpenApi, Ready, Root
+from .workflows import workflow_routes
 
 Routes = list[tuple[str, Any]]
 
@@ -58,6 +59,7 @@ def create_app(services: Services) -> falcon.App:
     routes += [("/v1/devices", Devices(api)), ("/v1/events", Events(api)),
                ("/v1/diff", Diff(api)), ("/v1/ansible-inventory", AnsibleInventory(api))]
     routes += compliance_routes(api)
+    routes += workflow_routes(api)
     routes += plan_routes(api)
     collections = [path for path, _ in routes if path.count("/") == 2]
     routes += [("/v1", Root(collections)), ("/healthz", Health()), ("/readyz", Ready(api)),

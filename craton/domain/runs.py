@@ -144,10 +144,22 @@ class Run(Resource):
             self.steps: dict[str, Any] = {}
             self.done: dict[str, Any] = {}
         self.steps[step] = {"state": state, "attempt": attempt}
+        if state in ("FAILURE", "REVERT_FAILURE"):
+            self.failures = {**getattr(self, "failures", {}),
+                             step: {"error": error, "attempt": attempt}}
         if state == DONE:
             self.done[step] = result
-        elif state in ("REVERTING", "REVERTED"):
+        elif state in ("REVERTING", "REVERTED", "RETRYING"):
             self.done.pop(step, None)
+
+    def summary(self) -> dict[str, Any]:
+        """Hand-overs, skipped instances and every step that failed (and whether it recovered)."""
+        steps: dict[str, Any] = getattr(self, "steps", {})
+        failed = [{"step": name, "error": f["error"], "attempt": f["attempt"],
+                   "recovered": steps.get(name, {}).get("state") == DONE}
+                  for name, f in getattr(self, "failures", {}).items()]
+        return {"handovers": list(getattr(self, "handovers", [])),
+                "skipped": list(getattr(self, "skipped", [])), "failed_steps": failed}
 
     def hand_over(self, meta: dict[str, Any], step: str, instance_id: int, reason: str) -> None:
         self._handed_over(meta, step, instance_id, reason)

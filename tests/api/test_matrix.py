@@ -9,6 +9,7 @@ import pytest
 
 from craton.api import create_app
 from craton.domain.meta import Meta
+from craton.flows.service import cancel_run
 
 from .conftest import Caller, build_fleet, ok, user_caller
 from .routes import served
@@ -29,7 +30,8 @@ DEFAULT = {"list": ALL_ROLES, "read": ALL_ROLES, "write": WRITE_ROLES,
 PLURAL = {"clouds": "cloud", "regions": "region", "cells": "cell", "hosts": "host",
           "network-devices": "network-device", "networks": "network",
           "network-interfaces": "network-interface", "instance-groups": "instance-group",
-          "instances": "instance", "users": "user", "projects": "project", "plans": "plan"}
+          "instances": "instance", "users": "user", "projects": "project", "plans": "plan",
+          "workflow-runs": "workflow-run"}
 
 
 def populate(root: Caller, name: str) -> dict[str, Any]:
@@ -48,6 +50,8 @@ def populate(root: Caller, name: str) -> dict[str, Any]:
         ids[kind] = ok(scoped.post(f"/v1/{plural}", json=body), 201)["id"]
     ids["plan"] = ok(scoped.post("/v1/plans", json={"planner": "greedy", "time_limit_s": 5}),
                      201)["id"]
+    ids["workflow-run"] = ok(scoped.post("/v1/workflow-runs", json={
+        "workflow": "audit", "parameters": {"hosts": [host]}}), 202)["id"]
     ids["user"] = ok(root.post("/v1/users", json={
         "username": f"{name}-target", "role": "member", "project_id": fleet["pid"]}),
         201)["id"]
@@ -62,6 +66,7 @@ def world(svc, root):
         who = Meta(actor_id=None, actor_name="test", source="cli",
                    project_id=side["fleet"]["pid"])
         svc.ledger.update(who, "plan", side["ids"]["plan"], {"state": "executed"})
+        cancel_run(svc, who, side["ids"]["workflow-run"])  # ended: cancelling again is 409
     callers = {
         "root": root, "root-in-project": root.in_project(pid),
         "admin": user_caller(root, pid, "admin", "adm"),
@@ -92,9 +97,10 @@ ITEM_CALLS = {  # suffix -> method -> (action, body, headers, status when allowe
     "/facts": {"GET": ("read", None, {}, 200)},
     "/history": {"GET": ("read", None, {}, 200)},
     "/execute": {"POST": ("write", None, {}, 409)},
+    "/cancel": {"POST": ("write", None, {}, 409)},
 }
 GLOBAL = ("/v1/events", "/v1/diff", "/v1/devices", "/v1/ansible-inventory", "/v1/reports",
-          "/v1/reports/{name}")
+          "/v1/reports/{name}", "/v1/workflows")
 PROOF_ROLES = {"root", "root-in-project", "auditor"}
 PROOFS = ("/v1/ledger/digest", "/v1/ledger/verify")  # the ledger's proofs: root and auditors
 PUBLIC = ("/v1", "/healthz", "/readyz", "/metrics", "/v1/openapi.json")

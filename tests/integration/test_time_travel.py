@@ -144,3 +144,20 @@ def test_audit_trail_filters(services: Services) -> None:
     assert [r.reason for r in rows] == ["setup"]
     assert len(by_actor) == 2
     assert len(by_request) >= 4
+
+
+def test_a_new_schema_version_is_rebuilt_from_the_log(services: Services) -> None:
+    from sqlalchemy import update
+
+    from craton.cli import rebuild_if_needed
+
+    f = make_fleet(services)
+    with services.db.writing() as session:  # as if written by an older version
+        session.execute(update(LIVE.state).where(LIVE.state.c.name == "schema_version")
+                        .values(value=0))
+        session.execute(LIVE.variables.delete())
+    services.ledger.set_variables(f["meta"], "host", f["host"]["id"], {"a": 1})
+    assert replay.needs_rebuild(services)
+    rebuild_if_needed(services)
+    assert not replay.needs_rebuild(services)
+    assert replay.verify(services).differences == []

@@ -1,0 +1,93 @@
+"""The installed workflows: stevedore plugins in the ``craton.flows`` namespace.
+
+Each entry point names a :class:`Workflow`: a description, the JSON schema
+of its parameters, how parameters become targets, and the module-level
+factory TaskFlow calls (again, on resume) to build the flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from sqlalchemy import Connection
+from stevedore import ExtensionManager
+
+from craton.domain.errors import InvalidInput
+from craton.domain.meta import Meta
+from craton.flows import NAMESPACE
+
+DRIVER_PARAMETERS: dict[str, Any] = {
+    "driver": {"type": "string", "default": "simulator",
+               "description": "the fleet driver plugin (craton.drivers) to act through"},
+    "driver_config": {"type": "object", "default": {},
+                      "description": "settings for the driver (the simulator's faults, say)"},
+}
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """One kind of run: what it does, what it takes, and how it is built."""
+
+    name: str
+    description: str
+    schema: dict[str, Any]
+    targets: Callable[[Connection, Meta, dict[str, Any]], dict[str, Any]]
+    factory: Callable[[str, dict[str, Any]], Any]
+    world: Callable[[dict[str, Any]], list[int]]
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description,
+                "parameters": self.schema}
+
+    def validate(self, parameters: Any) -> dict[str, Any]:
+        """Parameters with defaults filled in, or InvalidInput naming every problem."""
+        if not isinstance(parameters, dict):
+            raise InvalidInput("parameters must be an object",
+                               {"parameters": ["must be an object"]})
+        problems: dict[str, list[str]] = {}
+        for error in Draft202012Validator(self.schema).iter_errors(parameters):
+            where = ".".join(str(p) for p in error.absolute_path) or "parameters"
+            problems.setdefault(where, []).append(error.message)
+        if problems:
+            summary = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(problems.items()))
+            raise InvalidInput(f"invalid parameters for {self.name}: {summary}", problems)
+        out = dict(parameters)
+        for key, prop in self.schema.get("properties", {}).items():
+            if key not in out and "default" in prop:
+                out[key] = prop["default"]
+        return out
+
+
+def parameters_schema(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False,
+            "properties": {**properties, **DRIVER_PARAMETERS}, **extra}
+
+
+_manager: list[ExtensionManager[Workflow]] = []
+
+
+def manager() -> ExtensionManager[Workflow]:
+    if not _manager:
+        _manager.append(ExtensionManager(namespace=NAMESPACE, invoke_on_load=False))
+    return _manager[0]
+
+
+def use(mgr: ExtensionManager[Workflow] | None) -> None:
+    """Replace the installed workflows (tests build one with make_test_instance)."""
+    _manager[:] = [mgr] if mgr is not None else []
+
+
+def workflows() -> dict[str, Workflow]:
+    return {ext.name: ext.plugin for ext in manager()}  # type: ignore[misc]
+
+
+def workflow(name: str) -> Workflow:
+    found = workflows().get(name)
+    if found is None:
+        known = ", ".join(sorted(workflows())) or "none"
+        raise InvalidInput(f"no workflow named {name!r} (installed: {known})",
+                           {"workflow": [f"unknown workflow {name!r}"]})
+    return found

@@ -1,0 +1,214 @@
+"""What a step acts through: the ledger, the run's metadata, and the run's driver.
+
+A step's inventory changes, its own completion event and the driver's saved
+world commit in one write transaction, so a step is never recorded done
+without its effects, nor its effects stored without the step.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from craton.bootstrap import Services, bootstrap
+from craton.domain.meta import Meta
+from craton.domain.runs import Run
+from craton.drivers.base import FleetDriver
+from craton.drivers.loader import load_driver
+from craton.drivers.simulator import SimulatorDriver
+from craton.flows.storage import WORLDS, ensure_schema
+from craton.projections.tables import LIVE
+
+
+@dataclass
+class Step:
+    """One step in progress: its name, the run, and everything it may touch."""
+
+    name: str
+    run_uuid: str
+    runtime: Runtime
+    driver: FleetDriver
+    conn: Connection
+
+    @property
+    def ledger(self) -> Any:
+        return self.runtime.services.ledger
+
+    @property
+    def meta(self) -> Meta:
+        return self.runtime.meta(self.run_uuid)
+
+    def run(self) -> Run:
+        return self.runtime.load_run(self.run_uuid)
+
+    def record(self, act: Callable[[Run], Any]) -> None:
+        """Change the run aggregate inside this step's transaction."""
+        run = self.run()
+        act(run)
+        self.ledger.save(run)
+
+    def hand_over(self, instance_id: int, reason: str) -> None:
+        self.record(lambda r: r.hand_over(self.meta.as_dict(), self.name, instance_id, reason))
+
+    def skip(self, instance_id: int, reason: str) -> None:
+        self.record(lambda r: r.skip(self.meta.as_dict(), self.name, instance_id, reason))
+
+
+class Runtime:
+    """The services of one process and the drivers of the runs it works on."""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self._drivers: dict[str, tuple[int, FleetDriver]] = {}
+        self._metas: dict[str, Meta] = {}
+        self._runs: dict[str, Run] = {}
+        self._lock = threading.RLock()
+        ensure_schema(services.db)
+
+    # -- the run --------------------------------------------------------------
+    def load_run(self, run_uuid: str) -> Run:
+        """The run aggregate; replayed only when another version was stored meanwhile."""
+        ledger = self.services.ledger
+        with self.services.db.writing() as session:  # read through the write session
+            table = ledger.recorder.events_record_cls.__table__  # type: ignore[attr-defined]
+            stored = session.connection().execute(
+                select(func.max(table.c.originator_version))
+                .where(table.c.originator_id == UUID(run_uuid))).scalar()
+            cached = self._runs.get(run_uuid)
+            if cached is not None and cached.version == stored:
+                return cached
+            run: Any = ledger.repository.get(UUID(run_uuid))
+        assert isinstance(run, Run)
+        self._runs[run_uuid] = run
+        return run
+
+    def meta(self, run_uuid: str) -> Meta:
+        """Who asked for the run and why: carried by every event the run causes."""
+        with self._lock:
+            if run_uuid not in self._metas:
+                e = LIVE.events
+                with self.services.db.reading() as conn:
+                    row = conn.execute(select(e).where(
+                        e.c.uuid == run_uuid, e.c.version == 1)).one()
+                self._metas[run_uuid] = Meta(
+                    actor_id=row.actor_id, actor_name=row.actor_name, source="flow",
+                    project_id=row.project_id, request_id=row.request_id or "",
+                    reason=row.reason, run_id=run_uuid)
+            return self._metas[run_uuid]
+
+    def record(self, run_uuid: str, act: Callable[[Run], Any]) -> Any:
+        """Change the run aggregate in a transaction of its own."""
+        try:
+            with self.services.db.writing():
+                run = self.load_run(run_uuid)
+                out = act(run)
+                self.services.ledger.save(run)
+                return out
+        except BaseException:
+            self._runs.pop(run_uuid, None)
+            raise
+
+    # -- the driver -----------------------------------------------------------
+    def create_world(self, run_uuid: str, name: str, config: dict[str, Any],
+                     hosts: list[dict[str, Any]], instances: list[dict[str, Any]]) -> None:
+        """Build the run's driver; a simulator's world is saved so a resumed run finds it."""
+        driver: FleetDriver
+        if name == "simulator":
+            driver = SimulatorDriver.from_inventory(hosts, instances, config)
+        else:
+            driver = load_driver(name, config=config)
+        with self.services.db.writing() as session:
+            conn = session.connection()
+            if conn.execute(select(WORLDS.c.version).where(
+                    WORLDS.c.run_uuid == run_uuid)).first() is None:
+                snapshot = driver.snapshot() if isinstance(driver, SimulatorDriver) else {
+                    "driver": name, "config": config}
+                conn.execute(insert(WORLDS).values(run_uuid=run_uuid, version=1,
+                                                   snapshot=snapshot))
+                self._drivers[run_uuid] = (1, driver)
+
+    def _driver(self, conn: Connection, run_uuid: str) -> tuple[int, FleetDriver]:
+        row = conn.execute(select(WORLDS).where(WORLDS.c.run_uuid == run_uuid)).one()
+        cached = self._drivers.get(run_uuid)
+        if cached is not None and cached[0] == row.version:
+            return cached
+        data = dict(row.snapshot)
+        driver: FleetDriver
+        if "driver" in data:
+            driver = cached[1] if cached else load_driver(data["driver"], config=data["config"])
+        else:
+            driver = SimulatorDriver.from_snapshot(data)
+        self._drivers[run_uuid] = (row.version, driver)
+        return row.version, driver
+
+    def _save_world(self, conn: Connection, run_uuid: str, version: int,
+                    driver: FleetDriver) -> None:
+        if isinstance(driver, SimulatorDriver):
+            conn.execute(update(WORLDS).where(WORLDS.c.run_uuid == run_uuid).values(
+                version=version + 1, snapshot=driver.snapshot()))
+            self._drivers[run_uuid] = (version + 1, driver)
+
+    @contextmanager
+    def step(self, run_uuid: str, name: str) -> Iterator[Step]:
+        """Act on the fleet and the ledger in one write transaction, serialised per process."""
+        db = self.services.db
+        with self._lock:
+            try:
+                with db.writing() as session:
+                    conn = session.connection()
+                    version, driver = self._driver(conn, run_uuid)
+                    yield Step(name, run_uuid, self, driver, conn)
+                    self._save_world(conn, run_uuid, version, driver)
+            except BaseException:
+                self._runs.pop(run_uuid, None)
+                # What the driver did happened, even if the step failed: keep it.
+                cached = self._drivers.get(run_uuid)
+                if cached is not None and isinstance(cached[1], SimulatorDriver):
+                    with db.writing() as session:
+                        self._save_world(session.connection(), run_uuid, *cached)
+                raise
+
+    def forget(self, run_uuid: str) -> None:
+        with self._lock:
+            self._drivers.pop(run_uuid, None)
+            self._metas.pop(run_uuid, None)
+            self._runs.pop(run_uuid, None)
+
+
+_runtimes: dict[str, Runtime] = {}
+_default: list[Runtime] = []
+_registry_lock = threading.Lock()
+
+
+def attach(run_uuid: str, runtime: Runtime) -> None:
+    """Route the steps of one run to a runtime (the worker executing it)."""
+    with _registry_lock:
+        _runtimes[run_uuid] = runtime
+
+
+def detach(run_uuid: str) -> None:
+    with _registry_lock:
+        runtime = _runtimes.pop(run_uuid, None)
+    if runtime is not None:
+        runtime.forget(run_uuid)
+
+
+def install(runtime: Runtime) -> None:
+    """Make a runtime the process default (executor processes of remote workers)."""
+    with _registry_lock:
+        _default[:] = [runtime]
+
+
+def runtime_for(run_uuid: str) -> Runtime:
+    with _registry_lock:
+        if run_uuid in _runtimes:
+            return _runtimes[run_uuid]
+        if not _default:
+            _default.append(Runtime(bootstrap()))
+        return _default[0]

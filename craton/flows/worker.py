@@ -1,0 +1,235 @@
+"""Workers: claim requested (or abandoned) runs and execute them with TaskFlow.
+
+A claim is a lease, taken in the serialised write transaction that records
+the run's ``Started`` (or ``Resumed``) event. A worker renews its lease while
+it works; when it dies, the lease expires and another worker resumes the run
+from TaskFlow's logbook.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+from typing import Any
+
+import taskflow.engines
+from sqlalchemy import and_, or_, select, update
+from taskflow import exceptions as tf_exc
+from taskflow import states
+from taskflow.persistence import models
+
+from craton.bootstrap import Services
+from craton.flows import catalog
+from craton.flows.inventory import world_rows
+from craton.flows.recorder import StepRecorder
+from craton.flows.runtime import Runtime, attach, detach
+from craton.flows.storage import QUEUE, LogbookBackend, logbook_backend
+from craton.projections.timeline import iso
+
+LOG = logging.getLogger(__name__)
+
+
+class Worker:
+    """Claims runs one at a time and executes them to the end."""
+
+    def __init__(self, services: Services, name: str | None = None,
+                 lease_seconds: float = 30.0, engine: str = "serial",
+                 engine_options: dict[str, Any] | None = None):
+        self.services = services
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.lease_seconds = lease_seconds
+        self.engine = engine
+        self.engine_options = dict(engine_options or {})
+        self.runtime = Runtime(services)
+        self.backend: LogbookBackend = logbook_backend(services.db)
+
+    # -- claiming -------------------------------------------------------------
+    def claim(self) -> str | None:
+        """Take the oldest requested run, or one whose worker's lease ran out."""
+        db, ledger = self.services.db, self.services.ledger
+        while True:
+            with db.writing() as session:
+                conn, now = session.connection(), time.time()
+                row = conn.execute(select(QUEUE).where(or_(
+                    QUEUE.c.state == "requested",
+                    and_(QUEUE.c.state == "running", QUEUE.c.expires_at < now),
+                )).order_by(QUEUE.c.requested_at).limit(1)).first()
+                if row is None:
+                    return None
+                run = self.runtime.load_run(row.run_uuid)
+                if run.ended:
+                    conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == row.run_uuid)
+                                 .values(state="done"))
+                    continue
+                conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == row.run_uuid).values(
+                    state="running", worker=self.name, expires_at=now + self.lease_seconds))
+                run.start(self.runtime.meta(row.run_uuid).as_dict(), self.name,
+                          iso(_utcnow()) or "")
+                ledger.save(run)
+                return str(row.run_uuid)
+
+    def _renew(self, run_uuid: str) -> bool:
+        with self.services.db.writing() as session:
+            result = session.connection().execute(update(QUEUE).where(
+                QUEUE.c.run_uuid == run_uuid, QUEUE.c.worker == self.name,
+                QUEUE.c.state == "running",
+            ).values(expires_at=time.time() + self.lease_seconds))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    # -- executing ------------------------------------------------------------
+    def run_once(self) -> str | None:
+        """Claim one run and execute it; returns its uuid (None when there was none)."""
+        run_uuid = self.claim()
+        if run_uuid is not None:
+            self.execute(run_uuid)
+        return run_uuid
+
+    def serve(self, stop: threading.Event, poll: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                if self.run_once() is None:
+                    stop.wait(poll)
+            except Exception:
+                LOG.exception("worker %s: a run could not be executed", self.name)
+                stop.wait(poll)
+
+    def _flow_detail(self, run_uuid: str) -> models.FlowDetail:
+        """The run's logbook entry; on first execution, its world and flow are made."""
+        with contextlib.closing(self.backend.get_connection()) as conn:
+            try:
+                return conn.get_logbook(run_uuid).find(run_uuid)
+            except tf_exc.NotFound:
+                pass
+            run = self.runtime.load_run(run_uuid)
+            flow = catalog.workflow(run.fields["workflow"])
+            targets, params = run.fields["targets"][0], run.fields["parameters"]
+            with self.services.db.reading() as read:
+                hosts, instances = world_rows(read, flow.world(targets))
+            self.runtime.create_world(run_uuid, params.get("driver", "simulator"),
+                                      params.get("driver_config") or {}, hosts, instances)
+            book = models.LogBook(f"run-{run_uuid}", uuid=run_uuid)
+            detail = models.FlowDetail(f"run-{run_uuid}", uuid=run_uuid)
+            taskflow.engines.save_factory_details(detail, flow.factory, [run_uuid, targets], {})
+            book.add(detail)
+            conn.save_logbook(book)
+            return detail
+
+    def execute(self, run_uuid: str) -> None:
+        """Run (or resume) a claimed run to its end and record how it ended."""
+        attach(run_uuid, self.runtime)
+        stop = threading.Event()
+        lost = threading.Event()
+        engine: Any = None
+
+        def heartbeat() -> None:
+            while not stop.wait(self.lease_seconds / 3):
+                try:
+                    if not self._renew(run_uuid):
+                        lost.set()
+                        if engine is not None:
+                            engine.suspend()
+                        return
+                except Exception:
+                    LOG.exception("could not renew the lease on run %s", run_uuid)
+
+        beat = threading.Thread(target=heartbeat, daemon=True, name=f"lease-{run_uuid[:8]}")
+        beat.start()
+        error: str | None = None
+        try:
+            detail = self._flow_detail(run_uuid)
+            engine = taskflow.engines.load_from_detail(
+                detail, backend=self.backend, engine=self.engine, **self.engine_options)
+            recorder = StepRecorder(self.runtime, run_uuid, engine)
+            engine.compile()
+            engine.prepare()
+            recorder.reconcile()
+            recorder.attach()
+            try:
+                engine.run()
+            except Exception as exc:
+                error = _first_line(exc)
+            finally:
+                recorder.detach()
+            flow_state = engine.storage.get_flow_state()
+        except Exception as exc:
+            LOG.exception("run %s could not be executed", run_uuid)
+            error, flow_state = _first_line(exc), states.FAILURE
+        finally:
+            stop.set()
+            beat.join()
+        try:
+            if not lost.is_set():
+                self._finish(run_uuid, flow_state, error)
+        finally:
+            detach(run_uuid)
+
+    def _finish(self, run_uuid: str, flow_state: str, error: str | None) -> None:
+        with self.services.db.writing() as session:
+            conn = session.connection()
+            holder = conn.execute(select(QUEUE.c.worker).where(
+                QUEUE.c.run_uuid == run_uuid)).scalar()
+            if holder != self.name:
+                return  # another worker has taken the run over
+            run = self.runtime.load_run(run_uuid)
+            summary = run.summary()
+            if flow_state == states.SUSPENDED and not run.fields.get("cancel_requested"):
+                # Suspended without a cancel: let the lease lapse so the run resumes.
+                conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == run_uuid)
+                             .values(expires_at=0.0))
+                return
+            if run.fields.get("cancel_requested") and flow_state != states.SUCCESS:
+                state = "cancelled"
+            elif (error or flow_state != states.SUCCESS
+                  or any(not f["recovered"] for f in summary["failed_steps"])):
+                state = "failed"
+            else:
+                state = "succeeded"
+            changes = {"state": state, "finished_at": iso(_utcnow()), **summary}
+            unrecovered = [f for f in summary["failed_steps"] if not f["recovered"]]
+            if unrecovered:
+                first = unrecovered[0]
+                changes["error"] = f"step {first['step']} failed: {first['error']}"[:500]
+            elif error and state == "failed":
+                changes["error"] = error
+            run.finish(self.runtime.meta(run_uuid).as_dict(), changes)
+            self.services.ledger.save(run)
+            conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == run_uuid)
+                         .values(state="done"))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines()[0] if text else type(exc).__name__)[:500]
+
+
+def _utcnow() -> Any:
+    from craton.domain import clock
+
+    return clock.now()
+
+
+class WorkerThread(threading.Thread):
+    """A worker in a thread of the serving process; ``stop()`` ends it."""
+
+    def __init__(self, worker: Worker, poll: float = 1.0):
+        super().__init__(daemon=True, name="craton-worker")
+        self.worker, self.poll = worker, poll
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        self.worker.serve(self._stop_event, self.poll)
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        self._stop_event.set()
+        self.join(timeout)
+
+
+def start_inprocess_worker(services: Services, poll: float = 1.0) -> WorkerThread:
+    """Run workflow runs in a thread of this process (the embedded, one-machine setup)."""
+    thread = WorkerThread(Worker(services), poll)
+    thread.start()
+    return thread
