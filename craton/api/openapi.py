@@ -156,7 +156,9 @@ _DESCRIPTIONS = {
     400: "invalid input, every problem listed", 401: "missing or wrong credentials",
     403: "not allowed for this role", 404: "no such resource (or another project's)",
     409: "conflict: a name taken, dependents, a lost race", 412: "If-Match does not match",
-    413: "the body is too large", 415: "the body is not JSON", 500: "a bug (logged)",
+    413: "the body is too large", 415: "the body is not JSON",
+    422: "no plan satisfies the constraints (the one in the way is named)",
+    500: "a bug (logged)",
     503: "not ready",
 }
 
