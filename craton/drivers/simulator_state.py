@@ -106,11 +106,13 @@ class SimulatedFleet:
 
     def check_capacity(self, vm: VM, source: str, target: Hypervisor) -> None:
         """Raise CapacityExceeded unless target has room for vm."""
-        facts = self.facts(target)
+        facts, t = self.facts(target), target
         for resource, needed, free in (
-            ("vCPUs", vm.vcpus, facts.vcpus_free),
-            ("MB of memory", vm.memory_mb, facts.memory_free_mb),
-            ("GB of disk", vm.disk_gb, facts.disk_free_gb),
+            ("vCPUs", vm.vcpus, facts.vcpus * t.cpu_ratio - facts.vcpus_used),
+            ("MB of memory", vm.memory_mb,
+             (facts.memory_total_mb - facts.memory_reserved_mb) * t.ram_ratio
+             - facts.memory_used_mb),
+            ("GB of disk", vm.disk_gb, facts.disk_gb * t.disk_ratio - facts.disk_used_gb),
         ):
             if needed > free:
                 raise CapacityExceeded(vm.name, source, target.name, resource, needed, max(free, 0))

@@ -45,6 +45,9 @@ class Hypervisor:
     reachable: bool = True
     schedulable: bool = True
     state: str = "active"
+    cpu_ratio: float = 1.0  # allocation ratios, as a scheduler applies them
+    ram_ratio: float = 1.0
+    disk_ratio: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-safe form of the hypervisor."""
@@ -110,6 +113,9 @@ def _build(
         reachable=reachable,
         schedulable=bool(_pick(sources, "schedulable", schedulable)),
         state=str(_pick(sources, "state", state)),
+        cpu_ratio=float(_pick(sources, "cpu_allocation_ratio", 1.0)),
+        ram_ratio=float(_pick(sources, "ram_allocation_ratio", 1.0)),
+        disk_ratio=float(_pick(sources, "disk_allocation_ratio", 1.0)),
     )
 
 

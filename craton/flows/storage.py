@@ -107,12 +107,19 @@ def ensure_schema(db: Database) -> None:
     with _lock:
         if db.url in _created and db.url != "sqlite://":
             return
-        with db.engine.begin() as conn:
-            if not inspect(conn).has_table(QUEUE.name):
-                METADATA.create_all(conn, checkfirst=True)
-            if not inspect(conn).has_table(TASKFLOW_TABLES.atomdetails.name):
-                TASKFLOW_METADATA.create_all(conn, checkfirst=True)
+        if db.in_write:  # inside a command: the write transaction's own connection
+            _create(db.session().connection())
+        else:
+            with db.engine.begin() as conn:
+                _create(conn)
         _created.add(db.url)
+
+
+def _create(conn: Any) -> None:
+    if not inspect(conn).has_table(QUEUE.name):
+        METADATA.create_all(conn, checkfirst=True)
+    if not inspect(conn).has_table(TASKFLOW_TABLES.atomdetails.name):
+        TASKFLOW_METADATA.create_all(conn, checkfirst=True)
 
 
 def logbook_backend(db: Database) -> LogbookBackend:

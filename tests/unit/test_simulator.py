@@ -261,3 +261,15 @@ def test_time_scale_selects_a_real_time_clock() -> None:
     assert driver.live_migrate("db-1", "compute-1", "compute-2").seconds == 16
     assert time.monotonic() - started >= 0.15
     assert isinstance(make().clock, VirtualClock) and not isinstance(make().clock, ScaledClock)
+
+
+def test_allocation_ratios_from_variables_raise_capacity() -> None:
+    strict = small_host("b", vcpus=1)
+    overcommitted = {**small_host("c", vcpus=1),
+                     "variables": {"cpu_allocation_ratio": 4.0}}
+    driver = SimulatorDriver.from_inventory(
+        [small_host("a"), strict, overcommitted], [vm("big", "a", vcpus=2)])
+    with pytest.raises(CapacityExceeded, match="vCPUs"):
+        driver.live_migrate("big", "a", "b")
+    assert driver.live_migrate("big", "a", "c").ok
+    assert driver.gather_facts("c").vcpus == 1  # facts stay physical
