@@ -7,6 +7,7 @@ are never behind the log and a failed command leaves nothing behind.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
@@ -15,7 +16,9 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Recording
 from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
+from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from craton.db import Database
 from craton.domain import rules
@@ -25,7 +28,7 @@ from craton.domain.kinds import KINDS, Kind, field_defaults
 from craton.domain.meta import Meta
 from craton.domain.resource import Resource
 from craton.domain.validation import check_fields
-from craton.projections.lookup import CurrentLookup
+from craton.projections.lookup import CurrentLookup, as_resource, as_resource_row
 from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, Tables
 
@@ -44,6 +47,13 @@ class _EveryResource(dict):  # type: ignore[type-arg]
         return True
 
 
+class LockHeldRecorder(SQLAlchemyApplicationRecorder):
+    """Stores events inside ``Database.writing()``, which took the table lock already."""
+
+    def _lock_table(self, session: Session) -> None:
+        """Every save runs in a write transaction that locked the event table first."""
+
+
 class Ledger(Application[UUID]):
     """Every inventory change goes through here."""
 
@@ -56,6 +66,7 @@ class Ledger(Application[UUID]):
         self.tables = tables
         self.projector = Projector(tables)
         self.after_save: list[Callable[[Any, Sequence[Recording[UUID]]], None]] = []
+        self._local = threading.local()  # rows a command read or projected, per thread
         super().__init__(env={
             "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
             "CREATE_TABLE": "n",
@@ -64,6 +75,7 @@ class Ledger(Application[UUID]):
 
     def construct_factory(self, env: Environment) -> SQLAlchemyFactory:  # type: ignore[override]
         factory = SQLAlchemyFactory(env)
+        factory.application_recorder_class = LockHeldRecorder
         factory.datastore.set_scoped_session(self.db.session)
         return factory
 
@@ -75,8 +87,10 @@ class Ledger(Application[UUID]):
                 conn = session.connection()
                 for hook in self.after_save:
                     hook(conn, recordings)
-                self.projector.apply(
-                    conn, [(r.notification.id, r.domain_event) for r in recordings])
+                rows = self.projector.apply(
+                    conn, [(r.notification.id, r.domain_event) for r in recordings],
+                    known=self._local.__dict__.pop("loaded", None))
+                self._local.projected = {i: as_resource_row(r) for i, r in rows.items()}
         return recordings
 
     def aggregate(self, uuid: UUID) -> Resource:
@@ -91,7 +105,10 @@ class Ledger(Application[UUID]):
 
     def _load(self, meta: Meta, kind: str, resource_id: int,
               expected_version: int | None = None) -> tuple[Resource, dict[str, Any]]:
-        row = self._lookup().current(resource_id)
+        raw = self._lookup().current_row(resource_id)
+        row = as_resource(raw) if raw is not None else None
+        if raw is not None:  # the projector starts from this row instead of reading it again
+            self._local.loaded = {raw["uuid"]: raw}
         if row is None or row["kind"] != kind or not _visible(meta, row):
             raise NotFound(f"no {kind} with id {resource_id}")
         aggregate: Resource = self.repository.get(UUID(row["uuid"]), projector_func=_mutate)
@@ -105,10 +122,18 @@ class Ledger(Application[UUID]):
         return aggregate, row
 
     def _command(self, fn: Callable[[], T]) -> T:
-        with self.db.writing():
-            return fn()
+        try:
+            with self.db.writing():
+                return fn()
+        finally:
+            self._local.__dict__.pop("loaded", None)
+            self._local.__dict__.pop("projected", None)
 
     def _current(self, resource_id: int) -> dict[str, Any]:
+        projected = getattr(self._local, "projected", {})
+        if resource_id in projected:
+            found: dict[str, Any] = projected[resource_id]
+            return found
         row = self._lookup().current(resource_id)
         assert row is not None
         return row

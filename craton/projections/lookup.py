@@ -12,10 +12,22 @@ from craton.projections.tables import LIVE, Tables
 
 def as_resource(row: Any) -> dict[str, Any]:
     """A resource row as a plain dict: identity, project, name and fields."""
+    if isinstance(row, dict):
+        return as_resource_row(row)
     return {
         "id": row.id, "uuid": row.uuid, "kind": row.kind, "project_id": row.project_id,
         "name": row.name, "version": row.version, "fields": dict(row.data),
         "created_at": row.created_at, "updated_at": row.updated_at,
+    }
+
+
+def as_resource_row(row: dict[str, Any]) -> dict[str, Any]:
+    """The same, from a row held as a dict (as the projector holds them)."""
+    return {
+        "id": row["id"], "uuid": row["uuid"], "kind": row["kind"],
+        "project_id": row["project_id"], "name": row["name"], "version": row["version"],
+        "fields": dict(row["data"]), "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
@@ -30,6 +42,13 @@ class CurrentLookup:
             select(self.t).where(self.t.c.id == resource_id, self.t.c.valid_to.is_(None))
         ).first()
         return as_resource(row) if row else None
+
+    def current_row(self, resource_id: int) -> dict[str, Any] | None:
+        """The live row itself, every column."""
+        row = self.conn.execute(
+            select(self.t).where(self.t.c.id == resource_id, self.t.c.valid_to.is_(None))
+        ).mappings().first()
+        return dict(row) if row else None
 
     def by_uuid(self, uuid: str) -> dict[str, Any] | None:
         row = self.conn.execute(

@@ -27,12 +27,20 @@ class Projector:
     def __init__(self, tables: Tables):
         self.tables = tables
 
-    def apply(self, conn: Connection, events: Sequence[Positioned]) -> None:
+    def apply(self, conn: Connection, events: Sequence[Positioned],
+              known: dict[str, Row] | None = None) -> dict[int, Row]:
+        """Project events; ``known`` holds current rows the caller already read.
+
+        Returns the resulting current rows of the resources touched, by id.
+        """
         batch = Batch(conn, self.tables)
+        batch.by_uuid.update({u: dict(r) for u, r in (known or {}).items()})
         batch.preload([str(e.originator_id) for _, e in events if e.originator_version > 1])
         for position, event in events:
             self.apply_one(batch, position, event)
+        current = {r["id"]: r for r in batch.new_resources if r["valid_to"] is None}
         batch.flush()
+        return current
 
     def apply_one(self, batch: Batch, position: int, event: Any) -> None:
         name = event_name(event)
