@@ -80,7 +80,8 @@ def _uuid(value: Any) -> UUID:
 
 
 def _fresh(svc: Services, prefix: str) -> Tables:
-    tables = build_tables(prefix)
+    """Empty scratch tables with only the indexes projecting needs (faster to fill)."""
+    tables = build_tables(prefix, lean=True)
     tables.metadata.drop_all(svc.db.engine)
     tables.metadata.create_all(svc.db.engine)
     return tables
@@ -126,14 +127,27 @@ def rebuild(svc: Services, *, batch_size: int = 5000,
         conn = session.connection()
         _catch_up(svc, scratch, conn)
         for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
-            # Dropped and created anew, so a changed shape needs no hand-written SQL.
-            live.drop(conn, checkfirst=True)
-            live.create(conn)
-            cols = [c.name for c in live.columns]
-            conn.execute(live.insert().from_select(cols, select(*[new.c[c] for c in cols])))
+            _swap(conn, live, new)
         _set_schema_version(conn)
     scratch.metadata.drop_all(svc.db.engine)
     return ReplayResult(events=count, seconds=(datetime.now() - started).total_seconds())
+
+
+def _swap(conn: Connection, live: Table, new: Table) -> None:
+    """Put a rebuilt table in place of the live one, then build its indexes.
+
+    The live table is dropped and created anew in shape, so a changed shape
+    needs no hand-written SQL; all in the caller's transaction.
+    """
+    live.drop(conn, checkfirst=True)
+    conn.exec_driver_sql(f"ALTER TABLE {new.name} RENAME TO {live.name}")
+    if conn.dialect.name == "postgresql" and "row_id" in new.c:
+        conn.exec_driver_sql(f"ALTER SEQUENCE {new.name}_row_id_seq "
+                             f"RENAME TO {live.name}_row_id_seq")
+    for index in new.indexes:
+        conn.exec_driver_sql(f"DROP INDEX {index.name}")
+    for index in live.indexes:
+        index.create(conn)
 
 
 def _set_schema_version(conn: Connection) -> None:

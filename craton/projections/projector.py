@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection
 
 from craton.domain.kinds import KINDS, REFERENCE_FIELDS
@@ -211,8 +213,6 @@ def _detail(event: Any) -> dict[str, Any]:
 
 
 def _kind_of(event: Any) -> str:
-    from eventsourcing.utils import resolve_topic
-
     return str(resolve_topic(event.originator_topic).KIND)
 
 
@@ -235,6 +235,4 @@ def _registered_changes(row: Row, event: Any) -> dict[str, Any]:
 
 
 def _load(text: str) -> Any:
-    import json
-
     return json.loads(text)

@@ -12,8 +12,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, update
+from sqlalchemy import Connection, Table, select
 
+from craton.projections.bulk import close_rows, insert_rows
 from craton.projections.tables import Tables
 
 Row = dict[str, Any]
@@ -79,18 +80,8 @@ class KeyedSet:
 
 def flush_rows(conn: Connection, table: Table, closed: list[Row], new: list[Row]) -> None:
     """Close pre-existing rows, then insert new ones (closing first frees unique keys)."""
-    if closed:
-        conn.execute(
-            update(table)
-            .where(table.c.row_id == bindparam("b_row_id"))
-            .values(valid_to=bindparam("b_valid_to"), to_time=bindparam("b_to_time")),
-            [{"b_row_id": r["row_id"], "b_valid_to": r["valid_to"],
-              "b_to_time": r["to_time"]} for r in closed],
-        )
-    if new:
-        conn.execute(table.insert(), [
-            {k: v for k, v in r.items() if k != "row_id"} for r in new
-        ])
+    close_rows(conn, table, closed)
+    insert_rows(conn, table, new)
 
 
 class Batch:
@@ -138,7 +129,6 @@ class Batch:
                    self.new_resources)
         for keyed in (self.variables, self.facts, self.labels, self.members):
             keyed.flush()
-        if self.events:
-            self.conn.execute(self.tables.events.insert(), self.events)
+        insert_rows(self.conn, self.tables.events, self.events)
         self.closed_resources, self.new_resources, self.events = [], [], []
         self.by_uuid = {}

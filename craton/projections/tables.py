@@ -75,7 +75,14 @@ class Tables:
         return [*self.versioned, self.events, self.state]
 
 
-def build_tables(prefix: str = "") -> Tables:
+# The indexes a projection itself reads through; a rebuild loads tables with only
+# these and builds the rest once the rows are in.
+LOOKUP_INDEXES = ("ix_res_uuid", "ix_variable_current", "ix_fact_current",
+                  "ix_label_current", "ix_member_res")
+
+
+def build_tables(prefix: str = "", lean: bool = False) -> Tables:
+    """The read-model tables, names prefixed; ``lean``: only the lookup indexes."""
     md = MetaData()
     p = prefix
     resources = Table(
@@ -163,7 +170,13 @@ def build_tables(prefix: str = "") -> Tables:
         Column("name", String(64), primary_key=True),
         Column("value", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
     )
-    return Tables(md, resources, kv[0], kv[2], kv[1], members, events, state)
+    tables = Tables(md, resources, kv[0], kv[2], kv[1], members, events, state)
+    if lean:
+        keep = {prefix + name for name in LOOKUP_INDEXES}
+        for table in tables.all:
+            for index in [i for i in table.indexes if i.name not in keep]:
+                table.indexes.discard(index)
+    return tables
 
 
 LIVE = build_tables()
