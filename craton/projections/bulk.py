@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache, lru_cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import JSON, Connection, DateTime, Table
@@ -58,8 +59,7 @@ def insert_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
         return
     dialect = conn.dialect.name
     names, converts = _plan(table, dialect)
-    values = [tuple(f(row.get(n)) for n, f in zip(names, converts, strict=True))
-              for row in rows]
+    values = _values(rows, names, converts)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     columns = ", ".join(names)
     try:
@@ -74,6 +74,22 @@ def insert_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
                                values)
     finally:
         cursor.close()
+
+
+def _values(rows: list[Row], names: list[str], converts: list[Convert]) -> list[list[Any]]:
+    """Each row's values in column order, converted where the column type needs it."""
+    special = [(i, f) for i, f in enumerate(converts) if f is not _same]
+    get = itemgetter(*names)
+    out = []
+    for row in rows:
+        try:
+            values = list(get(row))
+        except KeyError:  # a row without some optional columns
+            values = [row.get(n) for n in names]
+        for i, f in special:
+            values[i] = f(values[i])
+        out.append(values)
+    return out
 
 
 def close_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
