@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from craton.domain.errors import InvalidInput
@@ -32,6 +33,10 @@ class Meta:
             )
 
     def as_dict(self) -> dict[str, Any]:
+        return dict(self._fields)
+
+    @cached_property
+    def _fields(self) -> dict[str, Any]:
         return asdict(self)
 
     def for_project(self, project_id: str | None) -> Meta:
