@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import Application
+from eventsourcing.application import Application, LRUCache
 from eventsourcing.persistence import Recording
 from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
@@ -34,6 +34,7 @@ from craton.projections.tables import LIVE, Tables
 
 T = TypeVar("T")
 SNAPSHOT_INTERVAL = 50
+AGGREGATE_CACHE_SIZE = 2000
 
 
 class _EveryResource(dict):  # type: ignore[type-arg]
@@ -67,11 +68,20 @@ class Ledger(Application[UUID]):
         self.projector = Projector(tables)
         self.after_save: list[Callable[[Any, Sequence[Recording[UUID]]], None]] = []
         self._local = threading.local()  # rows a command read or projected, per thread
+        db.on_rollback.append(self._forget_cached)
         super().__init__(env={
             "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
             "CREATE_TABLE": "n",
             "IS_SNAPSHOTTING_ENABLED": "y",
+            # Recently used aggregates stay in memory; a load reads only newer events.
+            "AGGREGATE_CACHE_MAXSIZE": str(AGGREGATE_CACHE_SIZE),
+            "AGGREGATE_CACHE_FASTFORWARD": "y",
         })
+
+    def _forget_cached(self) -> None:
+        """A rolled-back write may have cached aggregates at versions never committed."""
+        if self.repository.cache is not None:
+            self.repository.cache = LRUCache(maxsize=AGGREGATE_CACHE_SIZE)
 
     def construct_factory(self, env: Environment) -> SQLAlchemyFactory:  # type: ignore[override]
         factory = SQLAlchemyFactory(env)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -73,6 +73,7 @@ class Database:
                 isolation_level="REPEATABLE READ")
         self.session = scoped_session(sessionmaker(bind=self.engine, autoflush=False))
         self._local = threading.local()
+        self.on_rollback: list[Callable[[], None]] = []  # forget what a failed write cached
 
     @property
     def is_postgres(self) -> bool:
@@ -99,6 +100,8 @@ class Database:
             session.commit()
         except BaseException as exc:
             session.rollback()
+            for forget in self.on_rollback:
+                forget()
             translated = _translate(exc)
             if translated is exc:
                 raise

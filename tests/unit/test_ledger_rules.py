@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 from sqlalchemy import func, select
 
@@ -132,3 +134,15 @@ def test_other_projects_resources_are_not_found(memory_services: Services) -> No
     meta = Meta(actor_id=2, actor_name="eve", source="api", project_id=other["uuid"])
     with pytest.raises(NotFound):
         led.set_variables(meta, "host", f["host"]["id"], {"a": 1})
+
+
+def test_a_rolled_back_write_leaves_no_cached_state_behind(memory_services: Services) -> None:
+    f = make_fleet(memory_services)
+    led, meta, host = memory_services.ledger, f["meta"], f["host"]
+    with pytest.raises(RuntimeError):
+        with memory_services.db.writing():
+            led.set_variables(meta, "host", host["id"], {"a": 1})
+            led.set_variables(meta, "host", host["id"], {"b": 2})  # loads the cached aggregate
+            raise RuntimeError("the rest of the command failed")
+    led.set_variables(meta, "host", host["id"], {"c": 3})
+    assert led.aggregate(UUID(host["uuid"])).variables == {"c": 3}
