@@ -13,11 +13,10 @@ from craton.reports.render import FORMATS, render
 from craton.reports.window import resolve_window
 
 from . import policy
-from .context import Api, principal
+from .context import Api, authorise, principal, set_position
 from .docs import Op
 from .errors import Problem
 from .fields import Moment
-from .params import load_params
 
 AUDITORS = {"root", "auditor"}
 
@@ -98,9 +97,7 @@ class ReportResource:
                                None, ReportOut())}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
-        caller = principal(req)
-        policy.require(caller, "audit", policy.READ)
-        q = load_params(ReportParams(), req)
+        caller, q = authorise(req, "audit", policy.READ, ReportParams())
         report = get_report(name, self.api.services.settings)
         with self.api.services.db.reading() as conn:
             window = resolve_window(conn, q.get("from_"), q.get("to"))
@@ -113,7 +110,7 @@ class ReportResource:
             resp.text = render(data, fmt)
         if fmt == "csv":
             resp.set_header("Content-Disposition", f'attachment; filename="{name}.csv"')
-        resp.set_header("X-Craton-Position", str(window.until))
+        set_position(resp, window.until)
 
 
 class LedgerDigest:

@@ -15,8 +15,11 @@ from craton.bootstrap import Services
 from craton.domain.meta import Meta
 from craton.projections import timeline
 
+from . import policy
 from .auth import Principal
 from .errors import Problem
+from .params import AsOfParams, load_params
+from .queries import locate
 
 
 @dataclass
@@ -49,7 +52,18 @@ class Api:
             yield session.connection()
 
 
+@dataclass
+class ItemRead:
+    """One resource read inside a snapshot: the row, where it was read, and the query string."""
+
+    conn: Connection
+    at: int | None
+    row: Any
+    params: dict[str, Any]
+
+
 def principal(req: falcon.Request) -> Principal:
+    """The authenticated caller; 401 when there is none."""
     found: Principal | None = getattr(req.context, "principal", None)
     if found is None:  # public resources never ask; a guard for the others
         raise Problem(401, "credentials required")
@@ -90,3 +104,23 @@ def set_position(resp: falcon.Response, position: int) -> None:
 
 def set_etag(resp: falcon.Response, version: int) -> None:
     resp.set_header("ETag", f'"{version}"')
+
+
+def authorise(req: falcon.Request, subject: str, action: str, params: Schema
+              ) -> tuple[Principal, dict[str, Any]]:
+    """The caller, allowed ``action`` on ``subject`` (403 otherwise), and its query string."""
+    caller = principal(req)
+    policy.require(caller, subject, action)
+    return caller, load_params(params, req)
+
+
+@contextmanager
+def read_item(api: Api, req: falcon.Request, resp: falcon.Response, kind: str, raw_id: Any,
+              params: Schema = AsOfParams) -> Iterator[ItemRead]:
+    """Read one resource the caller may see, then answer its position and ETag."""
+    caller, q = authorise(req, kind, policy.READ, params)
+    with api.snapshot(q.get("as_of")) as snap:
+        row = locate(snap.conn, kind, raw_id, caller, snap.at)
+        yield ItemRead(snap.conn, snap.at, row, q)
+    set_position(resp, snap.position)
+    set_etag(resp, row.version)

@@ -10,6 +10,8 @@ from marshmallow import ValidationError, fields
 from craton.domain.errors import InvalidInput
 from craton.projections.timeline import parse_moment
 
+MAX_ID = 2**62  # beyond any id or position the store hands out, and within BIGINT
+
 
 class StrictInteger(fields.Integer):
     """An integer that is not a boolean (JSON bodies)."""
@@ -56,9 +58,11 @@ class Moment(fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            parse_moment(text)
+            moment = parse_moment(text)
         except InvalidInput as exc:
             raise ValidationError(exc.message) from None
+        if isinstance(moment, int) and moment > MAX_ID:
+            raise ValidationError(f"no position is beyond @{MAX_ID}")
         return text
 
 

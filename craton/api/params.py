@@ -12,9 +12,9 @@ from craton.domain.kinds import DEVICE_KINDS, KINDS, Kind
 from craton.projections.listing import FILTERABLE, SORTABLE
 
 from .errors import flatten, invalid
-from .fields import CommaList, Moment, VarsFilter
+from .fields import MAX_ID, CommaList, Moment, VarsFilter
 
-ID_RANGE = validate.Range(min=0, max=2**62)
+ID_RANGE = validate.Range(min=0, max=MAX_ID)
 RESOURCE_TYPES = tuple(sorted({*KINDS, *(k.plural for k in KINDS.values())}))
 
 
@@ -91,7 +91,11 @@ AnsibleParams = Schema.from_dict({
     "cell_id": fields.Integer(validate=ID_RANGE),
     "label": fields.List(fields.String(), load_default=list), "as_of": _as_of(),
 }, name="AnsibleParams")()
-NoParams = Schema.from_dict({}, name="NoParams")()
+class PageParams(Schema):
+    """``limit`` and ``marker`` (the last id seen) of a listing paged by id."""
+
+    limit = fields.Integer(load_default=30, validate=validate.Range(min=1, max=1000))
+    marker = fields.Integer(validate=ID_RANGE)
 
 
 def load_params(schema: Schema, req: falcon.Request) -> dict[str, Any]:

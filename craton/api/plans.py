@@ -11,12 +11,15 @@ from craton.planning.service import MAX_TIME_LIMIT_S, execute_plan, solve_plan
 from craton.projections.listing import ListQuery, get_row, list_rows, present
 
 from . import policy
-from .context import Api, body, meta, principal
+from .context import Api, authorise, body, meta, principal, set_etag, set_position
 from .docs import Op
 from .errors import Problem
+from .fields import MAX_ID
 from .idempotency import Reply, respond
-from .params import ID_RANGE, load_params
+from .params import PageParams
+from .workflows import RunOut
 
+# A plan is never changed through If-Match (no 412), and may be infeasible (422).
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
 
 
@@ -52,43 +55,25 @@ class PlanList(Schema):
     plans = fields.List(fields.Nested(PlanOut))
 
 
-class ListParams(Schema):
-    limit = fields.Integer(load_default=30, validate=validate.Range(min=1, max=1000))
-    marker = fields.Integer(validate=ID_RANGE)
-
-
-class RunOut(Schema):
-    id = fields.Integer()
-    uuid = fields.String()
-    workflow = fields.String()
-    state = fields.String()
-
-
-def _show(row: Any) -> dict[str, Any]:
-    return present(row)
-
-
 class Plans:
     """``/v1/plans``: compute a plan (recorded as events), or list them."""
 
     def __init__(self, api: Api):
         self.api = api
         self.docs = {
-            "GET": Op("The plans computed so far, newest last", ListParams(), None, PlanList()),
+            "GET": Op("The plans computed so far, newest last", PageParams(), None, PlanList()),
             "POST": Op("Compute a consolidation plan and record it", None, PlanRequest(),
                        PlanOut(), 201, WRITE_ERRORS, idempotent_key=True),
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        caller = principal(req)
-        policy.require(caller, "plan", policy.LIST)
-        q = load_params(ListParams(), req)
+        caller, q = authorise(req, "plan", policy.LIST, PageParams())
         with self.api.snapshot() as snap:
             rows, _more = list_rows(snap.conn, ListQuery(
                 kinds=("plan",), project_id=caller.project_id, limit=q["limit"],
                 marker=q.get("marker")))
-            resp.media = {"plans": [_show(r) for r in rows]}
-            resp.set_header("X-Craton-Position", str(snap.position))
+        resp.media = {"plans": [present(r) for r in rows]}
+        set_position(resp, snap.position)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         policy.require(principal(req), "plan", policy.CREATE)
@@ -104,7 +89,7 @@ class Plans:
             with self.api.snapshot() as snap:
                 stored = get_row(snap.conn, "plan", row["id"], None, None)
                 assert stored is not None
-                item = _show(stored)
+                item = present(stored)
             return Reply(201, item, f"/v1/plans/{row['id']}", {"ETag": f'"{stored.version}"'})
 
         respond(self.api, req, resp, produce)
@@ -123,12 +108,12 @@ class PlanItem:
         policy.require(caller, "plan", policy.READ)
         with self.api.snapshot() as snap:
             row = get_row(snap.conn, "plan", id, caller.project_id, None) \
-                if id <= 2**62 else None
-            if row is None:
-                raise Problem(404, f"no plan with id {id}")
-            resp.media = _show(row)
-            resp.set_header("ETag", f'"{row.version}"')
-            resp.set_header("X-Craton-Position", str(snap.position))
+                if id <= MAX_ID else None
+        if row is None:
+            raise Problem(404, f"no plan with id {id}")
+        resp.media = present(row)
+        set_etag(resp, row.version)
+        set_position(resp, snap.position)
 
 
 class PlanExecution:
@@ -141,15 +126,12 @@ class PlanExecution:
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
         policy.require(principal(req), "plan", policy.WRITE)
-        if id > 2**62:
+        if id > MAX_ID:
             raise Problem(404, f"no plan with id {id}")
 
         def produce() -> Reply:
             run = execute_plan(self.api.services, meta(req), id)
-            with self.api.snapshot() as snap:
-                stored = get_row(snap.conn, "workflow-run", run["id"], None, None)
-                item = present(stored)
-            return Reply(202, item, f"/v1/workflow-runs/{run['id']}")
+            return Reply(202, run, f"/v1/workflow-runs/{run['id']}")
 
         respond(self.api, req, resp, produce)
 

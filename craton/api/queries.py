@@ -11,8 +11,7 @@ from craton.projections import listing, variables
 from craton.projections.tables import LIVE
 
 from .auth import Principal
-
-MAX_ID = 2**62  # ids beyond any the store hands out (and beyond what BIGINT holds)
+from .fields import MAX_ID
 
 
 def _int_id(kind: str, raw_id: Any) -> int:

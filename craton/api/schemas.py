@@ -10,11 +10,11 @@ from marshmallow import Schema, fields, validate
 from craton.domain.kinds import BY_PLURAL, KINDS, FieldSpec, Kind
 
 from .auth import ROLES
-from .fields import StrictBoolean, StrictInteger, StrictNumber, StrictString
+from .fields import MAX_ID, StrictBoolean, StrictInteger, StrictNumber, StrictString
 
 NAME = validate.Length(min=1, max=255)
 LABEL = StrictString(validate=validate.Length(min=1, max=255))
-ID = {"validate": validate.Range(min=1, max=2**62)}
+ID = {"validate": validate.Range(min=1, max=MAX_ID)}
 
 
 def _title(kind: Kind) -> str:

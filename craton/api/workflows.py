@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import falcon
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from craton.flows import service
 
 from . import policy
-from .context import Api, body, meta, principal
+from .context import Api, authorise, body, meta, principal
 from .docs import WRITE_ERRORS, Op
-from .params import load_params
+from .params import PageParams
 
 RUN = "workflow-run"
 
@@ -71,11 +71,6 @@ class RunsOut(Schema):
     links = fields.List(fields.Dict())
 
 
-class RunListParams(Schema):
-    limit = fields.Integer(load_default=30, validate=validate.Range(1, 1000))
-    marker = fields.Integer()
-
-
 def _location(req: falcon.Request, run: dict[str, Any]) -> str:
     return f"{req.prefix}/v1/workflow-runs/{run['id']}"
 
@@ -98,15 +93,13 @@ class Runs:
     def __init__(self, api: Api):
         self.api = api
         self.docs = {
-            "GET": Op("Workflow runs, oldest first", RunListParams(), None, RunsOut()),
+            "GET": Op("Workflow runs, oldest first", PageParams(), None, RunsOut()),
             "POST": Op("Request a workflow run", None, RunIn(), RunOut(), status=202,
                        errors=WRITE_ERRORS, idempotent_key=True),
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        caller = principal(req)
-        policy.require(caller, RUN, policy.LIST)
-        q = load_params(RunListParams(), req)
+        caller, q = authorise(req, RUN, policy.LIST, PageParams())
         runs, more = service.list_runs(self.api.services, caller.project_id, q["limit"],
                                        q.get("marker"))
         links = [{"rel": "self", "href": req.relative_uri}]

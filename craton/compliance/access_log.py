@@ -11,10 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Connection,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -26,18 +24,18 @@ from sqlalchemy import (
 )
 
 from craton.bootstrap import Services
+from craton.projections.tables import ID, TIME
 
 METADATA = MetaData()
 ACCESS_LOG = Table(
     "access_log", METADATA,
-    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
-           autoincrement=True),
-    Column("time", DateTime(timezone=True), nullable=False),
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("time", TIME, nullable=False),
     Column("outcome", String(16), nullable=False),  # "denied" or "allowed"
     Column("status", Integer, nullable=False),
     Column("method", String(16)),
     Column("path", Text),
-    Column("user_id", BigInteger().with_variant(Integer(), "sqlite")),
+    Column("user_id", ID),
     Column("user_name", String(255)),
     Column("project_id", String(36)),
     Column("remote_addr", String(64)),
@@ -91,12 +89,17 @@ def record_token_use(services: Services, *, user_id: int, user_name: str,
 
 
 def access_rows(conn: Connection, start: datetime | None, end: datetime,
-                project_id: str | None, outcome: str) -> list[Any]:
-    """Access-log rows of one outcome between two moments, oldest first."""
+                project_id: str | None, outcome: str | None = None) -> list[Any]:
+    """Access-log rows between two moments (of one outcome when given), oldest first.
+
+    None when the access log is not installed.
+    """
     if not has_access_log(conn):
         return []
     t = ACCESS_LOG
-    where = [t.c.outcome == outcome, t.c.time <= end]
+    where = [t.c.time <= end]
+    if outcome is not None:
+        where.append(t.c.outcome == outcome)
     if start is not None:
         where.append(t.c.time >= start)
     if project_id is not None:

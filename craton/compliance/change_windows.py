@@ -87,7 +87,7 @@ def parse_window(text: str) -> ChangeWindow:
     zone = parts[at + 1] if len(parts) > at + 1 else "UTC"
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" names a folder
         raise InvalidInput(f"change window {text!r}: unknown time zone {zone!r}") from None
     return ChangeWindow(days, start, end, zone, text.strip())
 

@@ -41,13 +41,14 @@ class EvidenceResult:
     check: VerifyReport
 
 
-def _sign(svc: Services, digest: Digest) -> tuple[Digest, bytes | None]:
+def _sign(svc: Services, start: Digest, end: Digest) -> tuple[Digest, Digest, bytes | None]:
+    """Both digests signed with the configured key (loaded once), and its public half."""
     if svc.settings.signing_key is None:
-        return digest, None
+        return start, end, None
     from craton.ledger.signing import load_private_key, public_key_pem, sign_digest
 
     key = load_private_key(svc.settings.signing_key)
-    return sign_digest(digest, key), public_key_pem(key)
+    return sign_digest(start, key), sign_digest(end, key), public_key_pem(key)
 
 
 def _reports(svc: Services, conn: Connection, window: Window) -> dict[str, bytes]:
@@ -101,8 +102,7 @@ def build_evidence(svc: Services, path: str | Path, start: str | None, end: str 
         if not check.ok and not allow_tampered:
             raise TamperedLog(f"no evidence written: {check.message}")
         extra = _reports(svc, conn, window)
-    start_digest, public_key = _sign(svc, start_digest)
-    end_digest, _ = _sign(svc, end_digest)
+    start_digest, end_digest, public_key = _sign(svc, start_digest, end_digest)
     extra["period.json"] = (json.dumps({
         "window": window.to_dict(), "events": len(records),
         "verified_when_written": check.ok, "verification": check.message,

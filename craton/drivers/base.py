@@ -50,28 +50,7 @@ import abc
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from craton.drivers.errors import (
-    CapacityExceeded,
-    DriverError,
-    HostUnreachable,
-    MigrationFailed,
-    UnknownHost,
-    UnknownInstance,
-    VerificationFailed,
-)
-
-__all__ = [
-    "CapacityExceeded",
-    "DriverError",
-    "FleetDriver",
-    "HostFacts",
-    "HostUnreachable",
-    "MigrationFailed",
-    "MigrationResult",
-    "UnknownHost",
-    "UnknownInstance",
-    "VerificationFailed",
-]
+__all__ = ["FleetDriver", "HostFacts", "MigrationResult"]
 
 
 @dataclass(frozen=True)

@@ -10,19 +10,33 @@ from taskflow.patterns import linear_flow
 from craton.domain.errors import InvalidInput
 from craton.domain.meta import Meta
 from craton.drivers.errors import HostUnreachable, UnknownHost
-from craton.flows.catalog import Workflow, parameters_schema
-from craton.flows.inventory import host_summary, hosts_where, instances_on
+from craton.flows.catalog import Workflow, id_parameter, parameters_schema, target_host_ids
+from craton.flows.inventory import facts_to_record, host_summary, hosts_where, instances_on
 from craton.flows.runtime import Step
 from craton.flows.tasks import FleetTask, step_task
 from craton.projections.tables import LIVE
 
 SCHEMA = parameters_schema({
-    "hosts": {"type": "array", "items": {"type": "integer"}, "minItems": 1,
+    "hosts": {"type": "array", "items": id_parameter("a host's id"), "minItems": 1,
               "description": "ids of the hosts to audit"},
-    "region_id": {"type": "integer", "description": "audit the hosts of a region"},
-    "cell_id": {"type": "integer", "description": "audit the hosts of a cell"},
+    "region_id": id_parameter("audit the hosts of a region"),
+    "cell_id": id_parameter("audit the hosts of a cell"),
     "label": {"type": "string", "description": "audit the hosts carrying a label"},
 })
+
+
+def _instances_named(step: Step, names: list[str]) -> dict[str, Any]:
+    """The current instances of the run's project with these names, by name."""
+    if not names:
+        return {}
+    t = LIVE.resources
+    rows = step.conn.execute(select(t).where(
+        t.c.kind == "instance", t.c.name.in_(names), t.c.project_id == step.meta.project_id,
+        t.c.valid_to.is_(None)).order_by(t.c.id))
+    found: dict[str, Any] = {}
+    for row in rows:
+        found.setdefault(row.name, row)
+    return found
 
 
 def _observe(step: Step, host: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any]]:
@@ -38,11 +52,10 @@ def _observe(step: Step, host: dict[str, Any]) -> tuple[dict[str, Any] | None, d
     findings: dict[str, dict[str, Any]] = {}
     ledger_here = {i.name: i for i in instances_on(step.conn, [host["id"]])}
     running = set(facts["running_instances"])
-    t = LIVE.resources
-    for name in sorted(running - set(ledger_here)):
-        known = step.conn.execute(select(t).where(
-            t.c.kind == "instance", t.c.name == name, t.c.project_id == step.meta.project_id,
-            t.c.valid_to.is_(None))).first()
+    unexpected = sorted(running - set(ledger_here))
+    elsewhere = _instances_named(step, unexpected)
+    for name in unexpected:
+        known = elsewhere.get(name)
         if known is None:
             findings[f"instance-unknown:{host['id']}:{name}"] = {
                 "resource_id": host["id"], "finding_type": "instance-unknown",
@@ -65,8 +78,7 @@ class AuditHost(FleetTask):
     def act(self, step: Step, host: dict[str, Any]) -> dict[str, Any]:
         facts, findings = _observe(step, host)
         if facts is not None:
-            step.ledger.record_facts(step.meta, "host", host["id"],
-                                     {k: v for k, v in facts.items() if k != "host"})
+            step.ledger.record_facts(step.meta, "host", host["id"], facts_to_record(facts))
         t = LIVE.resources
         open_rows = [r for r in step.conn.execute(select(t).where(
             t.c.kind == "finding", t.c.project_id == step.meta.project_id,
@@ -110,5 +122,5 @@ WORKFLOW = Workflow(
                  "wherever the fleet differs from the ledger (misplaced or unknown "
                  "instances, unreachable hosts); resolve findings no longer observed."),
     schema=SCHEMA, targets=targets, factory=build_flow,
-    world=lambda t: [h["id"] for h in t["hosts"]],
+    world=target_host_ids,
 )

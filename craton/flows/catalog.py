@@ -19,6 +19,29 @@ from craton.domain.errors import InvalidInput
 from craton.domain.meta import Meta
 from craton.flows import NAMESPACE
 
+MAX_ID = 2**62  # beyond any id the store hands out, and within BIGINT
+
+
+def id_parameter(description: str) -> dict[str, Any]:
+    """The JSON schema of a parameter naming one resource by id."""
+    return {"type": "integer", "minimum": 0, "maximum": MAX_ID, "description": description}
+
+
+def batch_parameters(per_batch: str) -> dict[str, Any]:
+    """``batch_size`` (``per_batch`` says of what) and ``max_retries`` of a batched run."""
+    return {
+        "batch_size": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10,
+                       "description": per_batch},
+        "max_retries": {"type": "integer", "minimum": 0, "maximum": 20, "default": 3,
+                        "description": "retries of a failed migration before hand-over"},
+    }
+
+
+def target_host_ids(targets: dict[str, Any]) -> list[int]:
+    """The ids of the hosts a run's targets name (its driver's world)."""
+    return [h["id"] for h in targets["hosts"]]
+
+
 DRIVER_PARAMETERS: dict[str, Any] = {
     "driver": {"type": "string", "default": "simulator",
                "description": "the fleet driver plugin (craton.drivers) to act through"},

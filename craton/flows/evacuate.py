@@ -10,20 +10,23 @@ from taskflow.patterns import linear_flow
 from craton.domain.errors import InvalidInput
 from craton.domain.meta import Meta
 from craton.drivers.simulator_world import DEFAULT_HOST_FACTS
-from craton.flows.catalog import Workflow, parameters_schema
-from craton.flows.inventory import host_summary, hosts_by_id, instances_on
+from craton.flows.catalog import (
+    Workflow,
+    batch_parameters,
+    id_parameter,
+    parameters_schema,
+    target_host_ids,
+)
+from craton.flows.inventory import facts_to_record, host_summary, hosts_by_id, instances_on
 from craton.flows.moves import CheckBatch, chunks, current, migration
 from craton.flows.runtime import Step
 from craton.flows.tasks import BatchGuard, FleetTask, step_task
 from craton.projections.tables import LIVE
 
 SCHEMA = parameters_schema({
-    "hosts": {"type": "array", "items": {"type": "integer"}, "minItems": 1,
+    "hosts": {"type": "array", "items": id_parameter("a host's id"), "minItems": 1,
               "description": "ids of the hosts to empty"},
-    "batch_size": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10,
-                   "description": "source hosts per batch"},
-    "max_retries": {"type": "integer", "minimum": 0, "maximum": 20, "default": 3,
-                    "description": "retries of a failed migration before hand-over"},
+    **batch_parameters("source hosts per batch"),
 }, required=["hosts"])
 
 
@@ -52,7 +55,7 @@ class BuildHost(FleetTask):
             "name": new_host["name"], "region_id": new_host["region_id"],
             "cell_id": new_host["cell_id"], "device_type": "server",
             "schedulable": False, "status": "building"})
-        step.ledger.record_facts(step.meta, "host", row["id"], _facts(facts.as_facts()))
+        step.ledger.record_facts(step.meta, "host", row["id"], facts_to_record(facts.as_facts()))
         return {"host_id": row["id"], "name": new_host["name"]}
 
     def undo(self, step: Step, new_host: dict[str, Any]) -> None:
@@ -91,10 +94,6 @@ class DrainHosts(FleetTask):
             step.ledger.update(step.meta, "host", host["id"], {"status": "drained"})
             drained.append(host["id"])
         return {"drained": drained, "still_holding": held}
-
-
-def _facts(facts: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in facts.items() if k not in ("host",)}
 
 
 def targets(conn: Connection, meta: Meta, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -158,5 +157,5 @@ WORKFLOW = Workflow(
                  "live-migrate their instances to it (retrying, then handing over), and "
                  "mark them drained."),
     schema=SCHEMA, targets=targets, factory=build_flow,
-    world=lambda t: [h["id"] for h in t["hosts"]],
+    world=target_host_ids,
 )

@@ -9,17 +9,14 @@ from taskflow.patterns import linear_flow
 
 from craton.domain.errors import InvalidInput
 from craton.domain.meta import Meta
-from craton.flows.catalog import Workflow, parameters_schema
+from craton.flows.catalog import Workflow, batch_parameters, id_parameter, parameters_schema
 from craton.flows.moves import CheckBatch, chunks, migration
 from craton.flows.tasks import BatchGuard, step_task
 from craton.projections.listing import get_row
 
 SCHEMA = parameters_schema({
-    "plan_id": {"type": "integer", "description": "id of the plan to carry out"},
-    "batch_size": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 10,
-                   "description": "moves per batch"},
-    "max_retries": {"type": "integer", "minimum": 0, "maximum": 20, "default": 3,
-                    "description": "retries of a failed migration before hand-over"},
+    "plan_id": id_parameter("id of the plan to carry out"),
+    **batch_parameters("moves per batch"),
 }, required=["plan_id"])
 
 

@@ -19,6 +19,11 @@ def host_summary(row: Any) -> dict[str, Any]:
             "cell_id": row.cell_id, "cloud_id": row.cloud_id, "active": bool(row.active)}
 
 
+def facts_to_record(facts: dict[str, Any]) -> dict[str, Any]:
+    """A driver's observed facts as the ledger records them (the host is the resource)."""
+    return {k: v for k, v in facts.items() if k != "host"}
+
+
 def hosts_by_id(conn: Connection, project_id: str | None, ids: list[Any]) -> list[Any]:
     """The hosts named by id, or InvalidInput listing every id that is not one."""
     t = LIVE.resources

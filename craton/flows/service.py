@@ -14,6 +14,7 @@ from craton.domain.errors import NotFound
 from craton.domain.meta import Meta
 from craton.domain.runs import Run
 from craton.flows import catalog
+from craton.flows.catalog import MAX_ID
 from craton.flows.storage import QUEUE, ensure_schema
 from craton.projections.audit import EventQuery, events, present_event
 from craton.projections.listing import ListQuery, get_row, list_rows, present
@@ -64,8 +65,10 @@ def present_run(row: Any) -> dict[str, Any]:
 
 
 def _row(services: Services, run_id: int, project_id: str | None) -> Any:
-    with services.db.reading() as conn:
-        row = get_row(conn, Run.KIND, run_id, project_id, None)
+    row = None
+    if 0 <= run_id <= MAX_ID:
+        with services.db.reading() as conn:
+            row = get_row(conn, Run.KIND, run_id, project_id, None)
     if row is None:
         raise NotFound(f"no workflow-run with id {run_id}")
     return row

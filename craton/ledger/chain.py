@@ -1,18 +1,19 @@
-"""Hash chain over the stored event log, and its verification."""
+"""Verification of the hash chain over the stored event log."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Literal
 
 from craton.ledger.digest import Digest
-from craton.ledger.evidence_verify import (
-    GENESIS,
-    canonical_bytes,
-    chain_hash,
-    normalise_uuid,
+from craton.ledger.evidence_verify import GENESIS, canonical_bytes, chain_hash
+from craton.ledger.records import (
+    ChainLink,
+    Problem,
+    StoredRecord,
+    VerifyReport,
+    extend,
+    normalised_record,
 )
 
 __all__ = [
@@ -25,72 +26,12 @@ __all__ = [
     "canonical_bytes",
     "chain_hash",
     "extend",
+    "normalised_record",
     "verify",
 ]
 
-Problem = Literal["altered", "removed", "inserted", "reordered", "truncated"]
-
 LOOKAHEAD = 1024
 LOOKBACK = 16
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    """One row of the stored event log."""
-
-    position: int
-    originator_id: str
-    version: int
-    topic: str
-    state: bytes
-
-    def canonical(self) -> bytes:
-        """Return this record's canonical encoding."""
-        return canonical_bytes(
-            self.position, self.originator_id, self.version, self.topic, self.state
-        )
-
-    def hash_after(self, previous_hash: str) -> str:
-        """Return the chain hash of this record following previous_hash."""
-        return chain_hash(previous_hash, self.canonical())
-
-    def content_at(self, position: int) -> StoredRecord:
-        """Return this record's content placed at another position."""
-        return StoredRecord(position, self.originator_id, self.version, self.topic, self.state)
-
-
-@dataclass(frozen=True)
-class ChainLink:
-    """The chain hash stored for one position."""
-
-    position: int
-    hash: str
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    """Outcome of verifying the log against its links and digests."""
-
-    ok: bool
-    checked: int
-    head: ChainLink | None
-    problem: Problem | None
-    position: int | None
-    message: str
-
-
-def extend(previous_hash: str, records: Iterable[StoredRecord]) -> list[ChainLink]:
-    """Return the links that chain the records after previous_hash."""
-    links: list[ChainLink] = []
-    current = previous_hash
-    last: int | None = None
-    for record in records:
-        if last is not None and record.position <= last:
-            raise ValueError(f"positions must increase: {record.position} after {last}")
-        current = record.hash_after(current)
-        links.append(ChainLink(record.position, current))
-        last = record.position
-    return links
 
 
 class _Peekable:
@@ -134,12 +75,6 @@ def _link_iter(
     return iter(links)
 
 
-def _fail(
-    problem: Problem, position: int, message: str, checked: int, head: ChainLink | None
-) -> VerifyReport:
-    return VerifyReport(False, checked, head, problem, position, message)
-
-
 class _Walk:
     """State of one verification pass."""
 
@@ -168,7 +103,7 @@ class _Walk:
 
     def fail(self, problem: Problem, position: int, message: str) -> VerifyReport:
         """Build a failed report at position."""
-        return _fail(problem, position, message, self.checked, self.head)
+        return VerifyReport(False, self.checked, self.head, problem, position, message)
 
     def advance_link(self) -> None:
         """Move to the next stored link."""
@@ -231,51 +166,41 @@ class _Walk:
             f"event at position {p} was altered: its hash no longer matches the chain",
         )
 
-    def missing_link_event(self, link: ChainLink) -> VerifyReport:
-        """Classify a stored link whose position has no event."""
-        p = link.position
-        if self.position_ahead(p):
+    def absent(self, position: int, recorded: str, covers: str) -> VerifyReport:
+        """Classify a position that a link or digest vouches for but no event holds.
+
+        ``recorded`` and ``covers`` name the witness in the truncated and removed messages.
+        """
+        if self.position_ahead(position):
             return self.fail(
                 "reordered",
-                p,
-                f"event at position {p} was reordered: it appears out of order",
+                position,
+                f"event at position {position} was reordered: it appears out of order",
             )
         if self.records.peek() is None:
             return self.fail(
                 "truncated",
-                p,
-                f"the log was cut short: the chain records an event at position {p}, "
+                position,
+                f"the log was cut short: {recorded} position {position}, "
                 f"but the log ends at position {self.last_position}",
             )
         return self.fail(
             "removed",
-            p,
-            f"event at position {p} was removed: the chain records it "
+            position,
+            f"event at position {position} was removed: {covers} "
             "but the log has no such event",
+        )
+
+    def missing_link_event(self, link: ChainLink) -> VerifyReport:
+        """Classify a stored link whose position has no event."""
+        return self.absent(
+            link.position, "the chain records an event at", "the chain records it"
         )
 
     def missed_digest(self, digest: Digest) -> VerifyReport:
         """Classify a digest whose position has no event."""
-        p = digest.position
-        if self.position_ahead(p):
-            return self.fail(
-                "reordered",
-                p,
-                f"event at position {p} was reordered: it appears out of order",
-            )
-        if self.records.peek() is None:
-            return self.fail(
-                "truncated",
-                p,
-                f"the log was cut short: the digest saved at {digest.time} covers position {p}, "
-                f"but the log ends at position {self.last_position}",
-            )
-        return self.fail(
-            "removed",
-            p,
-            f"event at position {p} was removed: the digest saved at {digest.time} "
-            "covers it but the log has no such event",
-        )
+        saved = f"the digest saved at {digest.time}"
+        return self.absent(digest.position, f"{saved} covers", f"{saved} covers it")
 
     def digest_mismatch(self, digest: Digest) -> VerifyReport:
         """Report a digest that the recomputed chain does not reproduce."""
@@ -361,12 +286,3 @@ def verify(
         if failure is not None:
             return failure
     return walk.finish()
-
-
-def normalised_record(
-    position: int, originator_id: object, version: int, topic: str, state: bytes
-) -> StoredRecord:
-    """Build a StoredRecord from raw column values."""
-    return StoredRecord(
-        int(position), normalise_uuid(originator_id), int(version), topic, bytes(state)
-    )

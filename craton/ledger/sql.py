@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from sqlalchemy import (
     CHAR,
     BigInteger,
     Column,
+    ColumnElement,
     Connection,
     Integer,
     MetaData,
+    Row,
+    Select,
     Table,
     column,
     insert,
@@ -21,7 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import TableClause
 
-from craton.ledger.chain import GENESIS, ChainLink, StoredRecord, extend, normalised_record
+from craton.ledger.chain import GENESIS
+from craton.ledger.records import ChainLink, StoredRecord, extend, normalised_record
 
 APPEND_ONLY_MESSAGE = "the event log is append-only"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -111,6 +116,29 @@ def _events_clause(name: str) -> TableClause:
     )
 
 
+def _paged(
+    connection: Connection,
+    query: Select[Any],
+    key: ColumnElement[Any],
+    start: int | None,
+    stop: int | None,
+    batch: int,
+) -> Iterator[Row[Any]]:
+    """Yield the rows of query with start <= key < stop in key order, a batch at a time."""
+    after = None if start is None else start - 1
+    while True:
+        page = query
+        if after is not None:
+            page = page.where(key > after)
+        if stop is not None:
+            page = page.where(key < stop)
+        rows = connection.execute(page.order_by(key).limit(batch)).all()
+        yield from rows
+        if len(rows) < batch:
+            return
+        after = int(rows[-1][0])
+
+
 def load_records(
     connection: Connection,
     events_table_name: str = "stored_events",
@@ -120,25 +148,15 @@ def load_records(
 ) -> Iterator[StoredRecord]:
     """Yield stored events with start <= position < stop in order, a batch at a time."""
     events = _events_clause(events_table_name)
-    after = None if start is None else start - 1
-    while True:
-        query = select(
-            events.c.id,
-            events.c.originator_id,
-            events.c.originator_version,
-            events.c.topic,
-            events.c.state,
-        )
-        if after is not None:
-            query = query.where(events.c.id > after)
-        if stop is not None:
-            query = query.where(events.c.id < stop)
-        rows = connection.execute(query.order_by(events.c.id).limit(batch)).all()
-        for row in rows:
-            yield normalised_record(row[0], row[1], row[2], row[3], row[4])
-        if len(rows) < batch:
-            return
-        after = int(rows[-1][0])
+    query = select(
+        events.c.id,
+        events.c.originator_id,
+        events.c.originator_version,
+        events.c.topic,
+        events.c.state,
+    )
+    for row in _paged(connection, query, events.c.id, start, stop, batch):
+        yield normalised_record(row[0], row[1], row[2], row[3], row[4])
 
 
 def load_links(
@@ -150,19 +168,9 @@ def load_links(
 ) -> Iterator[ChainLink]:
     """Yield chain links with start <= position < stop in order, a batch at a time."""
     links = _links_clause(chain)
-    after = None if start is None else start - 1
-    while True:
-        query = select(links.c.position, links.c.hash)
-        if after is not None:
-            query = query.where(links.c.position > after)
-        if stop is not None:
-            query = query.where(links.c.position < stop)
-        rows = connection.execute(query.order_by(links.c.position).limit(batch)).all()
-        for row in rows:
-            yield ChainLink(int(row[0]), str(row[1]))
-        if len(rows) < batch:
-            return
-        after = int(rows[-1][0])
+    query = select(links.c.position, links.c.hash)
+    for row in _paged(connection, query, links.c.position, start, stop, batch):
+        yield ChainLink(int(row[0]), str(row[1]))
 
 
 def _sqlite_guards(tables: Sequence[str]) -> list[str]:

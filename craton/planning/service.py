@@ -14,6 +14,7 @@ from craton.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from craton.domain.meta import Meta
 from craton.planning.capacity import read_capacity
 from craton.planning.model import InfeasiblePlan, Objective, PlanInput, PlanResult
+from craton.planning.request import check_request
 from craton.projections.listing import get_row
 from craton.projections.tables import LIVE
 from craton.projections.timeline import head
@@ -61,7 +62,8 @@ def solve_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
     if not 0 < time_limit_s <= MAX_TIME_LIMIT_S:
         raise InvalidInput(f"time_limit_s must be in (0, {MAX_TIME_LIMIT_S:g}]",
                            {"time_limit_s": ["out of range"]})
-    scope, constraints = scope or {}, constraints or {}
+    scope, objective, constraints = scope or {}, objective or {}, constraints or {}
+    check_request(scope, objective, constraints)
     with svc.db.reading() as conn:
         position = head(conn)
         capacity = read_capacity(conn, meta.project_id, scope, position, constraints)
@@ -69,7 +71,7 @@ def solve_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
         raise InvalidInput("the scope holds no hosts", {"scope": ["no hosts"]})
     plan_input = PlanInput(
         hosts=tuple(capacity.hosts), instances=tuple(capacity.instances),
-        groups=tuple(capacity.groups), objective=_objective(objective or {}),
+        groups=tuple(capacity.groups), objective=_objective(objective),
         time_limit_s=time_limit_s, mip_gap=float(constraints.get("mip_gap", 0.01)))
     try:
         result: PlanResult = plan_fn(plan_input)
@@ -79,7 +81,7 @@ def solve_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
     instances = {i.id: i.name for i in capacity.instances}
     return {
         "name": f"{planner_name} plan at @{position}", "planner": planner_name,
-        "scope": scope, "objective": objective or {}, "constraints": constraints,
+        "scope": scope, "objective": objective, "constraints": constraints,
         "position": position,
         "moves": [{"instance_id": m.instance_id, "instance": instances.get(m.instance_id),
                    "from_host_id": m.from_host_id, "to_host_id": m.to_host_id}

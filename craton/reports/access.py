@@ -10,15 +10,8 @@ from sqlalchemy import Connection
 from craton.compliance.access_log import access_rows, has_access_log
 from craton.projections.tables import LIVE
 from craton.reports.base import BaseReport, Cell, ReportData, Table, Window
-from craton.reports.queries import (
-    counted,
-    day,
-    events_in,
-    per_day_chart,
-    project_names,
-    resources_at,
-    when,
-)
+from craton.reports.figures import counted_table, daily_chart, project_label, when
+from craton.reports.queries import events_in, project_names, resources_at
 
 
 class Access(BaseReport):
@@ -36,8 +29,10 @@ class Access(BaseReport):
         registered = [e for e in events if e.event_type == "User.Registered"]
         role_changes = [e for e in events if e.event_type == "User.Updated"
                         and "role" in ((e.changes or {}).get("fields") or {})]
-        used = access_rows(conn, window.start, window.end, project_id, "allowed")
-        denied = access_rows(conn, window.start, window.end, project_id, "denied")
+        logged = access_rows(conn, window.start, window.end, project_id)
+        used = [r for r in logged if r.outcome == "allowed"]
+        denied = [r for r in logged if r.outcome == "denied"]
+        names = {u.id: u.name for u in users}
         issued_by_user: Counter[int] = Counter(e.resource_id for e in issued)
         last_issued: dict[int, Any] = {e.resource_id: e.time for e in issued}
         uses: Counter[Any] = Counter(r.user_id for r in used)
@@ -45,7 +40,7 @@ class Access(BaseReport):
         denied_by_user: Counter[Any] = Counter(r.user_id for r in denied if r.user_id)
         user_rows: list[list[Cell]] = [[
             u.id, u.name, u.data.get("role"),
-            projects.get(u.project_id, u.project_id) if u.project_id else "(all projects)",
+            project_label(projects, u.project_id, "(all projects)"),
             when(u.created_at), issued_by_user[u.id], when(last_issued.get(u.id)),
             uses[u.id], when(last_used.get(u.id)), denied_by_user[u.id],
         ] for u in users]
@@ -67,15 +62,15 @@ class Access(BaseReport):
                                      "tokens_issued_in_window", "last_token_issued_at",
                                      "token_uses_in_window", "last_used_at",
                                      "denied_in_window"], user_rows),
-            Table("roles", "Users by role", ["role", "users"], counted(roles)),
+            counted_table("roles", "Users by role", ("role", "users"), roles),
             Table("tokens_issued", "Tokens issued",
                   ["position", "time", "user_id", "user", "issued_by", "source", "reason"],
-                  [[e.position, when(e.time), e.resource_id, _name(users, e.resource_id),
+                  [[e.position, when(e.time), e.resource_id, names.get(e.resource_id),
                     e.actor_name, e.source, e.reason] for e in issued]),
             Table("role_changes", "Role changes",
                   ["position", "time", "user_id", "user", "from_role", "to_role", "changed_by",
                    "reason"],
-                  [[e.position, when(e.time), e.resource_id, _name(users, e.resource_id),
+                  [[e.position, when(e.time), e.resource_id, names.get(e.resource_id),
                     *e.changes["fields"]["role"], e.actor_name, e.reason]
                    for e in role_changes]),
             Table("denied", "Denied requests",
@@ -85,16 +80,11 @@ class Access(BaseReport):
                     r.project_id, r.remote_addr, r.request_id, r.reason] for r in denied]),
         ]
         data.charts = [
-            per_day_chart("Denied requests per day", Counter(day(r.time) for r in denied),
-                          window, "requests"),
-            per_day_chart("Tokens issued per day", Counter(day(e.time) for e in issued),
-                          window, "tokens"),
+            daily_chart("Denied requests per day", denied, window, "requests"),
+            daily_chart("Tokens issued per day", issued, window, "tokens"),
         ]
         if not has_access_log(conn):
             data.notes.append("The access log is not installed: denied requests and token "
                               "use are not recorded.")
         return data
 
-
-def _name(users: list[Any], user_id: int | None) -> str | None:
-    return next((u.name for u in users if u.id == user_id), None)

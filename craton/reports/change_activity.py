@@ -7,15 +7,14 @@ from collections import Counter
 from sqlalchemy import Connection
 
 from craton.reports.base import BaseReport, ReportData, Table, Window
-from craton.reports.queries import (
-    counted,
+from craton.reports.figures import (
+    counted_table,
     day,
-    events_in,
     per_day_chart,
-    project_names,
-    project_of,
+    project_label,
     top_chart,
 )
+from craton.reports.queries import events_in, project_names, project_of
 
 
 class ChangeActivity(BaseReport):
@@ -29,8 +28,8 @@ class ChangeActivity(BaseReport):
         events = events_in(conn, window, project_id)
         names = project_names(conn)
         by_actor: Counter[str] = Counter(e.actor_name for e in events)
-        by_project: Counter[str] = Counter(
-            names.get(p, p) if (p := project_of(e)) else "(none)" for e in events)
+        by_project: Counter[str | None] = Counter(
+            project_label(names, project_of(e), "(none)") for e in events)
         by_type: Counter[str] = Counter(e.kind for e in events)
         by_source: Counter[str] = Counter(e.source for e in events)
         by_event: Counter[str] = Counter(e.event_type for e in events)
@@ -46,14 +45,14 @@ class ChangeActivity(BaseReport):
             "last_position": events[-1].position if events else None,
         }
         data.tables = [
-            Table("by_actor", "Changes by actor", ["actor", "changes"], counted(by_actor)),
-            Table("by_project", "Changes by project", ["project", "changes"],
-                  counted(by_project)),
-            Table("by_resource_type", "Changes by resource type", ["resource_type", "changes"],
-                  counted(by_type)),
-            Table("by_source", "Changes by source", ["source", "changes"], counted(by_source)),
-            Table("by_event_type", "Changes by event type", ["event_type", "changes"],
-                  counted(by_event)),
+            counted_table("by_actor", "Changes by actor", ("actor", "changes"), by_actor),
+            counted_table("by_project", "Changes by project", ("project", "changes"),
+                          by_project),
+            counted_table("by_resource_type", "Changes by resource type",
+                          ("resource_type", "changes"), by_type),
+            counted_table("by_source", "Changes by source", ("source", "changes"), by_source),
+            counted_table("by_event_type", "Changes by event type", ("event_type", "changes"),
+                          by_event),
             Table("by_day", "Changes by day (UTC)", ["day", "changes"],
                   [[d.isoformat(), n] for d, n in sorted(by_day.items())]),
         ]

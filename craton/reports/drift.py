@@ -9,17 +9,8 @@ from sqlalchemy import Connection
 
 from craton.projections.timeline import utc
 from craton.reports.base import BaseReport, Cell, ReportData, Table, Window
-from craton.reports.queries import (
-    age_days,
-    counted,
-    day,
-    names_at,
-    per_day_chart,
-    resources_at,
-    top_chart,
-    versions_of,
-    when,
-)
+from craton.reports.figures import age_days, counted_table, day, per_day_chart, top_chart, when
+from craton.reports.queries import names_at, resources_at, versions_of
 
 COLUMNS = ["finding_id", "finding_type", "resource_id", "resource", "status", "opened_at",
            "resolved_at", "age_days", "run_id", "resolved_by_run"]
@@ -90,8 +81,8 @@ class Drift(BaseReport):
         }
         data.tables = [
             Table("findings", "Findings (open first, oldest first)", COLUMNS, rows),
-            Table("open_by_type", "Open findings by type", ["finding_type", "open"],
-                  counted(open_types)),
+            counted_table("open_by_type", "Open findings by type", ("finding_type", "open"),
+                          open_types),
         ]
         data.charts = [
             top_chart("Open findings by type", open_types, "findings"),

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
 from craton.projections.tables import LIVE
-from craton.projections.timeline import iso, utc, visible
-from craton.reports.base import Chart, Window
+from craton.projections.timeline import visible
+from craton.reports.base import Window
 
-MAX_DAYS = 400
+BATCH = 900  # ids per IN (...) list, under SQLite's limit on bound parameters
+
+
+def batches(ids: Iterable[Any]) -> Iterator[list[Any]]:
+    """The distinct ids, sorted, in lists short enough for one ``IN``."""
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), BATCH):
+        yield ordered[start:start + BATCH]
 
 
 def events_in(conn: Connection, window: Window, project_id: str | None,
@@ -45,10 +50,8 @@ def versions_of(conn: Connection, ids: Iterable[int], until: int) -> dict[int, l
     """Every version of the given resources up to position ``until``, oldest first."""
     t = LIVE.resources
     out: dict[int, list[Any]] = {}
-    idl = sorted(set(ids))
-    for start in range(0, len(idl), 900):
-        rows = conn.execute(select(t).where(t.c.id.in_(idl[start:start + 900]),
-                                            t.c.valid_from <= until)
+    for batch in batches(ids):
+        rows = conn.execute(select(t).where(t.c.id.in_(batch), t.c.valid_from <= until)
                             .order_by(t.c.id, t.c.valid_from))
         for row in rows:
             out.setdefault(row.id, []).append(row)
@@ -63,58 +66,12 @@ def project_names(conn: Connection) -> dict[str, str]:
     return {uuid: name for uuid, name in rows}
 
 
-def day(value: datetime) -> date:
-    """The UTC calendar day of a moment."""
-    return utc(value).date()
-
-
-def counted(counter: Counter[Any]) -> list[list[Any]]:
-    """Rows (key, count), most first, then by key."""
-    return [[k, n] for k, n in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))]
-
-
-def per_day_chart(title: str, days: Counter[date], window: Window, unit: str = "") -> Chart:
-    """A bar per day of the window (empty days included), at most MAX_DAYS bars."""
-    if not days:
-        return Chart(title, [], [], unit)
-    first = min(days)
-    if window.start is not None:
-        first = min(first, day(window.start))
-    last = max(max(days), day(window.end))
-    if (last - first).days >= MAX_DAYS:
-        first = last - timedelta(days=MAX_DAYS - 1)
-    labels, values = [], []
-    current = first
-    while current <= last:
-        labels.append(current.isoformat())
-        values.append(float(days.get(current, 0)))
-        current += timedelta(days=1)
-    return Chart(title, labels, values, unit)
-
-
-def when(value: Any) -> str | None:
-    """An RFC 3339 string for a stored time."""
-    return iso(value)
-
-
-def age_days(start: Any, end: datetime) -> float:
-    """Days between two moments, to a tenth of a day."""
-    return round((utc(end) - utc(start)).total_seconds() / 86400, 1)
-
-
-def top_chart(title: str, counter: Counter[Any], unit: str = "", limit: int = 20) -> Chart:
-    """A bar per key, the largest first, at most ``limit`` bars."""
-    rows = counted(counter)[:limit]
-    return Chart(title, [str(r[0]) for r in rows], [float(r[1]) for r in rows], unit)
-
-
 def names_at(conn: Connection, ids: Iterable[int | None], at: int) -> dict[int, str]:
     """Names of resources by id as of position ``at`` (latest known name if deleted)."""
     t = LIVE.resources
-    idl = sorted({i for i in ids if isinstance(i, int)})
     out: dict[int, str] = {}
-    for start in range(0, len(idl), 900):
+    for batch in batches(i for i in ids if isinstance(i, int)):
         rows = conn.execute(select(t.c.id, t.c.name).where(
-            t.c.id.in_(idl[start:start + 900]), t.c.valid_from <= at).order_by(t.c.valid_from))
+            t.c.id.in_(batch), t.c.valid_from <= at).order_by(t.c.valid_from))
         out.update({rid: name for rid, name in rows})
     return out

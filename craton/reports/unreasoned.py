@@ -10,15 +10,8 @@ from sqlalchemy import Connection
 from craton.compliance.change_windows import describe, inside, parse_windows
 from craton.projections.timeline import utc
 from craton.reports.base import BaseReport, Cell, ReportData, Table, Window
-from craton.reports.queries import (
-    counted,
-    day,
-    events_in,
-    per_day_chart,
-    project_names,
-    project_of,
-    when,
-)
+from craton.reports.figures import counted_table, daily_chart, project_label, when
+from craton.reports.queries import events_in, project_names, project_of
 
 COLUMNS = ["position", "time", "actor", "source", "event_type", "resource_type",
            "resource_id", "project", "request_id", "reason"]
@@ -30,11 +23,9 @@ def has_reason(event: Any) -> bool:
 
 
 def _row(event: Any, projects: dict[str, str]) -> list[Cell]:
-    uuid = project_of(event)
-    project = projects.get(uuid, uuid) if uuid else None
     return [event.position, when(event.time), event.actor_name, event.source,
-            event.event_type, event.kind, event.resource_id, project, event.request_id,
-            event.reason]
+            event.event_type, event.kind, event.resource_id,
+            project_label(projects, project_of(event), None), event.request_id, event.reason]
 
 
 class UnreasonedChanges(BaseReport):
@@ -66,12 +57,11 @@ class UnreasonedChanges(BaseReport):
                   [_row(e, projects) for e in unreasoned]),
             Table("outside_windows", "Changes outside the change windows", COLUMNS,
                   [_row(e, projects) for e in outside]),
-            Table("unreasoned_by_actor", "Changes with no reason, by actor",
-                  ["actor", "changes"], counted(by_actor)),
+            counted_table("unreasoned_by_actor", "Changes with no reason, by actor",
+                          ("actor", "changes"), by_actor),
         ]
         data.charts = [
-            per_day_chart("Changes with no reason per day",
-                          Counter(day(e.time) for e in unreasoned), window, "changes"),
+            daily_chart("Changes with no reason per day", unreasoned, window, "changes"),
         ]
         if not windows:
             data.notes.append("No change windows are configured (CRATON_CHANGE_WINDOWS): "

@@ -38,7 +38,7 @@ def resolve_window(conn: Connection, start: str | None, end: str | None,
         moment = parse_moment(start)
         if isinstance(moment, int):
             after = moment
-            start_time = _time_of(conn, moment) if moment else None
+            start_time = _time_of(conn, min(moment, last)) if moment else None
         else:
             e = LIVE.events
             before = conn.execute(select(func.max(e.c.position))

@@ -10,7 +10,8 @@ from sqlalchemy import Connection, select
 
 from craton.projections.tables import LIVE
 from craton.reports.base import BaseReport, Cell, ReportData, Table, Window
-from craton.reports.queries import counted, resources_at, top_chart, when
+from craton.reports.figures import counted_table, top_chart, when
+from craton.reports.queries import batches, resources_at
 
 FAILED = {"FAILURE", "FAILED", "REVERT_FAILURE"}
 
@@ -36,9 +37,9 @@ def _steps(conn: Connection, uuids: list[str], until: int
     e = LIVE.events
     steps: dict[str, dict[str, StepTally]] = defaultdict(dict)
     handovers: Counter[str] = Counter()
-    for start in range(0, len(uuids), 900):
+    for batch in batches(uuids):
         rows = conn.execute(select(e.c.uuid, e.c.event_type, e.c.changes).where(
-            e.c.kind == "workflow-run", e.c.uuid.in_(uuids[start:start + 900]),
+            e.c.kind == "workflow-run", e.c.uuid.in_(batch),
             e.c.position <= until).order_by(e.c.position))
         for uuid, event_type, changes in rows:
             if str(event_type).endswith(".HandedOver"):
@@ -119,7 +120,7 @@ class WorkflowOutcomes(BaseReport):
                                    "handovers", "error"], run_rows),
             Table("failed_steps", "Failed steps",
                   ["run_id", "workflow", "step", "attempts", "last_state"], failed_rows),
-            Table("by_state", "Runs by state", ["state", "runs"], counted(states)),
+            counted_table("by_state", "Runs by state", ("state", "runs"), states),
         ]
         data.charts = [top_chart("Runs by state", states, "runs")]
         return data

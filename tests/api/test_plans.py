@@ -54,8 +54,28 @@ def test_a_stale_plan_is_refused_and_says_what_changed(svc: Services, fleet: dic
     assert "Instance.VariablesSet" in refused.json["message"]
 
 
+def test_executing_a_fresh_plan_requests_its_run(svc: Services, fleet: dict[str, Any],
+                                                 member: Caller) -> None:
+    half_empty(svc, fleet, member)
+    plan = ok(member.post("/v1/plans", json={"planner": "greedy"}), 201)
+    started = member.post(f"/v1/plans/{plan['id']}/execute")
+    run = ok(started, 202)
+    assert started.headers["Location"] == f"/v1/workflow-runs/{run['id']}"
+    assert run["workflow"] == "execute-plan" and run["state"] == "requested"
+    assert run["targets"]["plan_id"] == plan["id"] and run["handovers"] == []
+    assert ok(member.get(f"/v1/plans/{plan['id']}"))["state"] == "executing"
+
+
 def test_bad_plan_requests_are_4xx(fleet: dict[str, Any], member: Caller) -> None:
     assert member.post("/v1/plans", json={"planner": "magic"}).status_code == 400
     assert member.post("/v1/plans", json={"time_limit_s": 100000}).status_code == 400
     assert member.post("/v1/plans", json={"scope": {"galaxy": 1}}).status_code == 400
+    wrong = member.post("/v1/plans", json={
+        "scope": {"cell_id": 10**20, "hosts": "all"}, "objective": {"host_weight": "x"},
+        "constraints": {"mip_gap": "x", "pinned_hosts": 5}})
+    assert ok(wrong, 400)["errors"] == {
+        "scope": ["cell_id must be an id", "hosts must be a list of ids"],
+        "objective": ["host_weight must be a number"],
+        "constraints": ["pinned_hosts must be a list of ids",
+                        "mip_gap must be a number of at least 0"]}
     assert member.get("/v1/plans/999999").status_code == 404

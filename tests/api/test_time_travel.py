@@ -35,6 +35,13 @@ def test_as_of_a_time_before_the_first_event_is_the_empty_fleet(member, fleet):
     assert ok(member.get("/v1/hosts?as_of=2030-01-01T00:00:00"), 400)
 
 
+def test_a_position_beyond_any_the_store_holds_is_a_400(member, fleet):
+    huge = "@" + "9" * 20
+    assert "as_of" in ok(member.get(f"/v1/hosts?as_of={huge}"), 400)["errors"]
+    assert "since" in ok(member.get(f"/v1/events?since={huge}"), 400)["errors"]
+    assert "from" in ok(member.get(f"/v1/diff?from={huge}"), 400)["errors"]
+
+
 def test_as_of_a_time_matches_as_of_the_position(member, fleet):
     events = ok(member.get("/v1/events"))["events"]
     last = events[-1]

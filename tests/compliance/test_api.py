@@ -41,6 +41,8 @@ def test_bad_report_requests_get_the_usual_errors(client) -> None:
     bad = c.simulate_get("/v1/reports/drift", params={"format": "pdf", "to": "yesterday"})
     assert bad.status_code == 400 and {"format", "to"} <= set(bad.json["errors"])
     assert c.simulate_get("/v1/reports/drift", params={"x": "1"}).status_code == 400
+    huge = c.simulate_get("/v1/reports/access", params={"from": "@" + "9" * 20})
+    assert huge.status_code == 400 and "from" in huge.json["errors"]
 
 
 def test_the_ledger_digest_and_verification(client) -> None:

@@ -39,7 +39,8 @@ def test_no_windows_means_every_moment_is_inside() -> None:
 
 
 @pytest.mark.parametrize("text", ["Mon-Fri", "Mon-Fri 08:00-25:00", "Funday 08:00-10:00",
-                                  "08:00-08:00", "08:00-10:00 Mars/Olympus"])
+                                  "08:00-08:00", "08:00-10:00 Mars/Olympus",
+                                  "08:00-10:00 Europe"])
 def test_malformed_windows_are_refused_with_a_reason(text: str) -> None:
     with pytest.raises(InvalidInput, match="change window"):
         parse_windows(text)

@@ -164,6 +164,12 @@ def test_a_window_that_ends_before_it_starts_is_refused(memory_history) -> None:
         compute(svc, "drift", "@20", "@10")
 
 
+def test_a_window_that_starts_beyond_the_log_is_refused(memory_history) -> None:
+    svc, _ = memory_history
+    with pytest.raises(InvalidInput, match="before it starts"):
+        compute(svc, "access", "@" + "9" * 20, None)
+
+
 def test_the_report_command_writes_each_format(history, tmp_path, capsys) -> None:
     svc, _ = history
     url = svc.db.url

@@ -7,8 +7,6 @@ import pytest
 
 from craton.api import create_app
 from craton.api.auth import create_root
-from craton.api.context import Api
-from craton.api.workflows import workflow_routes
 from craton.flows import service
 from craton.flows.worker import Worker
 from tests.api.conftest import Caller, build_fleet, ok, user_caller
@@ -16,11 +14,7 @@ from tests.api.conftest import Caller, build_fleet, ok, user_caller
 
 @pytest.fixture
 def client(memory_services):
-    app = create_app(memory_services)
-    if app._router.find("/v1/workflows") is None:  # until create_app wires them
-        for path, resource in workflow_routes(Api(memory_services)):
-            app.add_route(path, resource)
-    return falcon.testing.TestClient(app)
+    return falcon.testing.TestClient(create_app(memory_services))
 
 
 @pytest.fixture
@@ -53,6 +47,13 @@ def test_bad_requests_and_cancellation(member):
     assert bad.status_code == 400 and "batch_size" in bad.json["errors"]
     assert caller.post("/v1/workflow-runs", json={"workflow": "nope"}).status_code == 400
     assert caller.get("/v1/workflow-runs/999999").status_code == 404
+    huge = "9" * 20
+    assert caller.get(f"/v1/workflow-runs/{huge}").status_code == 404
+    assert caller.post(f"/v1/workflow-runs/{huge}/cancel").status_code == 404
+    assert "marker" in ok(caller.get(f"/v1/workflow-runs?marker={huge}"), 400)["errors"]
+    beyond = caller.post("/v1/workflow-runs", json={
+        "workflow": "audit", "parameters": {"hosts": [int(huge)]}})
+    assert beyond.status_code == 400 and "hosts.0" in beyond.json["errors"]
     run = ok(caller.post("/v1/workflow-runs", json={
         "workflow": "evacuate", "parameters": {"hosts": [fleet["host"]["id"]]}}), 202)
     cancelled = ok(caller.post(f"/v1/workflow-runs/{run['id']}/cancel"), 202)

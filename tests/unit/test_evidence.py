@@ -97,6 +97,18 @@ def run_extracted(pack: Path, where: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_module(pack: Path) -> subprocess.CompletedProcess[str]:
+    """Run the verifier as a module of the installed package."""
+    return subprocess.run(
+        [sys.executable, "-m", "craton.ledger.evidence_verify", str(pack)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_pack_contents(tmp_path: Path) -> None:
     pack, start, end = build_pack(tmp_path)
     members = read_members(pack)
@@ -126,14 +138,7 @@ def test_intact_pack_verifies_from_the_extracted_script(tmp_path: Path) -> None:
 
 def test_module_entry_point_reads_the_archive(tmp_path: Path) -> None:
     pack, _, _ = build_pack(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-m", "craton.ledger.evidence_verify", str(pack)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_module(pack)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -192,14 +197,7 @@ def test_truncated_pack_is_detected(tmp_path: Path) -> None:
 def test_unreadable_pack(tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.tar.gz"
     bogus.write_bytes(b"not an archive")
-    result = subprocess.run(
-        [sys.executable, "-m", "craton.ledger.evidence_verify", str(bogus)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_module(bogus)
     assert result.returncode == 2
     assert result.stdout.startswith("UNREADABLE")
 

@@ -15,10 +15,10 @@ from craton.projections.tables import LIVE
 from craton.projections.timeline import visible
 
 from .. import policy
-from ..context import Api, principal, set_position
+from ..context import Api, authorise, set_position
 from ..docs import Op
 from ..paging import links, previous_marker
-from ..params import AnsibleParams, list_params, load_params
+from ..params import AnsibleParams, list_params
 from ..schemas import AnsibleOut, DevicesOut
 from .inventory import list_query
 
@@ -32,9 +32,7 @@ class Devices:
                                None, DevicesOut)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        caller = principal(req)
-        policy.require(caller, "host", policy.LIST)
-        q = load_params(list_params(DEVICE_KINDS), req)
+        caller, q = authorise(req, "host", policy.LIST, list_params(DEVICE_KINDS))
         with self.api.snapshot(q.get("as_of")) as snap:
             query = list_query(DEVICE_KINDS, q, caller.project_id, snap.at)
             if q["descendants"] and "parent_id" in query.filters:
@@ -64,9 +62,7 @@ class AnsibleInventory:
                                AnsibleOut)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        caller = principal(req)
-        policy.require(caller, "host", policy.LIST)
-        q = load_params(AnsibleParams, req)
+        caller, q = authorise(req, "host", policy.LIST, AnsibleParams)
         filters: dict[str, Any] = {k: q[k] for k in ("region_id", "cell_id") if k in q}
         with self.api.snapshot(q.get("as_of")) as snap:
             query = ListQuery(kinds=("host",), project_id=caller.project_id, filters=filters,

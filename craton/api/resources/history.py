@@ -13,10 +13,10 @@ from craton.domain.kinds import Kind
 from craton.projections import audit, diff, timeline
 
 from .. import policy
-from ..context import Api, principal, set_position
+from ..context import Api, authorise, set_position
 from ..docs import Op
 from ..paging import href
-from ..params import AsOfParams, DiffParams, EventsParams, load_params, normalise_type
+from ..params import AsOfParams, DiffParams, EventsParams, normalise_type
 from ..queries import any_version
 from ..schemas import DiffOut, EventsOut, HistoryOut
 
@@ -29,9 +29,7 @@ class History:
         self.docs = {"GET": Op(f"History of a {kind.name}", AsOfParams, None, HistoryOut)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
-        caller = principal(req)
-        policy.require(caller, self.kind.name, policy.READ)
-        q = load_params(AsOfParams, req)
+        caller, q = authorise(req, self.kind.name, policy.READ, AsOfParams)
         with self.api.snapshot(q.get("as_of")) as snap:
             row = any_version(snap.conn, self.kind.name, id, caller)
             entries = audit.history(snap.conn, row.id)
@@ -66,9 +64,7 @@ class Events:
         self.docs = {"GET": Op("The audit trail", EventsParams, None, EventsOut)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        caller = principal(req)
-        policy.require(caller, "audit", policy.READ)
-        q = load_params(EventsParams, req)
+        caller, q = authorise(req, "audit", policy.READ, EventsParams)
         with self.api.snapshot(q.get("as_of")) as snap:
             until = _bound(snap.conn, q.get("until"), lower=False)
             ceiling = snap.position
@@ -99,9 +95,7 @@ class Diff:
         self.docs = {"GET": Op("What changed between two moments", DiffParams, None, DiffOut)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        caller = principal(req)
-        policy.require(caller, "audit", policy.READ)
-        q = load_params(DiffParams, req)
+        caller, q = authorise(req, "audit", policy.READ, DiffParams)
         with self.api.snapshot(q.get("to")) as snap:
             start = timeline.resolve(snap.conn, q["from_"]) or 0
             end = snap.position

@@ -10,12 +10,22 @@ from craton.domain.kinds import KINDS, Kind
 from craton.projections.listing import ListQuery, list_rows, present_rows
 
 from .. import policy
-from ..context import Api, body, if_match, meta, principal, set_etag, set_position
+from ..context import (
+    Api,
+    authorise,
+    body,
+    if_match,
+    meta,
+    principal,
+    read_item,
+    set_etag,
+    set_position,
+)
 from ..docs import WRITE_ERRORS, Op
 from ..errors import Problem
 from ..idempotency import Reply, respond
 from ..paging import links, previous_marker
-from ..params import AsOfParams, filters_of, list_params, load_params
+from ..params import AsOfParams, filters_of, list_params
 from ..queries import current_version, locate, show
 from ..schemas import body_schema, item_schema, list_schema
 from . import users
@@ -50,9 +60,7 @@ class Collection:
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        caller = principal(req)
-        policy.require(caller, self.kind.name, policy.LIST)
-        q = load_params(self.docs["GET"].params, req)  # type: ignore[arg-type]
+        caller, q = authorise(req, self.kind.name, policy.LIST, list_params((self.kind.name,)))
         scope = None if self.kind.name == "project" else caller.project_id
         with self.api.snapshot(q.get("as_of")) as snap:
             marker = q.get("marker")
@@ -108,14 +116,8 @@ class Item:
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
-        caller = principal(req)
-        policy.require(caller, self.kind.name, policy.READ)
-        q = load_params(AsOfParams, req)
-        with self.api.snapshot(q.get("as_of")) as snap:
-            row = locate(snap.conn, self.kind.name, id, caller, snap.at)
-            resp.media = show(snap.conn, row, snap.at)
-        set_position(resp, snap.position)
-        set_etag(resp, row.version)
+        with read_item(self.api, req, resp, self.kind.name, id) as read:
+            resp.media = show(read.conn, read.row, read.at)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
         caller = principal(req)

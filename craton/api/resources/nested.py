@@ -12,9 +12,9 @@ from craton.projections import variables
 from craton.projections.tables import LIVE
 
 from .. import policy
-from ..context import Api, body, if_match, meta, principal, set_etag, set_position
+from ..context import Api, ItemRead, body, if_match, meta, principal, read_item, set_etag
 from ..docs import WRITE_ERRORS, Op
-from ..params import AsOfParams, VariablesParams, load_params
+from ..params import AsOfParams, VariablesParams
 from ..queries import current_version, locate
 from ..schemas import (
     FactsOut,
@@ -31,12 +31,29 @@ def _source(row: Any) -> dict[str, Any]:
             "name": row.name}
 
 
+def _variables(read: ItemRead) -> dict[str, Any]:
+    """Resolved (with the resource each value comes from, on ``blame``) or own variables."""
+    row, q = read.row, read.params
+    out: dict[str, Any] = {"resolved": q["resolved_values"]}
+    if q["resolved_values"]:
+        found = variables.resolved(read.conn, [row], read.at)[row.id]
+        out["variables"] = {k: v for k, (v, _) in sorted(found.items())}
+        if q["blame"]:
+            out["blame"] = {k: _source(src) for k, (_, src) in sorted(found.items())}
+        return out
+    own = variables.values_of(read.conn, LIVE.variables, [row.id], read.at)[row.id]
+    out["variables"] = own
+    if q["blame"]:
+        out["blame"] = {k: _source(row) for k in own}
+    return out
+
+
 class _Nested:
     def __init__(self, api: Api, kind: Kind):
         self.api, self.kind = api, kind
 
     def _change(self, req: falcon.Request, resp: falcon.Response, id: Any,
-                command: str, *args: Any) -> Connection:
+                command: str, *args: Any) -> None:
         caller = principal(req)
         expected = if_match(req)
         with self.api.writing() as conn:
@@ -46,7 +63,6 @@ class _Nested:
             row = current_version(conn, rid)
             resp.media = self._own(conn, row)
         set_etag(resp, row.version)
-        return conn
 
     def _own(self, conn: Connection, row: Any) -> dict[str, Any]:
         raise NotImplementedError
@@ -66,25 +82,8 @@ class Variables(_Nested):
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
-        caller = principal(req)
-        policy.require(caller, self.kind.name, policy.READ)
-        q = load_params(VariablesParams, req)
-        with self.api.snapshot(q.get("as_of")) as snap:
-            row = locate(snap.conn, self.kind.name, id, caller, snap.at)
-            out: dict[str, Any] = {"resolved": q["resolved_values"]}
-            if q["resolved_values"]:
-                found = variables.resolved(snap.conn, [row], snap.at)[row.id]
-                out["variables"] = {k: v for k, (v, _) in sorted(found.items())}
-                if q["blame"]:
-                    out["blame"] = {k: _source(src) for k, (_, src) in sorted(found.items())}
-            else:
-                own = variables.values_of(snap.conn, LIVE.variables, [row.id], snap.at)
-                out["variables"] = own[row.id]
-                if q["blame"]:
-                    out["blame"] = {k: _source(row) for k in own[row.id]}
-        resp.media = out
-        set_position(resp, snap.position)
-        set_etag(resp, row.version)
+        with read_item(self.api, req, resp, self.kind.name, id, VariablesParams) as read:
+            resp.media = _variables(read)
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
         policy.require(principal(req), self.kind.name, policy.WRITE)
@@ -115,14 +114,9 @@ class Labels(_Nested):
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
-        caller = principal(req)
-        policy.require(caller, self.kind.name, policy.READ)
-        q = load_params(AsOfParams, req)
-        with self.api.snapshot(q.get("as_of")) as snap:
-            row = locate(snap.conn, self.kind.name, id, caller, snap.at)
-            resp.media = {"labels": variables.labels_of(snap.conn, [row.id], snap.at)[row.id]}
-        set_position(resp, snap.position)
-        set_etag(resp, row.version)
+        with read_item(self.api, req, resp, self.kind.name, id) as read:
+            labels = variables.labels_of(read.conn, [read.row.id], read.at)[read.row.id]
+        resp.media = {"labels": labels}
 
     def on_put(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
         policy.require(principal(req), self.kind.name, policy.WRITE)
@@ -145,12 +139,6 @@ class Facts(_Nested):
                                FactsOut)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
-        caller = principal(req)
-        policy.require(caller, self.kind.name, policy.READ)
-        q = load_params(AsOfParams, req)
-        with self.api.snapshot(q.get("as_of")) as snap:
-            row = locate(snap.conn, self.kind.name, id, caller, snap.at)
-            facts = variables.values_of(snap.conn, LIVE.facts, [row.id], snap.at)[row.id]
-        resp.media = {"facts": facts}
-        set_position(resp, snap.position)
-        set_etag(resp, row.version)
+        with read_item(self.api, req, resp, self.kind.name, id) as read:
+            facts = variables.values_of(read.conn, LIVE.facts, [read.row.id], read.at)
+        resp.media = {"facts": facts[read.row.id]}
