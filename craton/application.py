@@ -217,11 +217,13 @@ class Ledger(Application[UUID]):
     def _change(self, meta: Meta, kind: str, resource_id: int,
                 act: Callable[[Resource], None],
                 expected_version: int | None = None) -> dict[str, Any]:
+        """Load, act, save; the row comes back with the variables and labels now held."""
         def run() -> dict[str, Any]:
             aggregate, _ = self._load(meta, kind, resource_id, expected_version)
             act(aggregate)
             self.save(aggregate)
-            return self._current(resource_id)
+            return {**self._current(resource_id), "variables": dict(aggregate.variables),
+                    "labels": list(aggregate.labels)}
 
         return self._command(run)
 

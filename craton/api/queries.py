@@ -14,7 +14,7 @@ from .auth import Principal
 from .fields import MAX_ID
 
 
-def _int_id(kind: str, raw_id: Any) -> int:
+def int_id(kind: str, raw_id: Any) -> int:
     value = int(raw_id)
     if not 0 <= value <= MAX_ID:
         raise NotFound(f"no {kind} with id {raw_id}")
@@ -30,7 +30,7 @@ def locate(conn: Connection, kind: str, raw_id: Any, caller: Principal,
         if row is not None and scope is not None and row.uuid != scope:
             row = None
     else:
-        row = listing.get_row(conn, kind, _int_id(kind, raw_id), scope, at)
+        row = listing.get_row(conn, kind, int_id(kind, raw_id), scope, at)
     if row is None:
         raise NotFound(f"no {kind} with id {raw_id}")
     return row
@@ -41,7 +41,7 @@ def any_version(conn: Connection, kind: str, raw_id: Any, caller: Principal) -> 
     t = LIVE.resources
     conds = [t.c.kind == kind]
     conds.append(t.c.uuid == str(raw_id) if kind == "project"
-                 else t.c.id == _int_id(kind, raw_id))
+                 else t.c.id == int_id(kind, raw_id))
     if caller.project_id is not None:
         conds.append(t.c.uuid == caller.project_id if kind == "project"
                      else t.c.project_id == caller.project_id)

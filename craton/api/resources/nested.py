@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import falcon
-from sqlalchemy import Connection
 
 from craton.domain.kinds import Kind
 from craton.projections import variables
@@ -15,7 +14,7 @@ from .. import policy
 from ..context import Api, ItemRead, body, if_match, meta, principal, read_item, set_etag
 from ..docs import WRITE_ERRORS, Op
 from ..params import AsOfParams, VariablesParams
-from ..queries import current_version, locate
+from ..queries import int_id, locate
 from ..schemas import (
     FactsOut,
     LabelsBody,
@@ -57,14 +56,16 @@ class _Nested:
         caller = principal(req)
         expected = if_match(req)
         with self.api.writing() as conn:
-            rid = locate(conn, self.kind.name, id, caller, None).id
-            getattr(self.api.services.ledger, command)(
+            # Projects are named by uuid; the ledger itself refuses other projects' ids.
+            rid = locate(conn, self.kind.name, id, caller, None).id \
+                if self.kind.name == "project" else int_id(self.kind.name, id)
+            changed = getattr(self.api.services.ledger, command)(
                 meta(req), self.kind.name, rid, *args, expected_version=expected)
-            row = current_version(conn, rid)
-            resp.media = self._own(conn, row)
-        set_etag(resp, row.version)
+        resp.media = self._own(changed)
+        set_etag(resp, changed["version"])
 
-    def _own(self, conn: Connection, row: Any) -> dict[str, Any]:
+    def _own(self, changed: dict[str, Any]) -> dict[str, Any]:
+        """The response body, from what the command returned (no second read)."""
         raise NotImplementedError
 
 
@@ -95,9 +96,8 @@ class Variables(_Nested):
         keys = body(req, VariableKeysBody)["variables"]
         self._change(req, resp, id, "delete_variables", keys)
 
-    def _own(self, conn: Connection, row: Any) -> dict[str, Any]:
-        own = variables.values_of(conn, LIVE.variables, [row.id], None)[row.id]
-        return {"variables": own, "resolved": False}
+    def _own(self, changed: dict[str, Any]) -> dict[str, Any]:
+        return {"variables": changed["variables"], "resolved": False}
 
 
 class Labels(_Nested):
@@ -126,8 +126,8 @@ class Labels(_Nested):
         policy.require(principal(req), self.kind.name, policy.WRITE)
         self._change(req, resp, id, "remove_labels", body(req, LabelsBody)["labels"])
 
-    def _own(self, conn: Connection, row: Any) -> dict[str, Any]:
-        return {"labels": variables.labels_of(conn, [row.id], None)[row.id]}
+    def _own(self, changed: dict[str, Any]) -> dict[str, Any]:
+        return {"labels": changed["labels"]}
 
 
 class Facts(_Nested):
