@@ -16,9 +16,7 @@ from eventsourcing.application import Application, LRUCache
 from eventsourcing.persistence import Recording
 from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
-from eventsourcing_sqlalchemy.recorders import SQLAlchemyApplicationRecorder
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from craton.db import Database
 from craton.domain import rules
@@ -31,28 +29,9 @@ from craton.domain.validation import check_fields
 from craton.projections.lookup import CurrentLookup, as_resource, as_resource_row
 from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, Tables
+from craton.store import AGGREGATE_CACHE_SIZE, EveryResource, LockHeldRecorder, mutate
 
 T = TypeVar("T")
-SNAPSHOT_INTERVAL = 50
-AGGREGATE_CACHE_SIZE = 2000
-
-
-class _EveryResource(dict):  # type: ignore[type-arg]
-    """Snapshot every kind of resource each SNAPSHOT_INTERVAL versions."""
-
-    def get(self, key: Any, default: Any = None) -> Any:
-        return SNAPSHOT_INTERVAL if isinstance(key, type) and issubclass(key, Resource) \
-            else default
-
-    def __bool__(self) -> bool:
-        return True
-
-
-class LockHeldRecorder(SQLAlchemyApplicationRecorder):
-    """Stores events inside ``Database.writing()``, which took the table lock already."""
-
-    def _lock_table(self, session: Session) -> None:
-        """Every save runs in a write transaction that locked the event table first."""
 
 
 class Ledger(Application[UUID]):
@@ -60,7 +39,7 @@ class Ledger(Application[UUID]):
 
     name = "Craton"
     is_snapshotting_enabled = True
-    snapshotting_intervals = _EveryResource()
+    snapshotting_intervals = EveryResource()
 
     def __init__(self, db: Database, tables: Tables = LIVE):
         self.db = db
@@ -106,7 +85,7 @@ class Ledger(Application[UUID]):
     def aggregate(self, uuid: UUID) -> Resource:
         """An aggregate as its events make it (read inside a write, so the lock is held)."""
         with self.db.writing():
-            found: Resource = self.repository.get(uuid, projector_func=_mutate)
+            found: Resource = self.repository.get(uuid, projector_func=mutate)
             return found
 
     # -- reading inside a command ---------------------------------------------
@@ -121,7 +100,7 @@ class Ledger(Application[UUID]):
             self._local.loaded = {raw["uuid"]: raw}
         if row is None or row["kind"] != kind or not _visible(meta, row):
             raise NotFound(f"no {kind} with id {resource_id}")
-        aggregate: Resource = self.repository.get(UUID(row["uuid"]), projector_func=_mutate)
+        aggregate: Resource = self.repository.get(UUID(row["uuid"]), projector_func=mutate)
         assert isinstance(aggregate, Resource)
         if expected_version is not None and aggregate.version != expected_version:
             raise VersionMismatch(
@@ -298,13 +277,6 @@ class Ledger(Application[UUID]):
         if self._lookup().project_by_uuid(meta.project_id) is None:
             raise InvalidInput(f"no project {meta.project_id}")
         return meta.project_id
-
-
-def _mutate(aggregate: Any, events: Any) -> Any:
-    """Apply stored events in order (the library's default also type-checks each one)."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
 
 
 def _visible(meta: Meta, row: dict[str, Any]) -> bool:
