@@ -20,8 +20,10 @@ from craton.domain.kinds import KINDS, field_defaults
 from craton.domain.meta import Meta
 from craton.domain.validation import check_fields
 from craton.progress import Progress
+from craton.projections.bulk import analyze
 from craton.projections.lookup import CurrentLookup, as_resource
 
+ANALYZE_AFTER = 10_000  # resources imported at once
 # The order in which kinds can be imported: parents before children.
 ORDER = ("cloud", "region", "cell", "network", "instance-group", "network-device", "host",
          "network-interface", "instance")
@@ -138,8 +140,10 @@ def import_fleet(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, 
     bar = Progress("import", total, enabled=show_progress)
     names: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
-    with ledger.db.writing():
+    with ledger.db.writing() as session:
         _import_kinds(ledger, meta, document, batch_size, bar, names, counts)
+        if total >= ANALYZE_AFTER:  # the planner should know the tables grew
+            analyze(session.connection(), ledger.tables.rebuildable)
     bar.finish()
     return counts
 

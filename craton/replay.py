@@ -22,6 +22,7 @@ from sqlalchemy.sql.expression import table as table_clause
 from craton.bootstrap import Services
 from craton.db import EVENTS_TABLE
 from craton.progress import Progress
+from craton.projections.bulk import analyze
 from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, SCHEMA_VERSION, Tables, build_tables
 from craton.projections.timeline import utc
@@ -128,6 +129,7 @@ def rebuild(svc: Services, *, batch_size: int = 5000,
         _catch_up(svc, scratch, conn)
         for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
             _swap(conn, live, new)
+        analyze(conn, LIVE.rebuildable)
         _set_schema_version(conn)
     scratch.metadata.drop_all(svc.db.engine)
     return ReplayResult(events=count, seconds=(datetime.now() - started).total_seconds())

@@ -107,3 +107,9 @@ def close_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
             f"WHERE row_id = {mark}", values)
     finally:
         cursor.close()
+
+
+def analyze(conn: Connection, tables: list[Table]) -> None:
+    """Refresh the planner's statistics after a bulk load (else it plans for empty tables)."""
+    for table in tables:  # the same statement on PostgreSQL and SQLite
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
