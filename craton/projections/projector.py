@@ -38,11 +38,24 @@ class Projector:
         batch = Batch(conn, self.tables)
         batch.by_uuid.update({u: dict(r) for u, r in (known or {}).items()})
         batch.preload([str(e.originator_id) for _, e in events if e.originator_version > 1])
+        self._preload_values(batch, events)
         for position, event in events:
             self.apply_one(batch, position, event)
         current = {r["id"]: r for r in batch.new_resources if r["valid_to"] is None}
         batch.flush()
         return current
+
+    def _preload_values(self, batch: Batch, events: Sequence[Positioned]) -> None:
+        """Read the current variables, facts, labels and groups a batch changes, at once."""
+        wanted: dict[Any, set[int]] = {}
+        for _, event in events:
+            keyed = _KEYED.get(event_name(event))
+            row = batch.by_uuid.get(str(event.originator_id)) if keyed else None
+            if row is not None:
+                for name in keyed or ():
+                    wanted.setdefault(name, set()).add(row["id"])
+        for name, ids in wanted.items():
+            getattr(batch, name).load(sorted(ids))
 
     def apply_one(self, batch: Batch, position: int, event: Any) -> None:
         name = event_name(event)
@@ -204,6 +217,12 @@ class Projector:
         return {"deleted": True}
 
 
+# Which current values each kind of event reads, so a batch can read them in one go.
+_KEYED = {
+    "VariablesSet": ("variables",), "VariablesDeleted": ("variables",),
+    "FactsRecorded": ("facts",), "LabelsAdded": ("labels",), "LabelsRemoved": ("labels",),
+    "Updated": ("members",), "Deleted": ("variables", "facts", "labels", "members"),
+}
 STANDARD_ATTRIBUTES = {"originator_id", "originator_version", "timestamp", "meta",
                        "originator_topic"}
 
