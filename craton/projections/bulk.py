@@ -92,7 +92,9 @@ def _copy_field(value: Any) -> str:
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, str):
-        return value.translate(_ESCAPES)
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_ESCAPES)
+        return value
     return str(value)
 
 
@@ -128,9 +130,18 @@ def close_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
     values = [(r["valid_to"], when(r["to_time"]), r["row_id"]) for r in rows]
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(
-            f"UPDATE {table.name} SET valid_to = {mark}, to_time = {mark} "
-            f"WHERE row_id = {mark}", values)
+        if dialect == "postgresql":  # one statement for the whole batch
+            from psycopg2.extras import execute_values
+
+            execute_values(
+                cursor, f"UPDATE {table.name} AS t SET valid_to = v.valid_to, "
+                f"to_time = v.to_time FROM (VALUES %s) AS v (valid_to, to_time, row_id) "
+                f"WHERE t.row_id = v.row_id", values,
+                template="(%s::bigint, %s::timestamptz, %s::bigint)", page_size=5000)
+        else:
+            cursor.executemany(
+                f"UPDATE {table.name} SET valid_to = {mark}, to_time = {mark} "
+                f"WHERE row_id = {mark}", values)
     finally:
         cursor.close()
 
