@@ -1,0 +1,31 @@
+"""Run a script in this process and report its peak memory: ``python -m bench.child SCRIPT ARGS``.
+
+The last line printed is JSON: exit code, wall seconds and peak RSS in MiB.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import runpy
+import sys
+import time
+
+
+def main() -> int:
+    script, args = sys.argv[1], sys.argv[2:]
+    sys.argv = [script, *args]
+    start = time.perf_counter()
+    code = 0
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as exc:
+        code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    seconds = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"code": code, "seconds": seconds, "peak_mib": peak_mib}), flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

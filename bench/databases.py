@@ -1,0 +1,148 @@
+"""Scratch databases: created fresh for a figure, or kept as a cached log."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+
+from bench.config import CACHE
+
+PG_HOST = os.environ.get("BENCH_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("BENCH_PG_PORT", "5432"))
+PG_USER = os.environ.get("BENCH_PG_USER", "postgres")
+PG_ADMIN_DB = os.environ.get("BENCH_PG_DB", "test")
+
+
+def pg_admin() -> psycopg2.extensions.connection:
+    conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname=PG_ADMIN_DB)
+    conn.autocommit = True
+    return conn
+
+
+def pg_version() -> str:
+    conn = pg_admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SHOW server_version")
+            return str(cur.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def pg_url(name: str) -> str:
+    return f"postgresql+psycopg2://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+def pg_dsn(name: str) -> dict[str, object]:
+    return {"host": PG_HOST, "port": PG_PORT, "user": PG_USER, "dbname": name}
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """One database of one kind ("sqlite" or "postgres") under a name."""
+
+    kind: str
+    name: str
+
+    @property
+    def path(self) -> Path:
+        return CACHE / "sqlite" / f"{self.name}.db"
+
+    @property
+    def url(self) -> str:
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.path}"
+        return pg_url(self.name)
+
+    def exists(self) -> bool:
+        if self.kind == "sqlite":
+            return self.path.exists()
+        conn = pg_admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.name,))
+                return cur.fetchone() is not None
+        finally:
+            conn.close()
+
+    def drop(self) -> None:
+        if self.kind == "sqlite":
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            return
+        conn = pg_admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        finally:
+            conn.close()
+
+    def create(self) -> Scratch:
+        """Drop and create afresh (an empty database)."""
+        self.drop()
+        if self.kind == "sqlite":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            keep_out_of_git()
+            return self
+        conn = pg_admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{self.name}"')
+        finally:
+            conn.close()
+        return self
+
+    def copy_to(self, name: str) -> Scratch:
+        """A copy of this database under another name (nobody may be connected)."""
+        target = Scratch(self.kind, name)
+        target.drop()
+        if self.kind == "sqlite":
+            shutil.copyfile(self.path, target.path)
+            return target
+        conn = pg_admin()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
+        finally:
+            conn.close()
+        return target
+
+    def size_bytes(self, table: str | None = None) -> int:
+        """The database's size, or one table's with its indexes."""
+        if self.kind == "sqlite":
+            import sqlite3
+
+            conn = sqlite3.connect(self.path)
+            try:
+                if table is None:
+                    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+                    return int(pages) * int(conn.execute("PRAGMA page_size").fetchone()[0])
+                rows = conn.execute(
+                    "SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name IN "
+                    "(SELECT name FROM sqlite_master WHERE tbl_name = ? AND type = 'index')",
+                    (table, table)).fetchone()
+                return int(rows[0] or 0)
+            finally:
+                conn.close()
+        conn = psycopg2.connect(**pg_dsn(self.name))  # type: ignore[arg-type]
+        try:
+            with conn.cursor() as cur:
+                if table is None:
+                    cur.execute("SELECT pg_database_size(current_database())")
+                else:
+                    cur.execute("SELECT pg_total_relation_size(%s)", (table,))
+                return int(cur.fetchone()[0])
+        finally:
+            conn.close()
+
+
+def keep_out_of_git() -> None:
+    """The cache holds generated databases: never anything to commit."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    ignore = CACHE / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")

@@ -1,0 +1,260 @@
+"""Figures 1, 2, 5 and the API half of 8: the HTTP API under gunicorn, against raw baselines."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import create_engine, select
+
+from bench import fig_core, fig_import
+from bench.config import Sizes
+from bench.databases import Scratch
+from bench.fleet import document
+from bench.model import Figure, Measurement, Run, Target
+from bench.raw import RawStore, concurrent
+from bench.server import Client, Served, craton, trivial
+from bench.stats import interleaved, median, now, percentile
+from craton.projections.tables import LIVE
+
+CLIENTS = 8
+READERS = 4  # concurrent clients for the listings: enough to keep 2 workers busy
+LISTINGS = {
+    "plain": "/v1/hosts?limit=100",
+    "vars filter": '/v1/hosts?limit=100&vars=role:"compute"',
+    "details": "/v1/hosts?limit=100&details=true",
+}
+
+
+def _inventory(db: Scratch, hosts: int) -> tuple[str, list[int]]:
+    """The project's uuid and some host ids of a database."""
+    t = LIVE.resources
+    engine = create_engine(db.url)
+    try:
+        with engine.connect() as conn:
+            project = conn.execute(select(t.c.uuid).where(
+                t.c.kind == "project", t.c.valid_to.is_(None))).scalar()
+            ids = list(conn.execute(select(t.c.id).where(
+                t.c.kind == "host", t.c.valid_to.is_(None)).order_by(t.c.id).limit(hosts))
+                .scalars())
+    finally:
+        engine.dispose()
+    return str(project), [int(i) for i in ids]
+
+
+def _changer(port: int, project: str, hosts: list[int]) -> Callable[[], Callable[[], None]]:
+    """Clients that each PUT a new variable value on hosts of their own, in turn."""
+    lock, handed = threading.Lock(), [0]
+
+    def make() -> Callable[[], None]:
+        with lock:
+            slot = handed[0]
+            handed[0] += 1
+        client = Client(port, {"X-Auth-Project": project})
+        mine = hosts[slot::CLIENTS * 2] or hosts
+        state = [0]
+
+        def change() -> None:
+            state[0] += 1
+            host = mine[state[0] % len(mine)]
+            client.ok("PUT", f"/v1/hosts/{host}/variables",
+                      {"variables": {"bench_counter": state[0] * 1000 + slot}})
+        return change
+    return make
+
+
+def measure(run: Run, kind: str, sizes: Sizes, log: Any, only: set[int],
+            import_db: Scratch | None) -> None:
+    if only & {1, 2}:
+        db = import_db or _import_db(kind, sizes, log)
+        fig_core.guarded(run, 1, lambda: _writes(run, kind, db, sizes, log, only), log)
+    if only & {5, 8}:
+        dbs = fig_core.logs(kind, sizes, log)
+        fig_core.guarded(run, 5, lambda: _reads(run, dbs, sizes, log, only), log)
+
+
+def _import_db(kind: str, sizes: Sizes, log: Any) -> Scratch:
+    db = Scratch(kind, fig_import.IMPORT_DB)
+    if db.exists():
+        return db
+    log("  importing a fleet for the write figures")
+    _s, _n, db = fig_import.run_import(kind, document(sizes.hosts, sizes.instances),
+                                       sizes.import_batch)
+    return db
+
+
+def _writes(run: Run, kind: str, db: Scratch, sizes: Sizes, log: Any,
+            only: set[int]) -> Figure:
+    project, hosts = _inventory(db, 4000)
+    raw = RawStore(kind)
+    server = craton(db.url)
+    try:
+        make = _changer(server.port, project, hosts)
+        if 1 in only:
+            log(f"  fig 1: {sizes.latency_samples} PUTs of host variables, each beside a raw "
+                "transaction")
+            times = interleaved({"put": make(), "raw": raw.transaction()},
+                                sizes.latency_samples, warmup=10)
+            fig = run.figure(1)
+            put, base = times["put"], times["raw"]
+            fig.measurements += [
+                Measurement("median latency", "ms", 1000 * median(put), 1000 * median(base),
+                            "raw transaction: lock the event table, insert two rows, commit",
+                            Target("<=", 3)),
+                Measurement("p99 latency", "ms", 1000 * percentile(put, 99),
+                            1000 * percentile(base, 99), "the same raw transaction, p99",
+                            Target("<=", 3)),
+            ]
+            fig.details = {"samples": sizes.latency_samples, "hosts_in_fleet": len(hosts),
+                           "server": "craton serve, 2 gunicorn workers"}
+            if not fig.met:
+                fig.profile = _profile_app(db, project, hosts, "PUT")
+        if 2 in only:
+            log(f"  fig 2: {CLIENTS} clients changing hosts for {sizes.concurrent_seconds} s, "
+                "then the raw transaction from 8 clients")
+            n, secs = concurrent(make, CLIENTS, sizes.concurrent_seconds)
+            bn, bsecs = concurrent(raw.transaction, CLIENTS, sizes.concurrent_seconds)
+            fig2 = run.figure(2)
+            fig2.measurements.append(Measurement(
+                "changes per second, 8 clients", "changes/s", n / secs, bn / bsecs,
+                "the raw transaction from 8 clients", Target(">=", 0.5)))
+            fig2.details = {"changes": n, "seconds": round(secs, 1), "raw": bn,
+                            "raw_seconds": round(bsecs, 1)}
+            if not fig2.met and not run.figure(1).profile:
+                fig2.profile = _profile_app(db, project, hosts, "PUT")
+    finally:
+        server.stop()
+        raw.drop()
+    return run.figure(1) if 1 in only else run.figure(2)
+
+
+class RssSampler:
+    """Peak resident memory of a server's workers, sampled in the background."""
+
+    def __init__(self, server: Served):
+        self.server, self.peak = server, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for proc in self.server.workers():
+                # a worker may be gone between listing and reading
+                with contextlib.suppress(Exception):
+                    self.peak = max(self.peak, proc.memory_info().rss / 1024 / 1024)
+            time.sleep(0.1)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def load(port: int, path: str, seconds: float, clients: int = READERS
+         ) -> tuple[float, list[float]]:
+    """Requests per second and each request's latency, from ``clients`` threads."""
+    latencies: list[list[float]] = [[] for _ in range(clients)]
+
+    def make() -> Callable[[], None]:
+        i = len([x for x in made])
+        made.append(i)
+        client = Client(port)
+
+        def get() -> None:
+            start = now()
+            client.ok("GET", path)
+            latencies[i].append(now() - start)
+        return get
+
+    made: list[int] = []
+    Client(port).ok("GET", path)  # warm
+    count, elapsed = concurrent(make, clients, seconds)
+    return count / elapsed, [x for per in latencies for x in per]
+
+
+def _reads(run: Run, dbs: dict[int, Scratch], sizes: Sizes, log: Any, only: set[int]
+           ) -> Figure:
+    big, small = dbs[sizes.log_events], dbs[sizes.log_events // 10]
+    fig = run.figure(5)
+    base_server = trivial()
+    try:
+        log(f"  fig 5: trivial Falcon endpoint, {READERS} clients, {sizes.listing_seconds} s")
+        base_rps, base_lat = load(base_server.port, "/ping", sizes.listing_seconds)
+    finally:
+        base_server.stop()
+    server = craton(big.url)
+    sampler = RssSampler(server)
+    try:
+        for name, path in LISTINGS.items():
+            log(f"  fig 5: GET {path}, {READERS} clients, {sizes.listing_seconds} s")
+            rps, lat = load(server.port, path, sizes.listing_seconds)
+            if 5 in only:
+                fig.measurements += [
+                    Measurement(f"{name}: requests/s", "req/s", rps, base_rps,
+                                "trivial Falcon endpoint, same gunicorn settings",
+                                Target(">=", 0.3)),
+                    Measurement(f"{name}: p50", "ms", 1000 * median(lat),
+                                1000 * median(base_lat), "trivial endpoint p50"),
+                    Measurement(f"{name}: p99", "ms", 1000 * percentile(lat, 99),
+                                1000 * percentile(base_lat, 99), "trivial endpoint p99"),
+                ]
+    finally:
+        peak_big = sampler.stop()
+        server.stop()
+    fig.details = {"log_events": sizes.log_events, "hosts": sizes.log_hosts,
+                   "clients": READERS, "workers": 2, "seconds_each": sizes.listing_seconds}
+    if 5 in only and not fig.met:
+        fig.profile = _profile_app(big, None, [], "GET")
+    if 8 in only:
+        server = craton(small.url)
+        sampler = RssSampler(server)
+        try:
+            for path in LISTINGS.values():
+                load(server.port, path, sizes.listing_seconds)
+        finally:
+            peak_small = sampler.stop()
+            server.stop()
+        fig8 = run.figure(8)
+        fig8.measurements.append(Measurement(
+            "API worker peak RSS under the listing load", "MiB", peak_big, peak_small,
+            f"the same load on a log of {sizes.log_events // 10:,} events",
+            Target("<=", 1.25)))
+    return fig
+
+
+def _profile_app(db: Scratch, project: str | None, hosts: list[int], method: str) -> str:
+    """The API in this process (Falcon's test client), profiled over a hundred requests."""
+    from falcon import testing
+
+    from bench.profiling import profile
+    from bench.server import TOKEN
+    from craton.api.app import create_app
+    from craton.api.auth import ensure_root
+    from craton.bootstrap import bootstrap
+    from craton.settings import Settings
+
+    svc = bootstrap(Settings(database_url=db.url, root_token=TOKEN))
+    ensure_root(svc, TOKEN)
+    client = testing.TestClient(create_app(svc))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    if project:
+        headers["X-Auth-Project"] = project
+
+    def run() -> None:
+        for i in range(100):
+            if method == "PUT":
+                client.simulate_put(f"/v1/hosts/{hosts[i % len(hosts)]}/variables",
+                                    json={"variables": {"bench_profile": i}}, headers=headers)
+            else:
+                client.simulate_get("/v1/hosts", query_string="limit=100&details=true",
+                                    headers=headers)
+
+    try:
+        text, _ = profile(run)
+        return f"{method} through the app in-process, 100 requests\n{text}"
+    finally:
+        svc.close()

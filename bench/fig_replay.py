@@ -1,0 +1,99 @@
+"""Figure 4 (and the replay half of 8): ``scripts/replay.py`` against reading the log.
+
+The replay runs as its own process so its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+
+from bench.config import ROOT
+from bench.databases import Scratch
+from bench.runner import run_runner
+from bench.stats import now
+from craton.bootstrap import bootstrap
+from craton.replay import _uuid, stored_batches
+from craton.settings import Settings
+
+
+def replay(db: Scratch) -> dict[str, Any]:
+    """Run ``scripts/replay.py`` on a database: seconds, peak MiB, events."""
+    env = {**os.environ, "CRATON_DATABASE_URL": db.url, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "bench.child", str(ROOT / "scripts" / "replay.py")]
+    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,
+                          check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    if proc.returncode or not lines:
+        raise RuntimeError(f"replay failed: {proc.stderr.strip()[-500:]}")
+    result = json.loads(lines[-1])
+    words = next((ln for ln in lines if ln.startswith("rebuilt")), "").split()
+    result["events"] = int(words[4].replace(",", "")) if len(words) > 4 else 0
+    result["message"] = " ".join(words)
+    return result
+
+
+def read_rate(db: Scratch, batch: int = 5000) -> tuple[float, int]:
+    """Seconds to read and decode every stored event, in the replay's batches."""
+    svc = bootstrap(Settings(database_url=db.url), init=False)
+    mapper = svc.ledger.mapper
+    count = 0
+    try:
+        start = now()
+        with svc.db.engine.connect() as conn:
+            for rows in stored_batches(conn, 0, batch):
+                for r in rows:
+                    mapper.to_domain_event(StoredEvent(
+                        originator_id=_uuid(r.originator_id),
+                        originator_version=r.originator_version,
+                        topic=r.topic, state=bytes(r.state)))
+                count += len(rows)
+        return now() - start, count
+    finally:
+        svc.close()
+
+
+def runner_rate(db: Scratch, events: int) -> tuple[float, str]:
+    seconds, done, how = run_runner(db.url, events)
+    _drop_runner_tables(db)
+    return done / seconds, how
+
+
+def _drop_runner_tables(db: Scratch) -> None:
+    from sqlalchemy import create_engine
+
+    from bench.runner import _tables
+
+    engine = create_engine(db.url)
+    _tables().metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS notification_tracking")
+    engine.dispose()
+
+
+def profile_replay(db: Scratch) -> str:
+    """``scripts/replay.py`` itself under cProfile, on a whole (smaller) log."""
+    import io
+    import pstats
+    import tempfile
+
+    from bench.profiling import summarise
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = f"{tmp}/replay.prof"
+        env = {**os.environ, "CRATON_DATABASE_URL": db.url, "PYTHONPATH": str(ROOT)}
+        start = now()
+        proc = subprocess.run([sys.executable, "-m", "cProfile", "-o", out,
+                               str(ROOT / "scripts" / "replay.py")], env=env, cwd=ROOT,
+                              capture_output=True, text=True, check=False)
+        seconds = now() - start
+        if proc.returncode:
+            return f"profiling failed: {proc.stderr[-500:]}"
+        stats = pstats.Stats(out, stream=io.StringIO())
+        return (f"scripts/replay.py on {db.name} under cProfile\n"
+                + summarise(stats, seconds, top=22))
