@@ -84,7 +84,7 @@ def register_many(ledger: Ledger, meta: Meta, kind: str, items: list[dict[str, A
             prepared = []
             for item in chunk:
                 values = {**field_defaults(spec), **item["fields"]}
-                check_fields(spec, values, creating=True)
+                check_fields(spec, values, creating=True)  # before references are read
                 values = rules.resolve_references(lookup, spec, meta.project_id, values)
                 if "parent_id" in spec.fields and values.get("parent_id"):
                     rules.check_no_cycle(lookup, None, values["parent_id"])

@@ -18,7 +18,6 @@ from sqlalchemy import (
     Select,
     Table,
     column,
-    insert,
     select,
     table,
     text,
@@ -27,6 +26,7 @@ from sqlalchemy.sql.expression import TableClause
 
 from craton.ledger.chain import GENESIS
 from craton.ledger.records import ChainLink, StoredRecord, extend, normalised_record
+from craton.projections.bulk import insert_rows
 
 APPEND_ONLY_MESSAGE = "the event log is append-only"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -98,9 +98,8 @@ def append_links(
             f"position {head.position}"
         )
     links = extend(GENESIS if head is None else head.hash, pending)
-    connection.execute(
-        insert(chain), [{"position": link.position, "hash": link.hash} for link in links]
-    )
+    insert_rows(connection, chain, [{"position": link.position, "hash": link.hash}
+                                    for link in links])
     return links
 
 
