@@ -10,10 +10,16 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 from craton.bootstrap import Services
+from craton.planning.service import MAX_TIME_LIMIT_S
 from craton.settings import Settings
 
 from .app import create_app
 from .auth import ensure_root
+
+
+# A plan is solved inside its POST (time limit at most MAX_TIME_LIMIT_S); the
+# worker must outlive the longest solve. Workflows never run in a request.
+WORKER_TIMEOUT_S = int(MAX_TIME_LIMIT_S) + 30
 
 
 class Server(BaseApplication):  # type: ignore[misc]
@@ -24,7 +30,7 @@ class Server(BaseApplication):  # type: ignore[misc]
         self.settings = settings
         self.services_factory = services_factory
         self.options = {"bind": settings.bind, "workers": settings.workers,
-                        "accesslog": "-", **(options or {})}
+                        "accesslog": "-", "timeout": WORKER_TIMEOUT_S, **(options or {})}
         self.services: Services | None = None
         super().__init__()
 
