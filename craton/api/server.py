@@ -16,7 +16,6 @@ from craton.settings import Settings
 from .app import create_app
 from .auth import ensure_root
 
-
 # A plan is solved inside its POST (time limit at most MAX_TIME_LIMIT_S); the
 # worker must outlive the longest solve. Workflows never run in a request.
 WORKER_TIMEOUT_S = int(MAX_TIME_LIMIT_S) + 30

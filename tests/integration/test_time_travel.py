@@ -120,7 +120,8 @@ def test_replay_rebuilds_exactly_what_was_projected_live(services: Services) -> 
     assert replay.verify(services, batch_size=3).differences == []
     replay.rebuild(services, batch_size=2)
     assert replay.verify(services).differences == []
-    led.set_variables(meta, "host", f["host"]["id"], {"after": "rebuild"})  # tables still take writes
+    # the swapped-in tables still take writes
+    led.set_variables(meta, "host", f["host"]["id"], {"after": "rebuild"})
     led.add_labels(meta, "host", f["host"]["id"], ["late"])
     assert replay.verify(services).differences == []
 
