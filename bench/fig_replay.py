@@ -67,12 +67,11 @@ def runner_rate(db: Scratch, events: int) -> tuple[float, str]:
 def _drop_runner_tables(db: Scratch) -> None:
     from sqlalchemy import create_engine
 
-    from bench.runner import _tables
+    from bench.runner import _tables, drop_tracking
 
     engine = create_engine(db.url)
     _tables().metadata.drop_all(engine)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS notification_tracking")
+    drop_tracking(engine)
     engine.dispose()
 
 

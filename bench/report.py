@@ -42,7 +42,9 @@ def save(machine: dict[str, Any], runs: dict[str, dict[str, Any]],
          planner: dict[str, Any] | None) -> None:
     """Merge these runs into the stored results (other databases' runs stay) and write both."""
     data = load()
-    data.setdefault("runs", {}).update(runs)
+    stored = data.setdefault("runs", {})
+    for database, run in runs.items():
+        stored[database] = _merged(stored.get(database), run)
     data["machine"] = machine
     data["written"] = datetime.now(UTC).isoformat(timespec="seconds")
     if planner is not None:
@@ -53,6 +55,22 @@ def save(machine: dict[str, Any], runs: dict[str, dict[str, Any]],
     images = plots.growth(data["runs"], PLOTS)
     target_plot = plots.ratios(data["runs"], PLOTS)
     MD_PATH.write_text(markdown(data, images, target_plot))
+
+
+def _merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """A partial run (``--figures``) keeps the figures it did not measure from the last run."""
+    if not old:
+        return new
+    out = dict(new)
+    figures = dict(new.get("figures", {}))
+    for number, fig in old.get("figures", {}).items():
+        if number not in figures:
+            figures[number] = {**fig, "measured_in_run": fig.get("measured_in_run")
+                               or old.get("started")}
+    out["figures"] = dict(sorted(figures.items(), key=lambda kv: int(kv[0])))
+    if not new.get("growth") and old.get("growth"):
+        out["growth"], out["growth_summary"] = old["growth"], old.get("growth_summary", [])
+    return out
 
 
 def _by_number(runs: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +168,8 @@ def _run_section(database: str, run: dict[str, Any]) -> list[str]:
         lines.append("")
     for number, fig in sorted(run.get("figures", {}).items(), key=lambda kv: int(kv[0])):
         lines += [f"### {database} — figure {number}: {fig['title']}", ""]
+        if fig.get("measured_in_run"):
+            lines += [f"(Measured in the earlier run of {fig['measured_in_run']}.)", ""]
         if fig.get("error"):
             lines += [f"Not measured: {fig['error']}", ""]
         if fig.get("measurements"):

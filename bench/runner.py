@@ -21,6 +21,9 @@ from craton.projections.projector import Projector
 from craton.projections.tables import Tables, build_tables
 
 PREFIX = "runner_"
+# Where the library keeps the projection's tracking records (named after the projection);
+# dropped before each run so no record left by an earlier run makes the runner skip events.
+TRACKING_TABLES = ("cratonbench_tracking", "notification_tracking")
 _TABLES: dict[str, Tables] = {}
 
 
@@ -65,9 +68,14 @@ def _prepare(url: str) -> None:
     tables = _tables()
     tables.metadata.drop_all(engine)
     tables.metadata.create_all(engine)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS notification_tracking")
+    drop_tracking(engine)
     engine.dispose()
+
+
+def drop_tracking(engine: Any) -> None:
+    with engine.begin() as conn:
+        for name in TRACKING_TABLES:
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
 
 
 def _nth_id(url: str, n: int) -> int:
