@@ -6,6 +6,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
@@ -24,13 +25,7 @@ def pg_admin() -> psycopg2.extensions.connection:
 
 
 def pg_version() -> str:
-    conn = pg_admin()
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SHOW server_version")
-            return str(cur.fetchone()[0])
-    finally:
-        conn.close()
+    return str(_admin("SHOW server_version", fetch=True)[0])
 
 
 def pg_url(name: str) -> str:
@@ -61,25 +56,15 @@ class Scratch:
     def exists(self) -> bool:
         if self.kind == "sqlite":
             return self.path.exists()
-        conn = pg_admin()
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.name,))
-                return cur.fetchone() is not None
-        finally:
-            conn.close()
+        return _admin("SELECT 1 FROM pg_database WHERE datname = %s", (self.name,),
+                      fetch=True) is not None
 
     def drop(self) -> None:
         if self.kind == "sqlite":
             for suffix in ("", "-wal", "-shm", "-journal"):
                 Path(f"{self.path}{suffix}").unlink(missing_ok=True)
             return
-        conn = pg_admin()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-        finally:
-            conn.close()
+        _admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
     def create(self) -> Scratch:
         """Drop and create afresh (an empty database)."""
@@ -88,12 +73,7 @@ class Scratch:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             keep_out_of_git()
             return self
-        conn = pg_admin()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{self.name}"')
-        finally:
-            conn.close()
+        _admin(f'CREATE DATABASE "{self.name}"')
         return self
 
     def copy_to(self, name: str) -> Scratch:
@@ -103,12 +83,7 @@ class Scratch:
         if self.kind == "sqlite":
             shutil.copyfile(self.path, target.path)
             return target
-        conn = pg_admin()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
-        finally:
-            conn.close()
+        _admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.name}"')
         return target
 
     def size_bytes(self, table: str | None = None) -> int:
@@ -146,3 +121,14 @@ def keep_out_of_git() -> None:
     ignore = CACHE / ".gitignore"
     if not ignore.exists():
         ignore.write_text("*\n")
+
+
+def _admin(statement: str, params: tuple[Any, ...] = (), fetch: bool = False) -> Any:
+    """Run one statement on the PostgreSQL server outside any database of ours."""
+    conn = pg_admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchone() if fetch else None
+    finally:
+        conn.close()
