@@ -1,0 +1,58 @@
+"""The ``craton`` command as an operator meets it: results on stdout, one line on error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from craton.cli import main
+
+DOC = {"clouds": [{"name": "c"}], "regions": [{"name": "r", "cloud": "c"}],
+       "hosts": [{"name": f"h{n}", "region": "r",
+                  "facts": {"vcpus": 16, "memory_total_mb": 65536, "disk_gb": 100}}
+                 for n in range(3)],
+       "instances": [{"name": f"vm{n}", "host": f"h{n}", "vcpus": 1, "memory_mb": 1024}
+                     for n in range(3)]}
+
+
+def project(url: str) -> str:
+    from craton.bootstrap import bootstrap
+    from craton.domain.meta import system_meta
+    from craton.settings import Settings
+
+    svc = bootstrap(Settings(database_url=url))
+    row = svc.ledger.register(system_meta(), "project", {"name": "ops"})
+    svc.close()
+    return str(row["uuid"])
+
+
+def test_import_plan_and_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    pid = project(url)
+    doc = tmp_path / "fleet.json"
+    doc.write_text(json.dumps(DOC))
+    assert main(["--database-url", url, "import", str(doc), "--project", pid]) == 0
+    assert "3 hosts" in capsys.readouterr().out
+    assert main(["--database-url", url, "plan", "--project", pid, "--planner", "greedy"]) == 0
+    out = capsys.readouterr().out
+    assert "hosts freed  2" in out and "moves" in out
+    assert main(["--database-url", url, "replay", "--verify"]) == 0
+    assert "0 differences" in capsys.readouterr().out
+
+
+def test_errors_are_one_readable_line(tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    pid = project(url)
+    missing = tmp_path / "nope.json"
+    assert main(["--database-url", url, "import", str(missing), "--project", pid]) == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"hosts": [{"name": "x", "region": "nowhere"}]}))
+    assert main(["--database-url", url, "import", str(bad), "--project", pid]) == 2
+    assert main(["--database-url", url, "plan", "--project", pid]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 3 and all(e.startswith("craton: ") for e in errors)
+    assert "no region named 'nowhere'" in errors[1]
+    assert "Traceback" not in "".join(errors)
