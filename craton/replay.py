@@ -22,7 +22,9 @@ from sqlalchemy.sql.expression import table as table_clause
 from craton.bootstrap import Services
 from craton.db import EVENTS_TABLE
 from craton.progress import Progress
+from craton.projections.appender import Appender
 from craton.projections.bulk import analyze
+from craton.projections.held import HeldBatch
 from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, SCHEMA_VERSION, Tables, build_tables
 from craton.projections.timeline import utc
@@ -61,15 +63,18 @@ def stored_batches(conn: Connection, after: int, batch_size: int,
         after = rows[-1].id
 
 
-def _project_rows(svc: Services, projector: Projector, conn: Connection, rows: list[Any]) -> None:
-    mapper = svc.ledger.mapper
-    events = [
-        (r.id, mapper.to_domain_event(StoredEvent(
+def _decode(svc: Services, rows: list[Any]) -> list[tuple[int, Any]]:
+    to_domain_event = svc.ledger.mapper.to_domain_event
+    return [
+        (r.id, to_domain_event(StoredEvent(
             originator_id=_uuid(r.originator_id), originator_version=r.originator_version,
             topic=r.topic, state=bytes(r.state))))
         for r in rows
     ]
-    projector.apply(conn, events)
+
+
+def _project_rows(svc: Services, projector: Projector, conn: Connection, rows: list[Any]) -> None:
+    projector.apply(conn, _decode(svc, rows))
 
 
 def _uuid(value: Any) -> UUID:
@@ -89,23 +94,34 @@ def _fresh(svc: Services, prefix: str) -> Tables:
 
 
 def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
-                 show_progress: bool | None = None, after: int = 0) -> int:
-    """Project the whole log (after a position) into the given tables, batch by batch."""
+                 show_progress: bool | None = None) -> int:
+    """Project the whole log into empty tables, holding the current rows in memory.
+
+    Rows are appended once each, finished (see ``HeldBatch``), by an
+    ``Appender`` that writes while the next batch is decoded and projected.
+    """
     projector = Projector(tables)
-    with svc.db.engine.connect() as conn:
-        total = conn.execute(
-            select(func.count()).select_from(EVENTS).where(EVENTS.c.id > after)).scalar_one()
+    held = HeldBatch(tables)
+    read_engine = svc.db.read_engine
+    memory = read_engine is svc.db.engine  # in-memory SQLite: one shared connection
+    with read_engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(EVENTS)).scalar_one()
         conn.rollback()
     bar = Progress("replay", total, enabled=show_progress)
-    while True:
-        with svc.db.engine.begin() as conn:  # one transaction per batch
-            rows = next(stored_batches(conn, after, batch_size), [])
-            if rows:
-                _project_rows(svc, projector, conn, rows)
-        if not rows:
-            break
-        after = rows[-1].id
-        bar.advance(len(rows))
+    with Appender(svc.db.engine, threaded=not memory) as appender:
+        after = 0
+        while True:
+            with read_engine.connect() as conn:
+                rows = next(stored_batches(conn, after, batch_size), [])
+                conn.rollback()
+            if not rows:
+                break
+            projector.project(held, _decode(svc, rows))
+            appender.put(held.take())
+            after = rows[-1].id
+            bar.advance(len(rows))
+        for chunk in held.take_current():
+            appender.put([chunk])
     bar.finish()
     return bar.done
 
@@ -113,7 +129,7 @@ def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
 def _catch_up(svc: Services, tables: Tables, conn: Connection) -> None:
     """Inside the write lock: project what arrived while the rebuild ran."""
     last = conn.execute(select(func.max(tables.events.c.position))).scalar() or 0
-    projector = Projector(tables)
+    projector = Projector(tables)  # reads the current rows back through the lookup indexes
     for rows in stored_batches(conn, int(last), 5000):
         _project_rows(svc, projector, conn, rows)
 

@@ -16,6 +16,7 @@ from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, Connection, DateTime, Table
 
 Row = dict[str, Any]
@@ -32,8 +33,20 @@ def _sqlite_time(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+@lru_cache(maxsize=8192)
+def _pg_time(value: datetime | None) -> str | None:
+    """A timestamp as PostgreSQL reads it in COPY text (ISO 8601 with its offset)."""
+    return None if value is None else str(value)
+
+
 def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    """JSON text for a JSON column (not matched as text, so any valid spelling does)."""
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # integers beyond 64 bits, say
+        return json.dumps(value)
 
 
 def _same(value: Any) -> Any:
@@ -47,8 +60,8 @@ def _plan(table: Table, dialect: str) -> tuple[list[str], list[Convert]]:
     for column in columns:
         if isinstance(column.type, JSON):
             converts.append(_json)
-        elif isinstance(column.type, DateTime) and dialect == "sqlite":
-            converts.append(_sqlite_time)
+        elif isinstance(column.type, DateTime):
+            converts.append(_sqlite_time if dialect == "sqlite" else _pg_time)
         else:
             converts.append(_same)
     return [c.name for c in columns], converts
@@ -99,23 +112,47 @@ def _copy_field(value: Any) -> str:
 
 
 def _copy_text(values: list[list[Any]]) -> io.StringIO:
-    """Rows in COPY's text format."""
-    return io.StringIO("".join(
-        "\t".join(_copy_field(v) for v in row) + "\n" for row in values))
+    """Rows in COPY's text format.
+
+    Most values are plain text, numbers or NULL: a line is joined without
+    escaping first, and escaped value by value only if it holds a backslash
+    (beyond one per NULL), a line break or a tab of its own.
+    """
+    lines = []
+    tabs = len(values[0]) - 1 if values else 0
+    for row in values:
+        line = "\t".join(["\\N" if v is None else v if v.__class__ is str else str(v)
+                          for v in row])
+        if (line.count("\\") != row.count(None) or line.count("\t") != tabs
+                or "\n" in line or "\r" in line):
+            line = "\t".join([_copy_field(v) for v in row])
+        lines.append(line)
+    lines.append("")
+    return io.StringIO("\n".join(lines))
 
 
 def _values(rows: list[Row], names: list[str], converts: list[Convert]) -> list[list[Any]]:
-    """Each row's values in column order, converted where the column type needs it."""
-    special = [(i, f) for i, f in enumerate(converts) if f is not _same]
+    """Each row's values in column order, converted where the column type needs it.
+
+    Successive versions of a row share their JSON document and the rows of one
+    event share its time, so each distinct object is converted once per call.
+    """
+    special = [i for i, f in enumerate(converts) if f is not _same]
     get = itemgetter(*names)
     out = []
+    done: dict[int, Any] = {}  # id(object) -> converted; every object outlives the call
     for row in rows:
         try:
             values = list(get(row))
         except KeyError:  # a row without some optional columns
             values = [row.get(n) for n in names]
-        for i, f in special:
-            values[i] = f(values[i])
+        for i in special:
+            value = values[i]
+            if value is not None:
+                converted = done.get(id(value))
+                if converted is None:
+                    converted = done[id(value)] = converts[i](value)
+                values[i] = converted
         out.append(values)
     return out
 

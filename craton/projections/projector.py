@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -12,7 +11,7 @@ from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection
 
 from craton.domain.kinds import KINDS, REFERENCE_FIELDS
-from craton.projections.rows import Batch, Row, dump_value
+from craton.projections.rows import Batch, Row, dump_value, load_value
 from craton.projections.tables import Tables
 
 COLUMN_FIELDS = (*REFERENCE_FIELDS, "device_type", "ip_address", "active")
@@ -39,11 +38,16 @@ class Projector:
         batch.by_uuid.update({u: dict(r) for u, r in (known or {}).items()})
         batch.preload([str(e.originator_id) for _, e in events if e.originator_version > 1])
         self._preload_values(batch, events)
-        for position, event in events:
-            self.apply_one(batch, position, event)
+        self.project(batch, events)
         current = {r["id"]: r for r in batch.new_resources if r["valid_to"] is None}
         batch.flush()
         return current
+
+    def project(self, batch: Any, events: Sequence[Positioned]) -> None:
+        """Apply events to a batch of rows (a ``Batch``, or a replay's ``HeldBatch``)."""
+        apply_one = self.apply_one
+        for position, event in events:
+            apply_one(batch, position, event)
 
     def _preload_values(self, batch: Batch, events: Sequence[Positioned]) -> None:
         """Read the current variables, facts, labels and groups a batch changes, at once."""
@@ -124,7 +128,8 @@ class Projector:
     def _next_version(self, batch: Batch, old: Row, event: Any, position: int,
                       time: datetime, **changes: Any) -> Row:
         batch.close_resource(old, position, time)
-        row = {k: v for k, v in old.items() if k != "row_id"}
+        row = dict(old)
+        row.pop("row_id", None)
         row.update(changes, version=event.originator_version, updated_at=time,
                    valid_from=position, valid_to=None, from_time=time, to_time=None)
         batch.open_resource(row)
@@ -254,4 +259,4 @@ def _registered_changes(row: Row, event: Any) -> dict[str, Any]:
 
 
 def _load(text: str) -> Any:
-    return json.loads(text)
+    return load_value(text)

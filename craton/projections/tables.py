@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 # Bump when a read-model shape changes: a rebuild from the log follows.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: values spelled by orjson (UTF-8, keys sorted)
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 TIME = DateTime(timezone=True)

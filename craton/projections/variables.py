@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
+from craton.projections.rows import load_value
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import visible
 
@@ -25,7 +25,7 @@ def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
             .where(table.c.resource_id.in_(chunk), visible(table, at))
         )
         for rid, key, value in rows:
-            out[rid][key] = json.loads(value)
+            out[rid][key] = load_value(value)
     return out
 
 
