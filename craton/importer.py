@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from craton.application import Ledger
+from craton.collector import collector_paused
 from craton.domain import rules
 from craton.domain.errors import InvalidInput, NameTaken
 from craton.domain.inventory import AGGREGATES
@@ -140,7 +141,7 @@ def import_fleet(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, 
     bar = Progress("import", total, enabled=show_progress)
     names: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
-    with ledger.db.writing() as session:
+    with ledger.db.writing() as session, collector_paused():
         _import_kinds(ledger, meta, document, batch_size, bar, names, counts)
         if total >= ANALYZE_AFTER:  # the planner should know the tables grew
             analyze(session.connection(), ledger.tables.rebuildable)

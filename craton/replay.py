@@ -20,6 +20,7 @@ from sqlalchemy.sql.expression import column
 from sqlalchemy.sql.expression import table as table_clause
 
 from craton.bootstrap import Services
+from craton.collector import collector_paused
 from craton.db import EVENTS_TABLE
 from craton.progress import Progress
 from craton.projections.appender import Appender
@@ -108,7 +109,7 @@ def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
         total = conn.execute(select(func.count()).select_from(EVENTS)).scalar_one()
         conn.rollback()
     bar = Progress("replay", total, enabled=show_progress)
-    with Appender(svc.db.engine, threaded=not memory) as appender:
+    with Appender(svc.db.engine, threaded=not memory) as appender, collector_paused():
         after = 0
         while True:
             with read_engine.connect() as conn:

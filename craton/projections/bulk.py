@@ -33,10 +33,25 @@ def _sqlite_time(value: datetime | None) -> str | None:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-@lru_cache(maxsize=8192)
 def _pg_time(value: datetime | None) -> str | None:
-    """A timestamp as PostgreSQL reads it in COPY text (ISO 8601 with its offset)."""
-    return None if value is None else str(value)
+    """A timestamp as PostgreSQL reads it in COPY text (ISO 8601 with its offset).
+
+    One event's time object is written in several rows and tables, often in
+    different batches: its text is kept, by object, for the next time.
+    """
+    if value is None:
+        return None
+    kept = _TIME_TEXT.get(id(value))
+    if kept is not None and kept[0] is value:
+        return kept[1]
+    text = str(value)
+    if len(_TIME_TEXT) >= 100_000:
+        _TIME_TEXT.clear()
+    _TIME_TEXT[id(value)] = (value, text)  # the object is kept, so its id stays its own
+    return text
+
+
+_TIME_TEXT: dict[int, tuple[datetime, str]] = {}
 
 
 def _json(value: Any) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from eventsourcing.domain import DomainEventProtocol
@@ -71,7 +72,7 @@ class Projector:
         else:
             old = batch.resource(uuid)
             if old is None:  # an aggregate without inventory rows (runs, plans)
-                self._log(batch, position, event, name, None, None, {})
+                self._log(batch, position, event, name, None, None, {}, uuid)
                 return
             handler = getattr(self, f"_on_{name}", None)
             if handler is not None:
@@ -81,18 +82,18 @@ class Projector:
             else:  # a step of a run, say: logged with its details, no new version
                 changes = {"detail": _detail(event)}
             row = old
-        self._log(batch, position, event, name, row, row["kind"], changes)
+        self._log(batch, position, event, name, row, row["kind"], changes, uuid)
 
     # -- helpers --------------------------------------------------------------
     def _log(self, batch: Batch, position: int, event: Any, name: str,
-             row: Row | None, kind: str | None, changes: dict[str, Any]) -> None:
+             row: Row | None, kind: str | None, changes: dict[str, Any],
+             uuid: str) -> None:
         meta = getattr(event, "meta", {}) or {}
         kind = kind or getattr(event, "kind", None) or type(event).__qualname__.split(".")[0]
-        title = "".join(p.capitalize() for p in str(kind).split("-"))
         batch.events.append({
             "position": position, "time": event.timestamp,
-            "event_type": f"{title}.{name}", "kind": kind,
-            "resource_id": row["id"] if row else None, "uuid": str(event.originator_id),
+            "event_type": _event_type(str(kind), name), "kind": kind,
+            "resource_id": row["id"] if row else None, "uuid": uuid,
             "version": event.originator_version,
             "project_id": row["project_id"] if row else meta.get("project_id"),
             "actor_id": meta.get("actor_id"), "actor_name": meta.get("actor_name", "?"),
@@ -230,6 +231,12 @@ _KEYED = {
 }
 STANDARD_ATTRIBUTES = {"originator_id", "originator_version", "timestamp", "meta",
                        "originator_topic"}
+
+
+@cache
+def _event_type(kind: str, name: str) -> str:
+    """``Host.VariablesSet``, say."""
+    return "".join(p.capitalize() for p in kind.split("-")) + "." + name
 
 
 def _detail(event: Any) -> dict[str, Any]:
