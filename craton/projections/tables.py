@@ -23,8 +23,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
+    literal_column,
     text,
 )
+from sqlalchemy.sql.elements import ColumnElement
 
 # Bump when a read-model shape changes: a rebuild from the log follows.
 SCHEMA_VERSION = 2  # 2: values spelled by orjson (UTF-8, keys sorted)
@@ -40,6 +43,24 @@ def _interval() -> list[Column]:  # type: ignore[type-arg]
         Column("from_time", TIME, nullable=False),
         Column("to_time", TIME, nullable=True),
     ]
+
+
+# ``valid_to`` of a current row, for as-of matching: beyond every position.
+OPEN_END = 2 ** 62
+
+
+def valid_until(t: Table) -> ColumnElement[Any]:
+    """``valid_to``, or ``OPEN_END`` for a current row: the as-of indexes' expression.
+
+    The number is written into the SQL (not bound) so both databases match the
+    query's expression to the index's.
+    """
+    return func.coalesce(t.c.valid_to, literal_column(str(OPEN_END)))
+
+
+def _as_of(name: str, t: Table, *cols: str) -> Index:
+    """An index for past rows: the columns, then ``valid_from`` and ``valid_until``."""
+    return Index(name, *[t.c[c] for c in cols], t.c.valid_from, valid_until(t))
 
 
 def _current(name: str, *cols: str, unique: bool = False) -> Index:
@@ -109,12 +130,12 @@ def build_tables(prefix: str = "", lean: bool = False) -> Tables:
         _current(f"{p}ix_res_unique", "unique_key", unique=True),
         _current(f"{p}ix_res_uuid", "uuid"),
         _current(f"{p}ix_res_current", "kind", "created_at", "id"),
-        Index(f"{p}ix_res_id_from", "id", "valid_from"),
-        Index(f"{p}ix_res_kind_created", "kind", "created_at", "id"),
         *[_current(f"{p}ix_res_{c}", c) for c in (
             "cloud_id", "region_id", "cell_id", "parent_id", "device_id",
             "network_id", "host_id")],
     )
+    _as_of(f"{p}ix_res_id_from", resources, "id")
+    _as_of(f"{p}ix_res_kind_created", resources, "kind", "created_at", "id")
     kv = []
     for name, key in (("variable", "key"), ("fact", "key"), ("label", "label")):
         cols: list[Column[Any]] = [
@@ -124,14 +145,13 @@ def build_tables(prefix: str = "", lean: bool = False) -> Tables:
         ]
         if name != "label":
             cols.append(Column("value", Text, nullable=False))
-        indexes: list[Index] = [
-            _current(f"{p}ix_{name}_current", "resource_id", key),
-            Index(f"{p}ix_{name}_res_from", "resource_id", "valid_from"),
-        ]
+        indexes: list[Index] = [_current(f"{p}ix_{name}_current", "resource_id", key)]
         if name != "fact":
             by_value = (key, "value") if name == "variable" else (key,)
             indexes.append(_current(f"{p}ix_{name}_by_value", *by_value))
-        kv.append(Table(f"{p}{name}_versions", md, *cols, *_interval(), *indexes))
+        table = Table(f"{p}{name}_versions", md, *cols, *_interval(), *indexes)
+        _as_of(f"{p}ix_{name}_res_from", table, "resource_id")
+        kv.append(table)
     members = Table(
         f"{p}member_versions", md,
         Column("row_id", ID, primary_key=True, autoincrement=True),

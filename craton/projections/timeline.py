@@ -5,17 +5,23 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Table, and_, func, select
 
 from craton.domain.errors import InvalidInput
-from craton.projections.tables import LIVE, Tables
+from craton.projections.tables import LIVE, Tables, valid_until
 
 
 def visible(t: Table, at: int | None) -> ColumnElement[bool]:
-    """Rows true at position ``at`` (``None``: the current rows)."""
+    """Rows true at position ``at`` (``None``: the current rows).
+
+    Past rows are matched on ``valid_from`` and ``valid_until`` (``valid_to``
+    with the current rows' open end spelt as a number), both in the as-of
+    indexes, so a past listing skips the versions that were not true then
+    inside the index, without reading them.
+    """
     if at is None:
         return t.c.valid_to.is_(None)
-    return and_(t.c.valid_from <= at, or_(t.c.valid_to.is_(None), t.c.valid_to > at))
+    return and_(t.c.valid_from <= at, valid_until(t) > at)
 
 
 def head(conn: Connection, tables: Tables = LIVE) -> int:
