@@ -88,13 +88,15 @@ def insert_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
         return
     dialect = conn.dialect.name
     names, converts = _plan(table, dialect)
-    values = _values(rows, names, converts)
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     columns = ", ".join(names)
     try:
-        if dialect == "postgresql" and len(values) >= COPY_FROM:
-            cursor.copy_expert(f"COPY {table.name} ({columns}) FROM STDIN", _copy_text(values))
-        elif dialect == "postgresql":
+        if dialect == "postgresql" and len(rows) >= COPY_FROM:
+            cursor.copy_expert(f"COPY {table.name} ({columns}) FROM STDIN",
+                               copy_text(rows, names, converts))
+            return
+        values = _values(rows, names, converts)
+        if dialect == "postgresql":
             from psycopg2.extras import execute_values
 
             execute_values(cursor, f"INSERT INTO {table.name} ({columns}) VALUES %s",
@@ -113,37 +115,62 @@ COPY_FROM = 64  # rows in one insert from which COPY beats a multi-row INSERT
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def _copy_field(value: Any) -> str:
-    """One value in COPY's text format (NULL is \\N; backslash, tab, newline escaped)."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, str):
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            return value.translate(_ESCAPES)
-        return value
-    return str(value)
+def copy_text(rows: list[Row], names: list[str], converts: list[Convert]) -> io.StringIO:
+    """Rows in COPY's text format, built a column at a time.
 
-
-def _copy_text(values: list[list[Any]]) -> io.StringIO:
-    """Rows in COPY's text format.
-
-    Most values are plain text, numbers or NULL: a line is joined without
-    escaping first, and escaped value by value only if it holds a backslash
-    (beyond one per NULL), a line break or a tab of its own.
+    Each column is converted (JSON, times) once per distinct object, turned
+    into text with the driver-level loops of ``map`` where it holds no NULL,
+    and escaped only if one of its values holds a backslash, tab or line
+    break; the lines are then joined column-wise.
     """
-    lines = []
-    tabs = len(values[0]) - 1 if values else 0
-    for row in values:
-        line = "\t".join(["\\N" if v is None else v if v.__class__ is str else str(v)
-                          for v in row])
-        if (line.count("\\") != row.count(None) or line.count("\t") != tabs
-                or "\n" in line or "\r" in line):
-            line = "\t".join([_copy_field(v) for v in row])
-        lines.append(line)
+    columns = []
+    done: dict[int, Any] = {}  # id -> text, shared by columns (a row's times are one object)
+    for name, convert in zip(names, converts, strict=True):
+        try:
+            values = list(map(itemgetter(name), rows))
+        except KeyError:  # some rows leave an optional column out
+            values = [row.get(name) for row in rows]
+        if convert is not _same:
+            values = _converted(values, convert, done)
+        columns.append(_column_text(values))
+    lines = list(map("\t".join, zip(*columns, strict=True)))
     lines.append("")
     return io.StringIO("\n".join(lines))
+
+
+def _converted(values: list[Any], convert: Convert, done: dict[int, Any]) -> list[Any]:
+    """Converted values; ``done`` maps an object's id to its text (objects outlive it)."""
+    out: list[Any] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        converted = done.get(id(value))
+        if converted is None:
+            converted = done[id(value)] = convert(value)
+        out.append(converted)
+    return out
+
+
+def _column_text(values: list[Any]) -> list[str]:
+    nulls = values.count(None)
+    if nulls == len(values):
+        return ["\\N"] * nulls
+    present = [v for v in values if v is not None] if nulls else values
+    texts = present if set(map(type, present)) == {str} else list(map(_scalar, present))
+    joined = "\x1e".join(texts)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        texts = [t.translate(_ESCAPES) for t in texts]
+    if not nulls:
+        return texts
+    it = iter(texts)
+    return ["\\N" if v is None else next(it) for v in values]
+
+
+def _scalar(value: Any) -> str:
+    if value.__class__ is bool:
+        return "t" if value else "f"
+    return str(value)
 
 
 def _values(rows: list[Row], names: list[str], converts: list[Convert]) -> list[list[Any]]:
