@@ -25,6 +25,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="comma-separated figure numbers to run (default: all)")
     p.add_argument("--no-planner", action="store_true", help="skip the planner benchmark")
     p.add_argument("--planner-only", action="store_true")
+    p.add_argument("--report-only", action="store_true",
+                   help="rewrite docs/benchmarks.md from docs/benchmarks.json, measure nothing")
     return p.parse_args(argv)
 
 
@@ -69,6 +71,11 @@ def machine_pg() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.report_only:
+        stored = report.load()
+        report.save(stored.get("machine") or machine.describe(machine_pg()), {}, None)
+        log(f"wrote {report.MD_PATH} from {report.JSON_PATH}")
+        return 0
     only = {int(x) for x in args.figures.split(",") if x.strip()}
     kinds = ["sqlite", "postgres"] if args.database == "both" else [args.database]
     runs: dict[str, dict[str, Any]] = {}

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import plots
+from bench import analysis, plots
 from bench.config import DOCS
 from bench.model import TIMES, TITLES
 
@@ -142,6 +142,7 @@ def markdown(data: dict[str, Any], images: list[Path], target_plot: Path | None)
     if target_plot is not None:
         lines += [f"![distance from each target]({target_plot.relative_to(MD_PATH.parent)})",
                   ""]
+    lines += analysis.section(runs)
     for database in sorted(runs):
         lines += _run_section(database, runs[database])
     lines += _growth_section(runs, images)
