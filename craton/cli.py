@@ -60,6 +60,8 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verify", action="store_true",
                    help="rebuild into scratch tables and compare with the live read models")
     p.add_argument("--batch-size", type=int, default=5000)
+    p.add_argument("--workers", type=int, default=None,
+                   help="processes projecting the log (default: one per core, at most 4)")
 
 
 @command("replay", "rebuild every read model from the event log", _replay_args)
@@ -68,13 +70,13 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
     svc = _services(settings)
     if args.verify:
-        result = replay.verify(svc, batch_size=args.batch_size)
+        result = replay.verify(svc, batch_size=args.batch_size, workers=args.workers)
         for line in result.differences:
             print(line)
         print(f"replayed {result.events:,} events in {result.seconds:.1f}s: "
               f"{len(result.differences)} differences")
         return 1 if result.differences else 0
-    result = replay.rebuild(svc, batch_size=args.batch_size)
+    result = replay.rebuild(svc, batch_size=args.batch_size, workers=args.workers)
     print(f"rebuilt read models from {result.events:,} events in {result.seconds:.1f}s")
     return 0
 

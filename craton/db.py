@@ -13,9 +13,12 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from craton import codec
 from craton.domain.errors import ConcurrentWrite, DomainError
 
 EVENTS_TABLE = "craton_events"
+# JSON columns are written and read through orjson (see craton.codec).
+JSON_CODEC: dict[str, Any] = {"json_serializer": codec.dumps, "json_deserializer": codec.loads}
 
 
 def normalise_url(url: str) -> str:
@@ -28,7 +31,8 @@ def normalise_url(url: str) -> str:
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     memory = url in ("sqlite://", "sqlite:///:memory:")
-    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30},
+                              **JSON_CODEC}
     if memory:
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, **kwargs)
@@ -65,9 +69,9 @@ class Database:
             self.read_engine = self.engine if memory else _sqlite_engine(
                 normalise_url(read_url or self.url), immediate=False)
         else:
-            self.engine = create_engine(self.url, pool_pre_ping=True)
+            self.engine = create_engine(self.url, pool_pre_ping=True, **JSON_CODEC)
             self.read_engine = create_engine(
-                normalise_url(read_url), pool_pre_ping=True,
+                normalise_url(read_url), pool_pre_ping=True, **JSON_CODEC,
                 isolation_level="REPEATABLE READ",
             ) if read_url else self.engine.execution_options(
                 isolation_level="REPEATABLE READ")

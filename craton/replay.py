@@ -8,14 +8,17 @@ rebuilds the tables from the log into fresh tables and swaps them in.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import multiprocessing
+import os
+import queue
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import Connection, Table, func, inspect, select, update
+from sqlalchemy import ColumnElement, Connection, Table, func, inspect, literal, select, update
 from sqlalchemy.sql.expression import column
 from sqlalchemy.sql.expression import table as table_clause
 
@@ -51,12 +54,15 @@ class ReplayResult:
 
 
 def stored_batches(conn: Connection, after: int, batch_size: int,
-                   stop: int | None = None) -> Iterator[list[Any]]:
-    """Stored events after a position, in order, a batch at a time."""
+                   stop: int | None = None, share: Share | None = None
+                   ) -> Iterator[list[Any]]:
+    """Stored events after a position (up to ``stop``; of one share), a batch at a time."""
     while True:
         stmt = select(EVENTS).where(EVENTS.c.id > after).order_by(EVENTS.c.id).limit(batch_size)
         if stop is not None:
             stmt = stmt.where(EVENTS.c.id <= stop)
+        if share is not None and share.of > 1:
+            stmt = stmt.where(share.condition(conn.dialect.name))
         rows = list(conn.execute(stmt).all())
         if not rows:
             return
@@ -95,36 +101,131 @@ def _fresh(svc: Services, prefix: str) -> Tables:
 
 
 def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
-                 show_progress: bool | None = None) -> int:
+                 show_progress: bool | None = None, workers: int | None = None) -> int:
     """Project the whole log into empty tables, holding the current rows in memory.
 
     Rows are appended once each, finished (see ``HeldBatch``), by an
     ``Appender`` that writes while the next batch is decoded and projected.
+    An aggregate's rows depend on its own events only, so the log is split
+    by aggregate between ``workers`` processes, each reading, projecting and
+    writing its share. Events appended after the start are left to the
+    catch-up under the write lock.
     """
-    projector = Projector(tables)
-    held = HeldBatch(tables)
-    read_engine = svc.db.read_engine
-    memory = read_engine is svc.db.engine  # in-memory SQLite: one shared connection
-    with read_engine.connect() as conn:
+    with svc.db.read_engine.connect() as conn:
+        stop = int(conn.execute(select(func.max(EVENTS.c.id))).scalar() or 0)
         total = conn.execute(select(func.count()).select_from(EVENTS)).scalar_one()
         conn.rollback()
     bar = Progress("replay", total, enabled=show_progress)
-    with Appender(svc.db.engine, threaded=not memory) as appender, collector_paused():
+    parts = replay_workers(svc, workers)
+    if parts == 1:
+        _project_share(svc, tables, batch_size, stop, Share(0, 1), bar.advance)
+    else:
+        _project_in_processes(svc, tables, batch_size, stop, parts, bar)
+    bar.finish()
+    return bar.done
+
+
+def replay_workers(svc: Services, asked: int | None = None) -> int:
+    """Processes for a replay: as asked, else one per core (at most four); one in memory."""
+    if svc.db.read_engine is svc.db.engine:  # in-memory SQLite: one shared connection
+        return 1
+    if asked is not None:
+        return max(1, asked)
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class Share:
+    """The aggregates one replay process projects: those whose id hashes to ``index``."""
+
+    index: int
+    of: int
+
+    def condition(self, dialect: str) -> ColumnElement[bool]:
+        return _last_byte(dialect) % self.of == self.index
+
+
+def _last_byte(dialect: str) -> ColumnElement[int]:
+    """The last byte of an event's aggregate id, in SQL (uuid on PostgreSQL, 16 bytes on SQLite)."""
+    column = EVENTS.c.originator_id
+    if dialect == "postgresql":
+        return func.get_byte(func.uuid_send(column), 15)
+    digits = literal("0123456789ABCDEF")
+    return ((func.instr(digits, func.substr(func.hex(column), 31, 1)) - 1) * 16
+            + func.instr(digits, func.substr(func.hex(column), 32, 1)) - 1)
+
+
+def _project_share(svc: Services, tables: Tables, batch_size: int, stop: int, share: Share,
+                   advance: Callable[[int], None]) -> None:
+    projector = Projector(tables)
+    held = HeldBatch(tables)
+    read_engine = svc.db.read_engine
+    threaded = read_engine is not svc.db.engine
+    with Appender(svc.db.engine, threaded=threaded) as appender, collector_paused():
         after = 0
         while True:
             with read_engine.connect() as conn:
-                rows = next(stored_batches(conn, after, batch_size), [])
+                rows = next(stored_batches(conn, after, batch_size, stop, share), [])
                 conn.rollback()
             if not rows:
                 break
             projector.project(held, _decode(svc, rows))
             appender.put(held.take())
             after = rows[-1].id
-            bar.advance(len(rows))
+            advance(len(rows))
         for chunk in held.take_current():
             appender.put([chunk])
-    bar.finish()
-    return bar.done
+
+
+def _project_in_processes(svc: Services, tables: Tables, batch_size: int, stop: int,
+                          parts: int, bar: Progress) -> None:
+    """One forked process per share; progress and failures come back on a queue."""
+    context = multiprocessing.get_context("fork")
+    reports: Any = context.Queue()
+    processes = [context.Process(target=_share_main, name=f"replay-{k}",
+                                 args=(svc, tables, batch_size, stop, Share(k, parts), reports))
+                 for k in range(parts)]
+    for process in processes:
+        process.start()
+    failures: list[str] = []
+    finished: set[int] = set()
+    while len(finished) < parts:
+        try:
+            kind, value = reports.get(timeout=1.0)
+        except queue.Empty:  # a process that died without a word is a failure too
+            for k, process in enumerate(processes):
+                if k not in finished and process.exitcode is not None and reports.empty():
+                    finished.add(k)
+                    failures.append(f"{process.name} exited with code {process.exitcode}")
+            continue
+        if kind == "advance":
+            bar.advance(value)
+        else:
+            index, message = value
+            finished.add(index)
+            if kind == "failed":
+                failures.append(message)
+    for process in processes:
+        process.join()
+    if failures:
+        raise ReplayFailed("; ".join(failures))
+
+
+def _share_main(svc: Services, tables: Tables, batch_size: int, stop: int, share: Share,
+                reports: Any) -> None:
+    svc.db.dispose(close=False)  # the parent's connections stay the parent's
+    try:
+        _project_share(svc, tables, batch_size, stop, share,
+                       lambda n: reports.put(("advance", n)))
+    except BaseException as exc:
+        reports.put(("failed", (share.index, f"share {share.index} of {share.of}: "
+                                              f"{type(exc).__name__}: {exc}")))
+        raise
+    reports.put(("done", (share.index, None)))
+
+
+class ReplayFailed(RuntimeError):
+    """A replay process failed; the live read models are untouched."""
 
 
 def _catch_up(svc: Services, tables: Tables, conn: Connection) -> None:
@@ -136,11 +237,12 @@ def _catch_up(svc: Services, tables: Tables, conn: Connection) -> None:
 
 
 def rebuild(svc: Services, *, batch_size: int = 5000,
-            show_progress: bool | None = None) -> ReplayResult:
+            show_progress: bool | None = None, workers: int | None = None) -> ReplayResult:
     """Rebuild every read model into fresh tables, then swap them in atomically."""
     started = datetime.now()
     scratch = _fresh(svc, "rebuild_")
-    count = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress)
+    count = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress,
+                         workers=workers)
     with svc.db.writing() as session:
         conn = session.connection()
         _catch_up(svc, scratch, conn)
@@ -178,11 +280,12 @@ def _set_schema_version(conn: Connection) -> None:
 
 
 def verify(svc: Services, *, batch_size: int = 5000,
-           show_progress: bool | None = None) -> ReplayResult:
+           show_progress: bool | None = None, workers: int | None = None) -> ReplayResult:
     """Rebuild into scratch tables and compare with the live ones, table by table."""
     started = datetime.now()
     scratch = _fresh(svc, "verify_")
-    count = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress)
+    count = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress,
+                         workers=workers)
     differences: list[str] = []
     with svc.db.writing() as session:
         conn = session.connection()

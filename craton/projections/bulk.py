@@ -9,15 +9,15 @@ row's parameters through the SQL expression layer.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from operator import itemgetter
 from typing import Any
 
-import orjson
 from sqlalchemy import JSON, Connection, DateTime, Table
+
+from craton import codec
 
 Row = dict[str, Any]
 Convert = Callable[[Any], Any]
@@ -56,12 +56,7 @@ _TIME_TEXT: dict[int, tuple[datetime, str]] = {}
 
 def _json(value: Any) -> str | None:
     """JSON text for a JSON column (not matched as text, so any valid spelling does)."""
-    if value is None:
-        return None
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:  # integers beyond 64 bits, say
-        return json.dumps(value)
+    return None if value is None else codec.dumps(value)
 
 
 def _same(value: Any) -> Any:

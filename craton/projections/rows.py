@@ -8,14 +8,12 @@ batch costs a handful of statements whatever its size.
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection, Table, select
 
+from craton import codec
 from craton.projections.bulk import close_rows, insert_rows
 from craton.projections.tables import Tables
 
@@ -23,29 +21,13 @@ Row = dict[str, Any]
 
 
 def dump_value(value: Any) -> str:
-    """The canonical JSON text a variable or fact value is stored and matched as.
-
-    Keys sorted, no spaces, text as UTF-8; values orjson cannot write
-    (integers beyond 64 bits) take the standard library's spelling.
-    """
-    try:
-        return orjson.dumps(value, option=_CANONICAL).decode()
-    except TypeError:
-        return json.dumps(value, sort_keys=True, separators=(",", ":"))
-
-
-_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    """The canonical JSON text a variable or fact value is stored and matched as."""
+    return codec.canonical(value)
 
 
 def load_value(text: str) -> Any:
-    """A stored value back: orjson's parser, or the standard one where nineteen
-    digits in a row may be an integer orjson would read as a float."""
-    if _LONG_NUMBER.search(text):
-        return json.loads(text)
-    return orjson.loads(text)
-
-
-_LONG_NUMBER = re.compile(r"\d{19}")
+    """A stored value back."""
+    return codec.loads(text)
 
 
 class KeyedSet:
