@@ -30,7 +30,7 @@ from craton.projections.appender import Appender
 from craton.projections.bulk import analyze
 from craton.projections.held import HeldBatch
 from craton.projections.projector import Projector
-from craton.projections.tables import LIVE, SCHEMA_VERSION, Tables, build_tables
+from craton.projections.tables import LIVE, SCHEMA_VERSION, Tables, build_tables, statistics_ddl
 from craton.projections.timeline import utc
 
 EVENTS = table_clause(EVENTS_TABLE, column("id"), column("originator_id"),
@@ -269,6 +269,9 @@ def _swap(conn: Connection, live: Table, new: Table) -> None:
         conn.exec_driver_sql(f"DROP INDEX {index.name}")
     for index in live.indexes:
         index.create(conn)
+    ddl = statistics_ddl(live.name)
+    if ddl is not None and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(ddl)
 
 
 def _set_schema_version(conn: Connection) -> None:
