@@ -6,6 +6,7 @@ from typing import Any
 
 import falcon
 
+from craton import codec
 from craton.bootstrap import Services
 from craton.compliance.access_log import install_access_log
 from craton.domain.kinds import KINDS
@@ -54,6 +55,9 @@ def create_app(services: Services) -> falcon.App:
     metrics = Metrics()
     app = falcon.App(middleware=[RequestMiddleware(api, metrics)])
     app.req_options.strip_url_path_trailing_slash = True
+    # Responses are written by orjson (craton.codec), several times faster on listings.
+    app.resp_options.media_handlers[falcon.MEDIA_JSON] = falcon.media.JSONHandler(
+        dumps=codec.dumps, loads=codec.loads)
     errors.install(app)
     routes = inventory_routes(api)
     routes += [("/v1/devices", Devices(api)), ("/v1/events", Events(api)),
