@@ -63,8 +63,8 @@ def events(conn: Connection, q: EventQuery, tables: Tables = LIVE) -> tuple[list
 def history(conn: Connection, resource_id: int, tables: Tables = LIVE) -> list[dict[str, Any]]:
     """Every version of one resource, each with the event that made it."""
     t, e = tables.resources, tables.events
-    versions = {r.valid_from: r for r in conn.execute(
-        select(t).where(t.c.id == resource_id).order_by(t.c.valid_from))}
+    versions = {r.valid_from: r for r in conn.execute(  # only what an entry shows
+        select(t.c.valid_from, t.c.valid_to, t.c.data).where(t.c.id == resource_id))}
     out = []
     for ev in conn.execute(
             select(e).where(e.c.resource_id == resource_id).order_by(e.c.position)):

@@ -18,47 +18,27 @@ from typing import Any
 from sqlalchemy import Connection, Table
 
 from craton.projections.bulk import insert_rows
+from craton.projections.rows import KeyedRows
 from craton.projections.tables import Tables
 
 Row = dict[str, Any]
 CHUNK = 20_000  # rows per insert when the current rows are written at the end
 
 
-class HeldSet:
-    """Current rows of one key/value table, by resource, for a whole replay."""
+class HeldSet(KeyedRows):
+    """Current rows of one key/value table, by resource, for a whole replay.
+
+    Nothing is read (every current row is already here); a closed row is
+    finished and waits to be written.
+    """
 
     def __init__(self, table: Table, key: str):
-        self.table, self.key = table, key
-        self.current: dict[int, dict[Any, Row]] = {}
+        super().__init__(table, key)
         self.finished: list[Row] = []
 
-    def load(self, resource_ids: list[int]) -> None:
-        """Nothing to read: every current row is already here."""
-
-    def of(self, resource_id: int) -> dict[Any, Row]:
-        rows = self.current.get(resource_id)
-        if rows is None:
-            rows = self.current[resource_id] = {}
-        return rows
-
-    def _finish(self, row: Row, position: int, time: datetime) -> None:
-        row["valid_to"], row["to_time"] = position, time
+    def close(self, row: Row, position: int, time: datetime) -> None:
+        super().close(row, position, time)
         self.finished.append(row)
-
-    def put(self, resource_id: int, key: Any, extra: dict[str, Any],
-            position: int, time: datetime) -> None:
-        rows = self.of(resource_id)
-        old = rows.get(key)
-        if old is not None:
-            self._finish(old, position, time)
-        rows[key] = {"resource_id": resource_id, self.key: key, **extra,
-                     "valid_from": position, "valid_to": None,
-                     "from_time": time, "to_time": None}
-
-    def drop(self, resource_id: int, key: Any, position: int, time: datetime) -> None:
-        old = self.of(resource_id).pop(key, None)
-        if old is not None:
-            self._finish(old, position, time)
 
     def take_finished(self) -> list[Row]:
         rows, self.finished = self.finished, []

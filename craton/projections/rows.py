@@ -30,12 +30,57 @@ def load_value(text: str) -> Any:
     return codec.loads(text)
 
 
-class KeyedSet:
-    """Current rows of one key/value table, per resource, loaded on demand."""
+class KeyedRows:
+    """Current rows of one key/value table, per resource: what changes them.
+
+    Subclasses say where current rows come from (``load``) and what becomes of
+    a row closed (``close``) or opened (``keep``).
+    """
+
+    def __init__(self, table: Table, key: str):
+        self.table, self.key = table, key
+        self.current: dict[int, dict[Any, Row]] = {}
+
+    def load(self, resource_ids: list[int]) -> None:
+        for rid in resource_ids:
+            self.current.setdefault(rid, {})
+
+    def of(self, resource_id: int) -> dict[Any, Row]:
+        rows = self.current.get(resource_id)
+        if rows is None:
+            self.load([resource_id])
+            rows = self.current[resource_id]
+        return rows
+
+    def close(self, row: Row, position: int, time: datetime) -> None:
+        row["valid_to"], row["to_time"] = position, time
+
+    def keep(self, row: Row) -> None:
+        """A row opened by ``put``."""
+
+    def put(self, resource_id: int, key: Any, extra: dict[str, Any],
+            position: int, time: datetime) -> None:
+        rows = self.of(resource_id)
+        old = rows.get(key)
+        if old is not None:
+            self.close(old, position, time)
+        row = rows[key] = {"resource_id": resource_id, self.key: key, **extra,
+                           "valid_from": position, "valid_to": None,
+                           "from_time": time, "to_time": None}
+        self.keep(row)
+
+    def drop(self, resource_id: int, key: Any, position: int, time: datetime) -> None:
+        old = self.of(resource_id).pop(key, None)
+        if old is not None:
+            self.close(old, position, time)
+
+
+class KeyedSet(KeyedRows):
+    """Current rows read from the table on demand; closed and new rows written at flush."""
 
     def __init__(self, conn: Connection, table: Table, key: str):
-        self.conn, self.table, self.key = conn, table, key
-        self.current: dict[int, dict[Any, Row]] = {}
+        super().__init__(table, key)
+        self.conn = conn
         self.new: list[Row] = []
         self.closed: list[Row] = []
 
@@ -52,31 +97,13 @@ class KeyedSet:
             for row in rows:
                 self.current[row["resource_id"]][row[self.key]] = dict(row)
 
-    def of(self, resource_id: int) -> dict[Any, Row]:
-        self.load([resource_id])
-        return self.current[resource_id]
-
     def close(self, row: Row, position: int, time: datetime) -> None:
-        row["valid_to"], row["to_time"] = position, time
+        super().close(row, position, time)
         if "row_id" in row:
             self.closed.append(row)
 
-    def put(self, resource_id: int, key: Any, extra: dict[str, Any],
-            position: int, time: datetime) -> None:
-        rows = self.of(resource_id)
-        old = rows.get(key)
-        if old is not None:
-            self.close(old, position, time)
-        row = {"resource_id": resource_id, self.key: key, **extra,
-               "valid_from": position, "valid_to": None,
-               "from_time": time, "to_time": None}
-        rows[key] = row
+    def keep(self, row: Row) -> None:
         self.new.append(row)
-
-    def drop(self, resource_id: int, key: Any, position: int, time: datetime) -> None:
-        old = self.of(resource_id).pop(key, None)
-        if old is not None:
-            self.close(old, position, time)
 
     def flush(self) -> None:
         flush_rows(self.conn, self.table, self.closed, self.new)
