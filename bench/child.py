@@ -1,7 +1,6 @@
 """Run a script in this process and report its peak memory: ``python -m bench.child SCRIPT ARGS``.
 
-The last line printed is JSON: exit code, wall seconds, peak RSS in MiB, and
-the peak RSS of the largest process the script started.
+The last line printed is JSON: exit code, wall seconds and peak RSS in MiB.
 """
 
 from __future__ import annotations
@@ -24,10 +23,7 @@ def main() -> int:
         code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
     seconds = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # The largest of the processes it started (a replay's workers), if any.
-    children_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(json.dumps({"code": code, "seconds": seconds, "peak_mib": peak_mib,
-                      "children_peak_mib": children_mib}), flush=True)
+    print(json.dumps({"code": code, "seconds": seconds, "peak_mib": peak_mib}), flush=True)
     return code
 
 

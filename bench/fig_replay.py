@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -22,32 +23,27 @@ from craton.replay import _uuid, stored_batches
 from craton.settings import Settings
 
 
-def replay_workers() -> int:
-    """The replay's own default: one process per core, at most four."""
-    return max(1, min(4, os.cpu_count() or 1))
-
-
 def replay(db: Scratch) -> dict[str, Any]:
     """Run ``scripts/replay.py`` on a database: seconds, peak MiB, events.
 
-    With several worker processes the peak is the replay's own plus each
-    worker's at the largest one's peak: an upper bound (pages a worker shares
-    with its parent after the fork are counted twice).
+    The replay chooses its worker processes itself; the peak it reports is its
+    own plus each worker's (pages a worker shares with its parent after the
+    fork are counted in both, so with workers it is an upper bound).
     """
     env = {**os.environ, "CRATON_DATABASE_URL": db.url, "PYTHONPATH": str(ROOT)}
-    workers = replay_workers()
-    cmd = [sys.executable, "-m", "bench.child", str(ROOT / "scripts" / "replay.py"),
-           "--workers", str(workers)]
+    cmd = [sys.executable, "-m", "bench.child", str(ROOT / "scripts" / "replay.py")]
     proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,
                           check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
     if proc.returncode or not lines:
         raise RuntimeError(f"replay failed: {proc.stderr.strip()[-500:]}")
     result = json.loads(lines[-1])
-    if workers > 1:
-        result["peak_mib"] += workers * result.get("children_peak_mib", 0.0)
-    result["workers"] = workers
-    words = next((ln for ln in lines if ln.startswith("rebuilt")), "").split()
+    said = next((ln for ln in lines if ln.startswith("rebuilt")), "")
+    found = re.search(r"(\d+) process(?:es)?, peak memory ([\d,]+) MiB", said)
+    if found:
+        result["workers"] = int(found.group(1))
+        result["peak_mib"] = float(found.group(2).replace(",", ""))
+    words = said.split()
     result["events"] = int(words[4].replace(",", "")) if len(words) > 4 else 0
     result["message"] = " ".join(words)
     return result

@@ -64,13 +64,18 @@ def _merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
     out = dict(new)
     figures = dict(new.get("figures", {}))
     for number, fig in old.get("figures", {}).items():
-        if number not in figures:
+        if number not in figures or _empty(figures[number]):
             figures[number] = {**fig, "measured_in_run": fig.get("measured_in_run")
                                or old.get("started")}
     out["figures"] = dict(sorted(figures.items(), key=lambda kv: int(kv[0])))
     if not new.get("growth") and old.get("growth"):
         out["growth"], out["growth_summary"] = old["growth"], old.get("growth_summary", [])
     return out
+
+
+def _empty(fig: dict[str, Any]) -> bool:
+    """A figure a partial run touched without measuring it (say, 5 when only 8 was asked)."""
+    return not fig.get("measurements") and not fig.get("error")
 
 
 def _by_number(runs: dict[str, Any]) -> dict[str, Any]:

@@ -77,7 +77,9 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
               f"{len(result.differences)} differences")
         return 1 if result.differences else 0
     result = replay.rebuild(svc, batch_size=args.batch_size, workers=args.workers)
-    print(f"rebuilt read models from {result.events:,} events in {result.seconds:.1f}s")
+    print(f"rebuilt read models from {result.events:,} events in {result.seconds:.1f}s "
+          f"({result.workers} process{'es' if result.workers > 1 else ''}, "
+          f"peak memory {result.peak_mib:,.0f} MiB)")
     return 0
 
 

@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import os
 import queue
+import resource
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,6 +52,20 @@ class ReplayResult:
     events: int = 0
     seconds: float = 0.0
     differences: list[str] = field(default_factory=list)
+    workers: int = 1
+    peak_mib: float = 0.0  # this process's peak RSS plus each worker's
+
+
+@dataclass(frozen=True)
+class Projected:
+    events: int
+    workers: int
+    peak_mib: float
+
+
+def _peak_mib() -> float:
+    """This process's peak resident memory so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def stored_batches(conn: Connection, after: int, batch_size: int,
@@ -101,7 +116,7 @@ def _fresh(svc: Services, prefix: str) -> Tables:
 
 
 def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
-                 show_progress: bool | None = None, workers: int | None = None) -> int:
+                 show_progress: bool | None = None, workers: int | None = None) -> Projected:
     """Project the whole log into empty tables, holding the current rows in memory.
 
     Rows are appended once each, finished (see ``HeldBatch``), by an
@@ -117,20 +132,25 @@ def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
         conn.rollback()
     bar = Progress("replay", total, enabled=show_progress)
     parts = replay_workers(svc, workers)
+    workers_mib = 0.0
     if parts == 1:
         _project_share(svc, tables, batch_size, stop, Share(0, 1), bar.advance)
     else:
-        _project_in_processes(svc, tables, batch_size, stop, parts, bar)
+        workers_mib = _project_in_processes(svc, tables, batch_size, stop, parts, bar)
     bar.finish()
-    return bar.done
+    return Projected(bar.done, parts, _peak_mib() + workers_mib)
 
 
 def replay_workers(svc: Services, asked: int | None = None) -> int:
-    """Processes for a replay: as asked, else one per core (at most four); one in memory."""
+    """Processes for a replay: as asked, else one per core (at most four) on
+    PostgreSQL and one on SQLite (one writer at a time: more processes add
+    memory, not speed); always one for an in-memory database."""
     if svc.db.read_engine is svc.db.engine:  # in-memory SQLite: one shared connection
         return 1
     if asked is not None:
         return max(1, asked)
+    if not svc.db.is_postgres:
+        return 1
     return max(1, min(4, os.cpu_count() or 1))
 
 
@@ -178,8 +198,9 @@ def _project_share(svc: Services, tables: Tables, batch_size: int, stop: int, sh
 
 
 def _project_in_processes(svc: Services, tables: Tables, batch_size: int, stop: int,
-                          parts: int, bar: Progress) -> None:
-    """One forked process per share; progress and failures come back on a queue."""
+                          parts: int, bar: Progress) -> float:
+    """One forked process per share; progress, failures and each one's peak memory
+    come back on a queue. Returns the sum of the workers' peaks (MiB)."""
     context = multiprocessing.get_context("fork")
     reports: Any = context.Queue()
     processes = [context.Process(target=_share_main, name=f"replay-{k}",
@@ -189,6 +210,7 @@ def _project_in_processes(svc: Services, tables: Tables, batch_size: int, stop: 
         process.start()
     failures: list[str] = []
     finished: set[int] = set()
+    peaks = 0.0
     while len(finished) < parts:
         try:
             kind, value = reports.get(timeout=1.0)
@@ -201,14 +223,17 @@ def _project_in_processes(svc: Services, tables: Tables, batch_size: int, stop: 
         if kind == "advance":
             bar.advance(value)
         else:
-            index, message = value
+            index, detail = value
             finished.add(index)
             if kind == "failed":
-                failures.append(message)
+                failures.append(detail)
+            else:
+                peaks += detail
     for process in processes:
         process.join()
     if failures:
         raise ReplayFailed("; ".join(failures))
+    return peaks
 
 
 def _share_main(svc: Services, tables: Tables, batch_size: int, stop: int, share: Share,
@@ -221,7 +246,7 @@ def _share_main(svc: Services, tables: Tables, batch_size: int, stop: int, share
         reports.put(("failed", (share.index, f"share {share.index} of {share.of}: "
                                               f"{type(exc).__name__}: {exc}")))
         raise
-    reports.put(("done", (share.index, None)))
+    reports.put(("done", (share.index, _peak_mib())))
 
 
 class ReplayFailed(RuntimeError):
@@ -241,7 +266,7 @@ def rebuild(svc: Services, *, batch_size: int = 5000,
     """Rebuild every read model into fresh tables, then swap them in atomically."""
     started = datetime.now()
     scratch = _fresh(svc, "rebuild_")
-    count = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress,
+    projected = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress,
                          workers=workers)
     with svc.db.writing() as session:
         conn = session.connection()
@@ -251,7 +276,9 @@ def rebuild(svc: Services, *, batch_size: int = 5000,
         analyze(conn, LIVE.rebuildable)
         _set_schema_version(conn)
     scratch.metadata.drop_all(svc.db.engine)
-    return ReplayResult(events=count, seconds=(datetime.now() - started).total_seconds())
+    return ReplayResult(events=projected.events, workers=projected.workers,
+                        peak_mib=projected.peak_mib,
+                        seconds=(datetime.now() - started).total_seconds())
 
 
 def _swap(conn: Connection, live: Table, new: Table) -> None:
@@ -287,7 +314,7 @@ def verify(svc: Services, *, batch_size: int = 5000,
     """Rebuild into scratch tables and compare with the live ones, table by table."""
     started = datetime.now()
     scratch = _fresh(svc, "verify_")
-    count = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress,
+    projected = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress,
                          workers=workers)
     differences: list[str] = []
     with svc.db.writing() as session:
@@ -296,7 +323,8 @@ def verify(svc: Services, *, batch_size: int = 5000,
         for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
             differences.extend(compare(conn, live, new))
     scratch.metadata.drop_all(svc.db.engine)
-    return ReplayResult(events=count, differences=differences,
+    return ReplayResult(events=projected.events, workers=projected.workers,
+                        peak_mib=projected.peak_mib, differences=differences,
                         seconds=(datetime.now() - started).total_seconds())
 
 

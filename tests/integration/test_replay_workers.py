@@ -1,0 +1,64 @@
+"""A rebuild split between processes: the same rows as one process, and all or nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from craton import replay
+from craton.bootstrap import Services
+from craton.projections.projector import Projector
+from craton.projections.tables import LIVE
+from tests.conftest import make_fleet
+
+
+def _history(svc: Services) -> None:
+    """Many aggregates, each with several events, deletes and regroupings among them."""
+    f = make_fleet(svc)
+    led, meta = svc.ledger, f["meta"]
+    hosts = [led.register(meta, "host", {"name": f"h{n}", "region_id": f["region"]["id"]},
+                          variables={"n": n}, labels=[f"l{n % 3}"]) for n in range(24)]
+    for round_ in range(3):
+        for host in hosts:
+            led.set_variables(meta, "host", host["id"], {"round": round_, "n": host["id"]})
+    for host in hosts[::5]:
+        led.delete(meta, "host", host["id"])
+    led.add_labels(meta, "host", hosts[1]["id"], ["late"])
+
+
+def _counts(svc: Services) -> dict[str, int]:
+    with svc.db.reading() as conn:
+        return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
+                for t in LIVE.rebuildable}
+
+
+def test_rebuild_in_several_processes_matches_one(services: Services) -> None:
+    if replay.replay_workers(services, 3) == 1:
+        pytest.skip("an in-memory database is replayed in one process")
+    _history(services)
+    replay.rebuild(services, workers=3)
+    assert replay.verify(services, workers=1).differences == []
+    assert replay.verify(services, workers=2).differences == []
+
+
+def test_a_failing_share_fails_the_rebuild_and_leaves_the_live_tables(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    if replay.replay_workers(services, 2) == 1:
+        pytest.skip("an in-memory database is replayed in one process")
+    _history(services)
+    before = _counts(services)
+    original = Projector.project
+
+    def project(self: Projector, batch: Any, events: Any) -> None:
+        if any(e.originator_version > 3 for _, e in events):  # only some shares meet one
+            raise RuntimeError("disk full")
+        original(self, batch, events)
+
+    monkeypatch.setattr(Projector, "project", project)  # inherited by the forked workers
+    with pytest.raises(replay.ReplayFailed, match="disk full"):
+        replay.rebuild(services, workers=2)
+    monkeypatch.undo()
+    assert _counts(services) == before
+    assert replay.verify(services).differences == []
