@@ -9,6 +9,8 @@ hand-over, or at the end.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import queue
 import threading
 from types import TracebackType
@@ -50,6 +52,8 @@ class Appender:
     def _write(self, work: Work) -> None:
         with self.engine.begin() as conn:
             write(conn, work)
+        del work[:]  # the rows and their COPY text go now, not with the next batch
+        _release_free_memory()
 
     def _run(self) -> None:
         while True:
@@ -73,3 +77,25 @@ class Appender:
             self._thread.join()
         if kind is None:
             self._raise_failure()
+
+
+def _load_trim() -> Any:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to hand back
+        return None
+
+
+_MALLOC_TRIM = _load_trim()
+
+
+def _release_free_memory() -> None:
+    """Hand the C heap's free pages back after a batch's COPY buffers are gone.
+
+    Without it the large, short-lived buffers of one batch after another leave
+    the heap fragmented, and a long replay's resident memory creeps up with
+    the length of the log rather than staying with the size of the fleet.
+    """
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+

@@ -45,7 +45,7 @@ def _pg_time(value: datetime | None) -> str | None:
     if kept is not None and kept[0] is value:
         return kept[1]
     text = str(value)
-    if len(_TIME_TEXT) >= 100_000:
+    if len(_TIME_TEXT) >= 20_000:
         _TIME_TEXT.clear()
     _TIME_TEXT[id(value)] = (value, text)  # the object is kept, so its id stays its own
     return text
