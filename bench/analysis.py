@@ -76,8 +76,12 @@ TEXT: dict[int, str] = {
        "done.",
     7: "One host's history reads its audit rows by resource; the as-of read uses the "
        "as-of index by id.",
-    8: "A replay holds the fleet's current rows in memory: its peak grows with the "
-       "fleet, not with the log.",
+    8: "A replay holds the fleet's current rows in memory, so its peak follows the "
+       "fleet (here the same at both sizes) plus what the heap keeps from batch to "
+       "batch; the C heap is handed back after each batch. With worker processes "
+       "(PostgreSQL) the figure sums each process's own peak, counting the pages a "
+       "worker shares with its parent after the fork in each, and it moves from run "
+       "to run by more than the target's margin.",
 }
 
 
