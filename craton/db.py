@@ -29,8 +29,13 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def in_memory(url: str) -> bool:
+    """An SQLite database that lives in this process only."""
+    return url in ("sqlite://", "sqlite:///:memory:")
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    memory = url in ("sqlite://", "sqlite:///:memory:")
+    memory = in_memory(url)
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30},
                               **JSON_CODEC}
     if memory:
@@ -65,8 +70,7 @@ class Database:
         self.dialect = self.url.split(":", 1)[0].split("+", 1)[0]
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, immediate=True)
-            memory = self.url in ("sqlite://", "sqlite:///:memory:")
-            self.read_engine = self.engine if memory else _sqlite_engine(
+            self.read_engine = self.engine if self.in_memory else _sqlite_engine(
                 normalise_url(read_url or self.url), immediate=False)
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, **JSON_CODEC)
@@ -78,6 +82,11 @@ class Database:
         self.session = scoped_session(sessionmaker(bind=self.engine, autoflush=False))
         self._local = threading.local()
         self.on_rollback: list[Callable[[], None]] = []  # forget what a failed write cached
+
+    @property
+    def in_memory(self) -> bool:
+        """One in-process SQLite database: one connection, shared by everything."""
+        return in_memory(self.url)
 
     @property
     def is_postgres(self) -> bool:

@@ -13,7 +13,7 @@ import os
 import queue
 import resource
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -54,13 +54,6 @@ class ReplayResult:
     differences: list[str] = field(default_factory=list)
     workers: int = 1
     peak_mib: float = 0.0  # this process's peak RSS plus each worker's
-
-
-@dataclass(frozen=True)
-class Projected:
-    events: int
-    workers: int
-    peak_mib: float
 
 
 def _peak_mib() -> float:
@@ -116,7 +109,8 @@ def _fresh(svc: Services, prefix: str) -> Tables:
 
 
 def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
-                 show_progress: bool | None = None, workers: int | None = None) -> Projected:
+                 show_progress: bool | None = None, workers: int | None = None
+                 ) -> ReplayResult:
     """Project the whole log into empty tables, holding the current rows in memory.
 
     Rows are appended once each, finished (see ``HeldBatch``), by an
@@ -138,14 +132,14 @@ def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
     else:
         workers_mib = _project_in_processes(svc, tables, batch_size, stop, parts, bar)
     bar.finish()
-    return Projected(bar.done, parts, _peak_mib() + workers_mib)
+    return ReplayResult(events=bar.done, workers=parts, peak_mib=_peak_mib() + workers_mib)
 
 
 def replay_workers(svc: Services, asked: int | None = None) -> int:
     """Processes for a replay: as asked, else one per core (at most four) on
     PostgreSQL and one on SQLite (one writer at a time: more processes add
     memory, not speed); always one for an in-memory database."""
-    if svc.db.read_engine is svc.db.engine:  # in-memory SQLite: one shared connection
+    if svc.db.in_memory:
         return 1
     if asked is not None:
         return max(1, asked)
@@ -180,8 +174,8 @@ def _project_share(svc: Services, tables: Tables, batch_size: int, stop: int, sh
     projector = Projector(tables)
     held = HeldBatch(tables)
     read_engine = svc.db.read_engine
-    threaded = read_engine is not svc.db.engine
-    with Appender(svc.db.engine, threaded=threaded) as appender, collector_paused():
+    with Appender(svc.db.engine, threaded=not svc.db.in_memory) as appender, \
+            collector_paused():
         after = 0
         while True:
             with read_engine.connect() as conn:
@@ -243,9 +237,10 @@ def _share_main(svc: Services, tables: Tables, batch_size: int, stop: int, share
         _project_share(svc, tables, batch_size, stop, share,
                        lambda n: reports.put(("advance", n)))
     except BaseException as exc:
+        # Reported, not raised: the parent says it in one line; no traceback from here.
         reports.put(("failed", (share.index, f"share {share.index} of {share.of}: "
                                               f"{type(exc).__name__}: {exc}")))
-        raise
+        return
     reports.put(("done", (share.index, _peak_mib())))
 
 
@@ -276,9 +271,7 @@ def rebuild(svc: Services, *, batch_size: int = 5000,
         analyze(conn, LIVE.rebuildable)
         _set_schema_version(conn)
     scratch.metadata.drop_all(svc.db.engine)
-    return ReplayResult(events=projected.events, workers=projected.workers,
-                        peak_mib=projected.peak_mib,
-                        seconds=(datetime.now() - started).total_seconds())
+    return replace(projected, seconds=(datetime.now() - started).total_seconds())
 
 
 def _swap(conn: Connection, live: Table, new: Table) -> None:
@@ -323,9 +316,8 @@ def verify(svc: Services, *, batch_size: int = 5000,
         for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
             differences.extend(compare(conn, live, new))
     scratch.metadata.drop_all(svc.db.engine)
-    return ReplayResult(events=projected.events, workers=projected.workers,
-                        peak_mib=projected.peak_mib, differences=differences,
-                        seconds=(datetime.now() - started).total_seconds())
+    return replace(projected, differences=differences,
+                   seconds=(datetime.now() - started).total_seconds())
 
 
 def _normal(value: Any) -> Any:

@@ -179,7 +179,7 @@ class Projector:
         change = {}
         for key, value in values.items():
             before = current.get(key)
-            change[key] = [_load(before["value"]) if before else None, value]
+            change[key] = [load_value(before["value"]) if before else None, value]
             keyed.put(row["id"], key, {"value": dump_value(value)}, position, time)
         return change
 
@@ -190,7 +190,7 @@ class Projector:
         change = {}
         for key in event.keys:
             if key in current:
-                change[key] = [_load(current[key]["value"]), None]
+                change[key] = [load_value(current[key]["value"]), None]
                 batch.variables.drop(row["id"], key, position, time)
         return {"variables": change}
 
@@ -263,7 +263,3 @@ def _registered_changes(row: Row, event: Any) -> dict[str, Any]:
     if event.labels:
         changes["labels"] = {"added": list(event.labels), "removed": []}
     return changes
-
-
-def _load(text: str) -> Any:
-    return load_value(text)

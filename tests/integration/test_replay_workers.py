@@ -44,7 +44,8 @@ def test_rebuild_in_several_processes_matches_one(services: Services) -> None:
 
 
 def test_a_failing_share_fails_the_rebuild_and_leaves_the_live_tables(
-        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+        services: Services, monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
     if replay.replay_workers(services, 2) == 1:
         pytest.skip("an in-memory database is replayed in one process")
     _history(services)
@@ -59,6 +60,7 @@ def test_a_failing_share_fails_the_rebuild_and_leaves_the_live_tables(
     monkeypatch.setattr(Projector, "project", project)  # inherited by the forked workers
     with pytest.raises(replay.ReplayFailed, match="disk full"):
         replay.rebuild(services, workers=2)
+    assert "Traceback" not in capfd.readouterr().err  # the workers print nothing of their own
     monkeypatch.undo()
     assert _counts(services) == before
     assert replay.verify(services).differences == []

@@ -40,6 +40,11 @@ def test_import_plan_and_replay(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "hosts freed  2" in out and "moves" in out
     assert main(["--database-url", url, "replay", "--verify"]) == 0
     assert "0 differences" in capsys.readouterr().out
+    assert main(["--database-url", url, "replay", "--workers", "2"]) == 0
+    said = capsys.readouterr().out
+    assert "rebuilt read models from" in said and "(2 processes, peak memory" in said
+    assert main(["--database-url", url, "replay"]) == 0  # SQLite: one process unless asked
+    assert "(1 process, peak memory" in capsys.readouterr().out
 
 
 def test_errors_are_one_readable_line(tmp_path: Path,
