@@ -68,6 +68,8 @@ def measure_fleet(db: Scratch, sizes: Sizes, log: Any) -> Figure:
                        "current_runs_s": [round(t, 3) for t in times["current"]],
                        "naive_replay_s": round(naive_s, 3),
                        "naive_replay_agrees": folded == queried}
+        if folded != queried:  # a fast wrong answer must not pass
+            fig.error = "the as-of query and the naive replay disagree"
         if not fig.met:
             from bench.profiling import profile
 

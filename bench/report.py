@@ -66,7 +66,8 @@ def _merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
     for number, fig in old.get("figures", {}).items():
         if number not in figures or _empty(figures[number]):
             figures[number] = {**fig, "measured_in_run": fig.get("measured_in_run")
-                               or old.get("started")}
+                               or old.get("started"),
+                               "measured_code": fig.get("measured_code") or old.get("code")}
     out["figures"] = dict(sorted(figures.items(), key=lambda kv: int(kv[0])))
     if not new.get("growth") and old.get("growth"):
         out["growth"], out["growth_summary"] = old["growth"], old.get("growth_summary", [])
@@ -163,9 +164,11 @@ def _run_section(database: str, run: dict[str, Any]) -> list[str]:
              f"{run.get('server') or database}.", ""]
     if run.get("code"):
         code = run["code"]
-        lines += [f"Code measured: commit {code.get('commit')}, with "
-                  f"{code.get('modified_core_files')} modified files under craton/ "
-                  "(uncommitted work in progress at the time of the run).", ""]
+        modified = code.get("modified_core_files") or 0
+        lines += [f"Code measured by this run: commit {code.get('commit')}"
+                  + (f", with {modified} modified files under craton/ (uncommitted work in "
+                     "progress at the time of the run)" if modified else "")
+                  + ". Figures carried over from an earlier run name theirs.", ""]
     if run.get("sizes"):
         lines += ["Sizes: " + ", ".join(f"{k} {v}" for k, v in run["sizes"].items()), ""]
     for note in run.get("notes", []):
@@ -175,7 +178,9 @@ def _run_section(database: str, run: dict[str, Any]) -> list[str]:
     for number, fig in sorted(run.get("figures", {}).items(), key=lambda kv: int(kv[0])):
         lines += [f"### {database} — figure {number}: {fig['title']}", ""]
         if fig.get("measured_in_run"):
-            lines += [f"(Measured in the earlier run of {fig['measured_in_run']}.)", ""]
+            code = (fig.get("measured_code") or {}).get("commit")
+            lines += [f"(Measured in the earlier run of {fig['measured_in_run']}"
+                      + (f", on commit {code}" if code else "") + ".)", ""]
         if fig.get("error"):
             lines += [f"Not measured: {fig['error']}", ""]
         if fig.get("measurements"):
