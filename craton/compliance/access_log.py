@@ -89,17 +89,12 @@ def record_token_use(services: Services, *, user_id: int, user_name: str,
 
 
 def access_rows(conn: Connection, start: datetime | None, end: datetime,
-                project_id: str | None, outcome: str | None = None) -> list[Any]:
-    """Access-log rows between two moments (of one outcome when given), oldest first.
-
-    None when the access log is not installed.
-    """
+                project_id: str | None) -> list[Any]:
+    """Access-log rows between two moments, oldest first (none without an access log)."""
     if not has_access_log(conn):
         return []
     t = ACCESS_LOG
     where = [t.c.time <= end]
-    if outcome is not None:
-        where.append(t.c.outcome == outcome)
     if start is not None:
         where.append(t.c.time >= start)
     if project_id is not None:

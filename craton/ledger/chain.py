@@ -13,7 +13,6 @@ from craton.ledger.records import (
     StoredRecord,
     VerifyReport,
     extend,
-    normalised_record,
 )
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "canonical_bytes",
     "chain_hash",
     "extend",
-    "normalised_record",
     "verify",
 ]
 

@@ -54,10 +54,10 @@ class Projector:
         """Read the current variables, facts, labels and groups a batch changes, at once."""
         wanted: dict[Any, set[int]] = {}
         for _, event in events:
-            keyed = _KEYED.get(event_name(event))
+            keyed = _reads(event)
             row = batch.by_uuid.get(str(event.originator_id)) if keyed else None
             if row is not None:
-                for name in keyed or ():
+                for name in keyed:
                     wanted.setdefault(name, set()).add(row["id"])
         for name, ids in wanted.items():
             getattr(batch, name).load(sorted(ids))
@@ -227,8 +227,16 @@ class Projector:
 _KEYED = {
     "VariablesSet": ("variables",), "VariablesDeleted": ("variables",),
     "FactsRecorded": ("facts",), "LabelsAdded": ("labels",), "LabelsRemoved": ("labels",),
-    "Updated": ("members",), "Deleted": ("variables", "facts", "labels", "members"),
+    "Deleted": ("variables", "facts", "labels", "members"),
 }
+
+
+def _reads(event: Any) -> tuple[str, ...]:
+    """The current values an event's handler reads (an update: groups, if it moves them)."""
+    name = event_name(event)
+    if name == "Updated":
+        return ("members",) if "group_ids" in event.changes else ()
+    return _KEYED.get(name, ())
 STANDARD_ATTRIBUTES = {"originator_id", "originator_version", "timestamp", "meta",
                        "originator_topic"}
 

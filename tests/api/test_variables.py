@@ -71,3 +71,19 @@ def test_facts_are_read_only_and_apart_from_variables(svc, member, fleet):
     assert ok(member.get(f"/v1/hosts/{host}/facts")) == {"facts": {"vcpus": 64}}
     assert ok(member.get(f"/v1/hosts/{host}/variables"))["variables"] == {}
     assert member.put(f"/v1/hosts/{host}/facts", json={"facts": {}}).status_code == 405
+
+
+def test_nested_reads_and_writes_carry_the_version_and_position(member, fleet):
+    path = f"/v1/hosts/{fleet['host']['id']}/variables"
+    before = member.get(path)
+    etag, position = before.headers["ETag"], int(before.headers["X-Craton-Position"])
+    put = member.put(path, json={"variables": {"k": 1}}, headers={"If-Match": etag})
+    ok(put)
+    assert put.headers["ETag"] != etag
+    after = member.get(path)
+    assert after.headers["ETag"] == put.headers["ETag"]
+    assert int(after.headers["X-Craton-Position"]) > position
+    stale = member.put(path, json={"variables": {"k": 2}}, headers={"If-Match": etag})
+    assert ok(stale, 412)
+    labels = member.get(f"/v1/hosts/{fleet['host']['id']}/labels")
+    assert labels.headers["ETag"] == put.headers["ETag"]  # one version per host
