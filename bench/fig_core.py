@@ -71,7 +71,7 @@ def replay_figure(db: Scratch, small: Scratch, result: dict[str, Any], sizes: Si
         Measurement("replay rate", "events/s", rate, runner,
                     f"{how} driving the same projector, one event per transaction, "
                     f"in one process, over the log's first {sizes.runner_events:,} events "
-                    "(registrations, heavier than the log's average event; rate "
+                    "(registrations and facts, not the variable changes most of the log is; rate "
                     "extrapolated)", Target(">=", 50)),
     ]
     fig.details = {"events": events, "replay_s": round(result["seconds"], 1),
