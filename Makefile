@@ -19,12 +19,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy craton scripts
+	$(BIN)/mypy craton scripts bench
 	$(BIN)/python -m pytest -n 2 -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy craton scripts
+	$(BIN)/mypy craton scripts bench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -92,7 +92,8 @@ def document(hosts: int, instances: int, seed: int = 7) -> dict[str, list[dict[s
     return doc
 
 
-def variable_change(rng: random.Random) -> dict[str, Any]:
-    key = rng.choice(VARIABLE_KEYS)
+def variable_change(rng: random.Random, key: str | None = None) -> dict[str, Any]:
+    """A new value for one variable key (a random key unless named)."""
+    key = key or rng.choice(VARIABLE_KEYS)
     value: Any = rng.choice(KERNELS) if key == "kernel" else rng.randrange(1000)
     return {key: value}

@@ -31,7 +31,7 @@ def describe(k: float) -> str:
 
 
 def summary(growth: list[dict[str, Any]]) -> list[str]:
-    out = []
+    out: list[str] = []
     if not growth:
         return out
     lo, hi = min(g["events"] for g in growth), max(g["events"] for g in growth)

@@ -2,7 +2,10 @@
 
 The fleet (cloud, regions, cells, hosts with labels, variables and facts,
 instances) comes first, then variable changes on random hosts until the log
-holds the requested number of events. Events are appended in batches without
+holds the requested number of events. Every host carries every variable key
+from its registration on, so the changes replace values and never add keys:
+the current state is the same size in every log, and the logs differ only in
+length (what figure 8 asks about). Events are appended in batches without
 projecting (the store's own append); the read models come from the replay
 that the figures measure. A log of N events is the first N events of every
 longer log built with the same fleet, so one generation yields every size:
@@ -20,6 +23,7 @@ from sqlalchemy import Connection, select, text
 from bench.appendonly import AppendOnly
 from bench.databases import Scratch
 from bench.fleet import (
+    VARIABLE_KEYS,
     Ticker,
     cell_count,
     change_meta,
@@ -40,10 +44,11 @@ from craton.settings import Settings
 
 BATCH = 5000
 INFO = "bench_log_info"
+FORMAT = 2  # bumped whenever what a log holds changes, so old caches are not reused
 
 
 def log_name(kind: str, events: int, hosts: int, instances: int) -> str:
-    return f"craton_bench_log_{hosts}h_{instances}i_{events}"
+    return f"craton_bench_log{FORMAT}_{hosts}h_{instances}i_{events}"
 
 
 def _complete(db: Scratch) -> bool:
@@ -156,11 +161,13 @@ def _hosts(store: AppendOnly, meta: Any, count: int, clouds: dict[str, int],
         batch = []
         for i in range(start, min(count, start + BATCH // 2)):
             item = host_item(i, n_cells, rng)
+            every_key = {k: variable_change(rng, k)[k] for k in VARIABLE_KEYS}
             fields = {"name": item["name"], "ip_address": item["ip_address"],
                       "device_type": "server", "cloud_id": clouds[item["cloud"]],
                       "region_id": regions[item["region"]], "cell_id": cells[item["cell"]]}
             agg = AGGREGATES["host"].register(meta.as_dict(), meta.project_id, fields,
-                                              item["variables"], item["labels"])
+                                              {**every_key, **item["variables"]},
+                                              item["labels"])
             agg.record_facts(meta.as_dict(), item["facts"])
             batch.append(agg)
         recordings = store.save(*batch)

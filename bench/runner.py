@@ -86,6 +86,8 @@ def _nth_id(url: str, n: int) -> int:
         value = conn.execute(text(
             "SELECT id FROM craton_events ORDER BY id LIMIT 1 OFFSET :n"), {"n": n - 1}).scalar()
     engine.dispose()
+    if value is None:
+        raise RuntimeError(f"the log holds fewer than {n:,} events")
     return int(value)
 
 
