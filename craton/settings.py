@@ -12,6 +12,11 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything Craton reads from its environment (CLI flags map onto these)."""
@@ -25,6 +30,7 @@ class Settings:
     signing_key: Path | None = None
     max_body_bytes: int = 1024 * 1024
     change_windows: str | None = None
+    auth_cache_seconds: float = 5.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -41,4 +47,5 @@ class Settings:
             signing_key=Path(key) if key else None,
             max_body_bytes=_int("CRATON_MAX_BODY_BYTES", 1024 * 1024),
             change_windows=os.environ.get("CRATON_CHANGE_WINDOWS") or None,
+            auth_cache_seconds=_float("CRATON_AUTH_CACHE_SECONDS", 5.0),
         )

@@ -17,9 +17,11 @@ from .auth import authenticate, request_headers
 from .context import Api
 from .errors import Problem
 from .metrics import Metrics
+from .principals import Principals
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,64}$")
 _WITH_BODY = ("POST", "PUT", "PATCH", "DELETE")
+_WHO_CAN_CALL = ("/v1/users", "/v1/projects")  # writes here forget cached callers
 
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,7 @@ class RequestMiddleware:
     def __init__(self, api: Api, metrics: Metrics):
         self.api, self.metrics = api, metrics
         self.max_body = api.services.settings.max_body_bytes
+        self.principals = Principals(api.services.settings.auth_cache_seconds)
 
     def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
         req.context.started = time.perf_counter()
@@ -69,12 +72,20 @@ class RequestMiddleware:
                          resource: Any, params: dict[str, Any]) -> None:
         if resource is None or getattr(resource, "public", False):
             return
-        with self.api.services.db.reading() as conn:
-            req.context.principal = authenticate(conn, request_headers(req))
+        headers = request_headers(req)
+        key = self.principals.key(headers)
+        found = self.principals.get(key)
+        if found is None:
+            with self.api.services.db.reading() as conn:
+                found = authenticate(conn, headers)
+            self.principals.put(key, found)
+        req.context.principal = found
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, req_succeeded: bool) -> None:
         resp.set_header("X-Request-Id", req.context.get("request_id") or uuid.uuid4().hex)
+        if req.method in _WITH_BODY and (req.uri_template or "").startswith(_WHO_CAN_CALL):
+            self.principals.forget()
         if resp.status_code in (401, 403):
             self._record_denied(req, resp)
         started = req.context.get("started")

@@ -137,13 +137,13 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
              for k in keys]
     stmt = select(t).where(*_conditions(conn, q, t, tables)).order_by(*order)
     if not (q.vars and q.resolved_vars):
-        rows = list(conn.execute(stmt.limit(q.limit + 1)))
+        rows = list(conn.execute(stmt.limit(q.limit + 1)).all())
         return rows[:q.limit], len(rows) > q.limit
     # Matching on inherited values: resolve chunk by chunk until the page is full.
     page: list[Any] = []
     chunk, offset = max(q.limit * 4, 200), 0
     while True:
-        rows = list(conn.execute(stmt.limit(chunk).offset(offset)))
+        rows = list(conn.execute(stmt.limit(chunk).offset(offset)).all())
         if not rows:
             return page, False
         values = resolved(conn, rows, q.at, tables)

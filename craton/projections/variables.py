@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -23,7 +22,7 @@ def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
         rows = conn.execute(
             select(table.c.resource_id, table.c.key, table.c.value)
             .where(table.c.resource_id.in_(chunk), visible(table, at))
-        )
+        ).all()
         for rid, key, value in rows:
             out[rid][key] = load_value(value)
     return out
@@ -37,7 +36,7 @@ def labels_of(conn: Connection, ids: list[int], at: int | None,
         chunk = ids[start:start + 900]
         rows = conn.execute(
             select(t.c.resource_id, t.c.label)
-            .where(t.c.resource_id.in_(chunk), visible(t, at)).order_by(t.c.label))
+            .where(t.c.resource_id.in_(chunk), visible(t, at)).order_by(t.c.label)).all()
         for rid, label in rows:
             out[rid].append(label)
     return out
@@ -50,7 +49,7 @@ def _rows_by_id(conn: Connection, ids: set[int], at: int | None,
     idl = sorted(ids)
     for start in range(0, len(idl), 900):
         chunk = idl[start:start + 900]
-        for row in conn.execute(select(t).where(t.c.id.in_(chunk), visible(t, at))):
+        for row in conn.execute(select(t).where(t.c.id.in_(chunk), visible(t, at))).all():
             out[row.id] = row
     return out
 
@@ -109,15 +108,29 @@ def chains(conn: Connection, rows: list[Any], at: int | None,
 
 def resolved(conn: Connection, rows: list[Any], at: int | None,
              tables: Tables = LIVE) -> dict[int, dict[str, tuple[Any, Any]]]:
-    """Resolved variables of each row: key -> (value, row it came from)."""
+    """Resolved variables of each row: key -> (value, row it came from).
+
+    Rows of one fleet share most of their chain (cell, region, cloud,
+    project), so what a chain's tail resolves to is merged once and shared.
+    """
     by_row = chains(conn, rows, at, tables)
     ids = sorted({c.id for chain in by_row.values() for c in chain})
     own = values_of(conn, tables.variables, ids, at)
-    out: dict[int, dict[str, tuple[Any, Any]]] = defaultdict(dict)
+    tails: dict[tuple[int, ...], dict[str, tuple[Any, Any]]] = {}
+
+    def tail_of(chain: list[Any]) -> dict[str, tuple[Any, Any]]:
+        key = tuple([level.id for level in chain])
+        merged = tails.get(key)
+        if merged is None:
+            merged = dict(tail_of(chain[1:])) if len(chain) > 1 else {}
+            merged.update({k: (v, chain[0]) for k, v in own[chain[0].id].items()})
+            tails[key] = merged
+        return merged
+
+    out: dict[int, dict[str, tuple[Any, Any]]] = {}
     for rid, chain in by_row.items():
-        merged: dict[str, tuple[Any, Any]] = {}
-        for level in reversed(chain):
-            for key, value in own[level.id].items():
-                merged[key] = (value, level)
+        merged = dict(tail_of(chain[1:])) if len(chain) > 1 else {}
+        row = chain[0]
+        merged.update({k: (v, row) for k, v in own[row.id].items()})
         out[rid] = merged
     return out

@@ -76,3 +76,56 @@ def test_auditor_reads_everything_and_writes_nothing(root, fleet):
         assert auditor.get(path).status_code == 200, path
     assert ok(auditor.put(f"/v1/hosts/{host}", json={"note": "x"}), 403)
     assert ok(auditor.post("/v1/clouds", json={"name": "x"}), 403)
+
+
+def test_a_user_deleted_through_the_api_is_refused_at_once(root, fleet):
+    made = ok(root.post("/v1/users", json={"username": "temp", "role": "member",
+                                           "project_id": fleet["pid"]}), 201)
+    temp = Caller(root.client, {"Authorization": f"Bearer {made['token']}"})
+    assert temp.get("/v1/hosts").status_code == 200  # now remembered for a few seconds
+    assert root.delete(f"/v1/users/{made['id']}").status_code == 204
+    assert temp.get("/v1/hosts").status_code == 401
+
+
+def test_a_change_made_elsewhere_is_seen_once_the_cache_expires(fleet):
+    from craton.api.auth import Principal
+    from craton.api.principals import Principals
+
+    now = [100.0]
+    kept = Principals(ttl=5, clock=lambda: now[0])
+    key = kept.key({"AUTHORIZATION": "Bearer x"})
+    kept.put(key, Principal(1, "ann", "member", fleet["pid"]))
+    now[0] += 4.9
+    assert kept.get(key) is not None
+    now[0] += 0.2
+    assert kept.get(key) is None
+    assert kept.get(kept.key({"AUTHORIZATION": "Bearer y"})) is None
+    off = Principals(ttl=0)
+    off.put(key, Principal(1, "ann", "member", None))
+    assert off.get(key) is None
+
+
+def test_a_token_rotated_by_another_process_is_refused_within_the_cache_time(svc):
+    import falcon.testing
+
+    from craton.api import create_app
+    from craton.settings import Settings
+
+    first = create_root(svc)
+    uncached = falcon.testing.TestClient(create_app(_with(svc, Settings(
+        database_url="sqlite://", auth_cache_seconds=0))))
+    cached = falcon.testing.TestClient(create_app(svc))
+    for client in (uncached, cached):
+        assert client.simulate_get("/v1/projects", headers={
+            "Authorization": f"Bearer {first}"}).status_code == 200
+    create_root(svc)  # as `craton root-token` would, outside the API
+    assert uncached.simulate_get("/v1/projects", headers={
+        "Authorization": f"Bearer {first}"}).status_code == 401
+    assert cached.simulate_get("/v1/projects", headers={
+        "Authorization": f"Bearer {first}"}).status_code == 200  # until it expires
+
+
+def _with(svc, settings):
+    import dataclasses
+
+    return dataclasses.replace(svc, settings=settings)
