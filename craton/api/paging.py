@@ -25,7 +25,7 @@ def previous_marker(conn: Connection, q: ListQuery) -> tuple[bool, Any]:
     if q.marker is None:
         return False, None
     back = replace(q, sort_dir="asc" if q.sort_dir == "desc" else "desc",
-                   limit=q.limit, details=False)
+                   limit=q.limit, details=False, with_labels=False)
     before, _ = list_rows(conn, back)
     if len(before) < q.limit:
         return True, None

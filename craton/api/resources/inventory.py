@@ -40,7 +40,7 @@ def list_query(kind_names: tuple[str, ...], q: dict[str, Any], scope: str | None
         labels=q.get("label", []), vars=q.get("vars") or {},
         resolved_vars=q.get("resolved_values", False), limit=q["limit"],
         marker=q.get("marker"), sort_keys=tuple(q["sort_keys"]), sort_dir=q["sort_dir"],
-        at=at, details=q["details"])
+        at=at, details=q["details"], with_labels=True)
 
 
 def item_id(row: Any) -> Any:
