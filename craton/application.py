@@ -7,12 +7,13 @@ are never behind the log and a failed command leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import Application, LRUCache
+from eventsourcing.application import Application
 from eventsourcing.persistence import Recording
 from eventsourcing.utils import Environment
 from eventsourcing_sqlalchemy.factory import SQLAlchemyFactory
@@ -48,6 +49,7 @@ class Ledger(Application[UUID]):
         self.after_save: list[Callable[[Any, Sequence[Recording[UUID]]], None]] = []
         self._local = threading.local()  # rows a command read or projected, per thread
         db.on_rollback.append(self._forget_cached)
+        db.on_commit.append(self._settle_cached)
         super().__init__(env={
             "PERSISTENCE_MODULE": "eventsourcing_sqlalchemy",
             "CREATE_TABLE": "n",
@@ -58,9 +60,19 @@ class Ledger(Application[UUID]):
         })
 
     def _forget_cached(self) -> None:
-        """A rolled-back write may have cached aggregates at versions never committed."""
-        if self.repository.cache is not None:
-            self.repository.cache = LRUCache(maxsize=AGGREGATE_CACHE_SIZE)
+        """A rolled-back write may have cached the aggregates it saved at versions never
+        committed (a later load in the same transaction fast-forwards over its own
+        events): those, and only those, are dropped from the cache."""
+        saved = self._local.__dict__.pop("saved", ())
+        cache = self.repository.cache
+        if cache is None:
+            return
+        for uuid in saved:
+            with contextlib.suppress(KeyError):
+                cache.get(uuid, evict=True)
+
+    def _settle_cached(self) -> None:
+        self._local.__dict__.pop("saved", None)
 
     def construct_factory(self, env: Environment) -> SQLAlchemyFactory:  # type: ignore[override]
         factory = SQLAlchemyFactory(env)
@@ -72,6 +84,8 @@ class Ledger(Application[UUID]):
         """Store the events and project them, in one transaction."""
         with self.db.writing() as session:
             recordings = super().save(*objs, **kwargs)
+            self._local.__dict__.setdefault("saved", set()).update(
+                r.domain_event.originator_id for r in recordings)
             if recordings:
                 conn = session.connection()
                 for hook in self.after_save:

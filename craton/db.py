@@ -82,6 +82,7 @@ class Database:
         self.session = scoped_session(sessionmaker(bind=self.engine, autoflush=False))
         self._local = threading.local()
         self.on_rollback: list[Callable[[], None]] = []  # forget what a failed write cached
+        self.on_commit: list[Callable[[], None]] = []  # a write's caches are now true
 
     @property
     def in_memory(self) -> bool:
@@ -111,6 +112,8 @@ class Database:
                 session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
             yield session
             session.commit()
+            for settle in self.on_commit:
+                settle()
         except BaseException as exc:
             session.rollback()
             for forget in self.on_rollback:

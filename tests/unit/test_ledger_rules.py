@@ -146,3 +146,23 @@ def test_a_rolled_back_write_leaves_no_cached_state_behind(memory_services: Serv
             raise RuntimeError("the rest of the command failed")
     led.set_variables(meta, "host", host["id"], {"c": 3})
     assert led.aggregate(UUID(host["uuid"])).variables == {"c": 3}
+
+
+def test_a_rolled_back_write_forgets_only_what_it_saved(memory_services: Services) -> None:
+    f = make_fleet(memory_services)
+    led, meta, host, cell = memory_services.ledger, f["meta"], f["host"], f["cell"]
+    led.set_variables(meta, "cell", cell["id"], {"kept": True})  # caches the cell
+    cache = led.repository.cache
+    assert cache is not None
+    cache.get(UUID(cell["uuid"]))  # raises KeyError if it was not cached
+    with pytest.raises(RuntimeError):
+        with memory_services.db.writing():
+            led.set_variables(meta, "host", host["id"], {"a": 1})
+            led.set_variables(meta, "host", host["id"], {"b": 2})
+            raise RuntimeError("the rest of the command failed")
+    cache = led.repository.cache
+    assert cache is not None
+    cache.get(UUID(cell["uuid"]))  # the cell's cached state was true, and is kept
+    with pytest.raises(KeyError):
+        cache.get(UUID(host["uuid"]))
+    assert led.aggregate(UUID(host["uuid"])).variables == {}
