@@ -141,10 +141,15 @@ def import_fleet(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, 
     bar = Progress("import", total, enabled=show_progress)
     names: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
+    grown = total >= ANALYZE_AFTER  # the planner should know the tables grew
+    nested = ledger.db.in_write  # part of a caller's write: its statistics come with it
     with ledger.db.writing() as session, collector_paused():
         _import_kinds(ledger, meta, document, batch_size, bar, names, counts)
-        if total >= ANALYZE_AFTER:  # the planner should know the tables grew
+        if grown and nested:
             analyze(session.connection(), ledger.tables.rebuildable)
+    if grown and not nested:  # after the commit, so writers do not wait on it
+        with ledger.db.engine.begin() as conn:
+            analyze(conn, ledger.tables.rebuildable)
     bar.finish()
     return counts
 

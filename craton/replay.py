@@ -268,8 +268,9 @@ def rebuild(svc: Services, *, batch_size: int = 5000,
         _catch_up(svc, scratch, conn)
         for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
             _swap(conn, live, new)
-        analyze(conn, LIVE.rebuildable)
         _set_schema_version(conn)
+    with svc.db.engine.begin() as conn:  # after the swap's commit: writers need not wait
+        analyze(conn, LIVE.rebuildable)
     scratch.metadata.drop_all(svc.db.engine)
     return replace(projected, seconds=(datetime.now() - started).total_seconds())
 
