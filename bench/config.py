@@ -22,8 +22,8 @@ class Sizes:
     log_instances: int = 40_000    # instances in the large log
     runner_events: int = 5_000     # ProjectionRunner baseline: events processed
     latency_samples: int = 300     # fig 1, 7: requests per latency sample
-    concurrent_seconds: float = 10.0   # fig 2: how long 8 clients run
-    listing_seconds: float = 6.0       # fig 5: how long each listing runs
+    concurrent_seconds: float = 8.0    # fig 2: how long 8 clients run
+    listing_seconds: float = 5.0       # fig 5: how long each listing runs
     asof_repeats: int = 3          # fig 6: repeats of the whole-fleet queries
     planner_hosts: tuple[int, ...] = (100, 1_000, 5_000)
     planner_time_limit: float = 60.0
