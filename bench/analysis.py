@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.model import TIMES
+from bench.server import WORKERS
 
 
 def _measure(run: dict[str, Any], number: int, name: str) -> dict[str, Any] | None:
@@ -23,15 +24,15 @@ def _ms(value: float) -> str:
     return f"{value:.2g} ms" if value < 1 else f"{value:.3g} ms"
 
 
-def _worker_bound(runs: dict[str, Any], workers: int = 2) -> str:
-    """What two one-request-at-a-time workers allow, against the measured rate."""
+def _worker_bound(runs: dict[str, Any], workers: int = WORKERS) -> str:
+    """About what one-request-at-a-time workers allow, against the measured rate."""
     parts = []
     for db, run in sorted(runs.items()):
         single = _measure(run, 1, "median latency")
         rate = _measure(run, 2, "changes per second, 8 clients")
         if single and rate and single["value"]:
             bound = workers * 1000 / single["value"]
-            parts.append(f"{db}: {workers} workers ÷ {_ms(single['value'])} = {bound:,.0f} "
+            parts.append(f"{db}: {workers} workers ÷ {_ms(single['value'])} ≈ {bound:,.0f} "
                          f"changes/s, measured {rate['value']:,.0f} "
                          f"({rate['value'] / bound:.0%} of it)")
     return "; ".join(parts) or "not measured in this run"
@@ -63,13 +64,14 @@ TEXT: dict[int, str] = {
        "before it reads, so positions have no gaps, the hash chain has one head and no "
        "update is lost. The raw transaction holds that lock for two inserts from a "
        "client in the same process. Eight HTTP clients share the server's two gunicorn "
-       "workers, each serving one request at a time, so they can get at most two "
-       "changes per single-change latency (figure 1's median) whatever the lock does: "
-       "{workers}. Where the measured rate is close to that bound the request's own "
-       "time (Python on two cores, shared with the clients and the database server) is "
-       "the limit, and holding the lock for less time would not raise it; where it is "
-       "well under, the changes also queue on the lock (on SQLite the whole write "
-       "transaction is the database's single writer).",
+       "workers, each serving one request at a time, so they can get about two "
+       "changes per single-change latency (figure 1's median, as one client sees it) at "
+       "most, whatever the lock does: {workers}. Where the measured rate is close to "
+       "that bound the request's own time (Python on two cores, shared with the "
+       "clients and the database server) is the limit, and holding the lock for less "
+       "time would not raise it; where it is well under, the changes also queue on "
+       "the lock (on SQLite the whole write transaction is the database's single "
+       "writer).",
     3: "The import writes what the baseline writes (the same events) plus their "
        "hash-chain links and every read-model row (resource, variable, label and fact "
        "versions and the audit log), in the same transaction; the profile shows the "
@@ -83,7 +85,7 @@ TEXT: dict[int, str] = {
        "event.",
     5: "The trivial endpoint does no work. A listing page checks the caller (kept by "
        "the worker for a few seconds after the first request), opens a read snapshot, "
-       "reads the log's head and the page with its labels in one statement (and the "
+       "reads the log's head, then the page with its labels in one statement (and the "
        "variables with details=true), and writes 100 items as JSON; `vars=` also "
        "resolves inherited variables in Python. With two workers on two cores, shared "
        "with the load generator and the database server, each request's Python time "

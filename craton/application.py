@@ -35,6 +35,11 @@ from craton.store import AGGREGATE_CACHE_SIZE, EveryResource, LockHeldRecorder, 
 T = TypeVar("T")
 
 
+def _originator(obj: Any) -> Any:
+    """The aggregate a saved object belongs to (an aggregate, or one of its events)."""
+    return getattr(obj, "originator_id", None) or getattr(obj, "id", None)
+
+
 class Ledger(Application[UUID]):
     """Every inventory change goes through here."""
 
@@ -83,9 +88,10 @@ class Ledger(Application[UUID]):
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Store the events and project them, in one transaction."""
         with self.db.writing() as session:
-            recordings = super().save(*objs, **kwargs)
+            # Noted before storing: a save that fails part way is forgotten all the same.
             self._local.__dict__.setdefault("saved", set()).update(
-                r.domain_event.originator_id for r in recordings)
+                _originator(o) for o in objs if o is not None)
+            recordings = super().save(*objs, **kwargs)
             if recordings:
                 conn = session.connection()
                 for hook in self.after_save:

@@ -120,7 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as exc:  # a malformed CRATON_* variable
+        print(f"craton: {exc}", file=sys.stderr)
+        return 2
     if args.database_url:
         from dataclasses import replace
 

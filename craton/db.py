@@ -112,16 +112,21 @@ class Database:
                 session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
             yield session
             session.commit()
-            for settle in self.on_commit:
-                settle()
         except BaseException as exc:
-            session.rollback()
-            for forget in self.on_rollback:
-                forget()
+            # Forget what the failed write cached while its lock is still held, so no
+            # other thread can load that state between the rollback and the forgetting.
+            try:
+                for forget in self.on_rollback:
+                    forget()
+            finally:
+                session.rollback()
             translated = _translate(exc)
             if translated is exc:
                 raise
             raise translated from exc
+        else:
+            for settle in self.on_commit:
+                settle()
         finally:
             self._local.depth = 0
             self.session.remove()

@@ -21,7 +21,7 @@ from craton.domain.kinds import KINDS, field_defaults
 from craton.domain.meta import Meta
 from craton.domain.validation import check_fields
 from craton.progress import Progress
-from craton.projections.bulk import analyze
+from craton.projections.bulk import analyze, analyze_committed
 from craton.projections.lookup import CurrentLookup, as_resource
 
 ANALYZE_AFTER = 10_000  # resources imported at once
@@ -148,8 +148,7 @@ def import_fleet(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, 
         if grown and nested:
             analyze(session.connection(), ledger.tables.rebuildable)
     if grown and not nested:  # after the commit, so writers do not wait on it
-        with ledger.db.engine.begin() as conn:
-            analyze(conn, ledger.tables.rebuildable)
+        analyze_committed(ledger.db, ledger.tables.rebuildable)
     bar.finish()
     return counts
 

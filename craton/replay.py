@@ -28,7 +28,7 @@ from craton.collector import collector_paused
 from craton.db import EVENTS_TABLE
 from craton.progress import Progress
 from craton.projections.appender import Appender
-from craton.projections.bulk import analyze
+from craton.projections.bulk import analyze_committed
 from craton.projections.held import HeldBatch
 from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, SCHEMA_VERSION, Tables, build_tables, statistics_ddl
@@ -269,8 +269,7 @@ def rebuild(svc: Services, *, batch_size: int = 5000,
         for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
             _swap(conn, live, new)
         _set_schema_version(conn)
-    with svc.db.engine.begin() as conn:  # after the swap's commit: writers need not wait
-        analyze(conn, LIVE.rebuildable)
+    analyze_committed(svc.db, LIVE.rebuildable)  # after the swap: writers need not wait
     scratch.metadata.drop_all(svc.db.engine)
     return replace(projected, seconds=(datetime.now() - started).total_seconds())
 

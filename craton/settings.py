@@ -9,12 +9,26 @@ from pathlib import Path
 
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name)
-    return int(value) if value else default
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {value!r}") from None
 
 
-def _float(name: str, default: float) -> float:
+def _seconds(name: str, default: float, most: float) -> float:
+    """A duration from the environment: a finite number of seconds in [0, most]."""
     value = os.environ.get(name)
-    return float(value) if value else default
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not 0 <= seconds <= most:  # also refuses nan and inf
+        raise ValueError(f"{name} must be between 0 and {most:g} seconds, not {value!r}")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -47,5 +61,5 @@ class Settings:
             signing_key=Path(key) if key else None,
             max_body_bytes=_int("CRATON_MAX_BODY_BYTES", 1024 * 1024),
             change_windows=os.environ.get("CRATON_CHANGE_WINDOWS") or None,
-            auth_cache_seconds=_float("CRATON_AUTH_CACHE_SECONDS", 5.0),
+            auth_cache_seconds=_seconds("CRATON_AUTH_CACHE_SECONDS", 5.0, most=300.0),
         )

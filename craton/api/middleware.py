@@ -76,16 +76,19 @@ class RequestMiddleware:
         key = self.principals.key(headers)
         found = self.principals.get(key)
         if found is None:
+            generation = self.principals.generation
             with self.api.services.db.reading() as conn:
                 found = authenticate(conn, headers)
-            self.principals.put(key, found)
+            self.principals.put(key, found, generation)
         req.context.principal = found
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, req_succeeded: bool) -> None:
         resp.set_header("X-Request-Id", req.context.get("request_id") or uuid.uuid4().hex)
-        if req.method in _WITH_BODY and (req.uri_template or "").startswith(_WHO_CAN_CALL):
-            self.principals.forget()
+        if (req_succeeded and resp.status_code < 400 and req.method in _WITH_BODY
+                and req.context.get("principal") is not None
+                and (req.uri_template or "").startswith(_WHO_CAN_CALL)):
+            self.principals.forget()  # a user or project changed: check callers again
         if resp.status_code in (401, 403):
             self._record_denied(req, resp)
         started = req.context.get("started")

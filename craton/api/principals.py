@@ -31,6 +31,7 @@ class Principals:
         self.ttl, self.capacity, self.clock = ttl, capacity, clock
         self._kept: dict[bytes, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+        self.generation = 0  # moved on by forget(): what was read before is not kept
 
     @staticmethod
     def key(headers: dict[str, str]) -> bytes:
@@ -49,10 +50,14 @@ class Principals:
             return None
         return kept[1]
 
-    def put(self, key: bytes, principal: Principal) -> None:
+    def put(self, key: bytes, principal: Principal, generation: int) -> None:
+        """Keep ``principal``, unless the cache was emptied since ``generation`` was read
+        (an authentication that raced a change to users must not outlive it)."""
         if self.ttl <= 0:
             return
         with self._lock:
+            if generation != self.generation:
+                return
             if len(self._kept) >= self.capacity:
                 self._kept.clear()
             self._kept[key] = (self.clock() + self.ttl, principal)
@@ -60,3 +65,4 @@ class Principals:
     def forget(self) -> None:
         with self._lock:
             self._kept.clear()
+            self.generation += 1

@@ -9,15 +9,21 @@ row's parameters through the SQL expression layer.
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Connection, DateTime, Table
 
 from craton import codec
+
+if TYPE_CHECKING:
+    from craton.db import Database
+
+log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 Convert = Callable[[Any], Any]
@@ -218,6 +224,19 @@ def close_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
                 f"WHERE row_id = {mark}", values)
     finally:
         cursor.close()
+
+
+def analyze_committed(db: Database, tables: list[Table]) -> None:
+    """Refresh statistics after a bulk write has committed, in a transaction of its own.
+
+    The write stands either way: a failure here is logged, not raised, so nobody
+    repeats an import or a rebuild that already happened.
+    """
+    try:
+        with db.engine.begin() as conn:
+            analyze(conn, tables)
+    except Exception as exc:  # statistics are an optimisation; the data is committed
+        log.warning("could not refresh table statistics (%s); run ANALYZE by hand", exc)
 
 
 def analyze(conn: Connection, tables: list[Table]) -> None:

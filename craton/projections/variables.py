@@ -36,9 +36,11 @@ def labels_of(conn: Connection, ids: list[int], at: int | None,
         chunk = ids[start:start + 900]
         rows = conn.execute(
             select(t.c.resource_id, t.c.label)
-            .where(t.c.resource_id.in_(chunk), visible(t, at)).order_by(t.c.label)).all()
+            .where(t.c.resource_id.in_(chunk), visible(t, at))).all()
         for rid, label in rows:
             out[rid].append(label)
+    for labels in out.values():  # code-point order, whatever the database's collation
+        labels.sort()
     return out
 
 
@@ -119,12 +121,18 @@ def resolved(conn: Connection, rows: list[Any], at: int | None,
     tails: dict[tuple[int, ...], dict[str, tuple[Any, Any]]] = {}
 
     def tail_of(chain: list[Any]) -> dict[str, tuple[Any, Any]]:
+        """What ``chain`` (nearest level first) resolves to, built from the farthest
+        level in, each suffix kept for the rows that share it."""
         key = tuple([level.id for level in chain])
-        merged = tails.get(key)
-        if merged is None:
-            merged = dict(tail_of(chain[1:])) if len(chain) > 1 else {}
-            merged.update({k: (v, chain[0]) for k, v in own[chain[0].id].items()})
-            tails[key] = merged
+        start, merged = len(chain), {}
+        for i in range(len(chain)):
+            found = tails.get(key[i:])
+            if found is not None:
+                start, merged = i, found
+                break
+        for i in range(start - 1, -1, -1):
+            merged = {**merged, **{k: (v, chain[i]) for k, v in own[chain[i].id].items()}}
+            tails[key[i:]] = merged
         return merged
 
     out: dict[int, dict[str, tuple[Any, Any]]] = {}

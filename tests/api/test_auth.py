@@ -78,7 +78,7 @@ def test_auditor_reads_everything_and_writes_nothing(root, fleet):
     assert ok(auditor.post("/v1/clouds", json={"name": "x"}), 403)
 
 
-def test_a_user_deleted_through_the_api_is_refused_at_once(root, fleet):
+def test_a_user_deleted_through_a_worker_is_refused_by_it_at_once(root, fleet):
     made = ok(root.post("/v1/users", json={"username": "temp", "role": "member",
                                            "project_id": fleet["pid"]}), 201)
     temp = Caller(root.client, {"Authorization": f"Bearer {made['token']}"})
@@ -94,15 +94,40 @@ def test_a_change_made_elsewhere_is_seen_once_the_cache_expires(fleet):
     now = [100.0]
     kept = Principals(ttl=5, clock=lambda: now[0])
     key = kept.key({"AUTHORIZATION": "Bearer x"})
-    kept.put(key, Principal(1, "ann", "member", fleet["pid"]))
+    kept.put(key, Principal(1, "ann", "member", fleet["pid"]), kept.generation)
     now[0] += 4.9
     assert kept.get(key) is not None
     now[0] += 0.2
     assert kept.get(key) is None
     assert kept.get(kept.key({"AUTHORIZATION": "Bearer y"})) is None
     off = Principals(ttl=0)
-    off.put(key, Principal(1, "ann", "member", None))
+    off.put(key, Principal(1, "ann", "member", None), off.generation)
     assert off.get(key) is None
+
+
+def test_a_caller_read_before_a_change_to_users_is_not_kept():
+    from craton.api.auth import Principal
+    from craton.api.principals import Principals
+
+    kept = Principals(ttl=5)
+    key = kept.key({"AUTHORIZATION": "Bearer x"})
+    read_at = kept.generation  # a request starts authenticating...
+    kept.forget()  # ...while another deletes a user
+    kept.put(key, Principal(1, "ann", "member", None), read_at)
+    assert kept.get(key) is None
+
+
+def test_the_cache_time_must_be_a_sane_number_of_seconds(monkeypatch):
+    import pytest
+
+    from craton.settings import Settings
+
+    for bad in ("nan", "inf", "-1", "1e9", "soon"):
+        monkeypatch.setenv("CRATON_AUTH_CACHE_SECONDS", bad)
+        with pytest.raises(ValueError, match="CRATON_AUTH_CACHE_SECONDS"):
+            Settings.from_env()
+    monkeypatch.setenv("CRATON_AUTH_CACHE_SECONDS", "0")
+    assert Settings.from_env().auth_cache_seconds == 0
 
 
 def test_a_token_rotated_by_another_process_is_refused_within_the_cache_time(svc):

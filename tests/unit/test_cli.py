@@ -61,3 +61,16 @@ def test_errors_are_one_readable_line(tmp_path: Path,
     assert len(errors) == 3 and all(e.startswith("craton: ") for e in errors)
     assert "no region named 'nowhere'" in errors[1]
     assert "Traceback" not in "".join(errors)
+
+
+def test_a_malformed_setting_is_one_readable_line(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CRATON_AUTH_CACHE_SECONDS", "inf")
+    assert main(["verify"]) == 2
+    monkeypatch.setenv("CRATON_AUTH_CACHE_SECONDS", "5")
+    monkeypatch.setenv("CRATON_WORKERS", "two")
+    assert main(["verify"]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors == [
+        "craton: CRATON_AUTH_CACHE_SECONDS must be between 0 and 300 seconds, not 'inf'",
+        "craton: CRATON_WORKERS must be a whole number, not 'two'"]
