@@ -83,14 +83,50 @@ def _plan(table: Table, dialect: str) -> tuple[list[str], list[Convert]]:
     return [c.name for c in columns], converts
 
 
-def insert_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
-    """INSERT every row (all columns but ``row_id``) in one driver call."""
+class Pending:
+    """Small writes of one batch, sent to PostgreSQL as one multi-statement round trip.
+
+    Each statement is rendered by the driver (``mogrify``, as ``execute_values``
+    does), in order; they run in the caller's transaction, so a failing one
+    fails the write as a separate statement would.
+    """
+
+    def __init__(self, conn: Connection):
+        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self.parts: list[bytes] = []
+
+    @staticmethod
+    def open(conn: Connection) -> Pending | None:
+        """One for PostgreSQL; None elsewhere (SQLite's calls cost no round trip)."""
+        return Pending(conn) if conn.dialect.name == "postgresql" else None
+
+    def add(self, head: str, template: str, values: list[Any], tail: str = "") -> None:
+        rows = b",".join(self.cursor.mogrify(template, v) for v in values)
+        self.parts.append(head.encode() + rows + tail.encode())
+
+    def send(self) -> None:
+        try:
+            if self.parts:
+                self.cursor.execute(b";".join(self.parts))
+        finally:
+            self.parts = []
+            self.cursor.close()
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[Row],
+                pending: Pending | None = None) -> None:
+    """INSERT every row (all columns but ``row_id``) in one driver call (or, given
+    ``pending``, in the batch's one round trip)."""
     if not rows:
         return
     dialect = conn.dialect.name
     names, converts = _plan(table, dialect)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     columns = ", ".join(names)
+    if pending is not None and len(rows) < COPY_FROM:
+        pending.add(f"INSERT INTO {table.name} ({columns}) VALUES ",
+                    "(" + ",".join(["%s"] * len(names)) + ")", _values(rows, names, converts))
+        return
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if dialect == "postgresql" and len(rows) >= COPY_FROM:
             cursor.copy_expert(f"COPY {table.name} ({columns}) FROM STDIN",
@@ -200,7 +236,13 @@ def _values(rows: list[Row], names: list[str], converts: list[Convert]) -> list[
     return out
 
 
-def close_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
+_CLOSE_HEAD = "UPDATE {} AS t SET valid_to = v.valid_to, to_time = v.to_time FROM (VALUES "
+_CLOSE_TAIL = ") AS v (valid_to, to_time, row_id) WHERE t.row_id = v.row_id"
+_CLOSE_ROW = "(%s::bigint, %s::timestamptz, %s::bigint)"
+
+
+def close_rows(conn: Connection, table: Table, rows: list[Row],
+               pending: Pending | None = None) -> None:
     """Set ``valid_to``/``to_time`` on rows that existed before the batch, by ``row_id``."""
     if not rows:
         return
@@ -208,16 +250,17 @@ def close_rows(conn: Connection, table: Table, rows: list[Row]) -> None:
     when = _sqlite_time if dialect == "sqlite" else _same
     mark = "?" if dialect == "sqlite" else "%s"
     values = [(r["valid_to"], when(r["to_time"]), r["row_id"]) for r in rows]
+    if pending is not None and len(rows) < COPY_FROM:
+        pending.add(_CLOSE_HEAD.format(table.name), _CLOSE_ROW, values, _CLOSE_TAIL)
+        return
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if dialect == "postgresql":  # one statement for the whole batch
             from psycopg2.extras import execute_values
 
             execute_values(
-                cursor, f"UPDATE {table.name} AS t SET valid_to = v.valid_to, "
-                f"to_time = v.to_time FROM (VALUES %s) AS v (valid_to, to_time, row_id) "
-                f"WHERE t.row_id = v.row_id", values,
-                template="(%s::bigint, %s::timestamptz, %s::bigint)", page_size=5000)
+                cursor, _CLOSE_HEAD.format(table.name) + "%s" + _CLOSE_TAIL, values,
+                template=_CLOSE_ROW, page_size=5000)
         else:
             cursor.executemany(
                 f"UPDATE {table.name} SET valid_to = {mark}, to_time = {mark} "

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 
 from craton import codec
-from craton.projections.bulk import close_rows, insert_rows
+from craton.projections.bulk import Pending, close_rows, insert_rows
 from craton.projections.tables import Tables
 
 Row = dict[str, Any]
@@ -105,15 +105,16 @@ class KeyedSet(KeyedRows):
     def keep(self, row: Row) -> None:
         self.new.append(row)
 
-    def flush(self) -> None:
-        flush_rows(self.conn, self.table, self.closed, self.new)
+    def flush(self, pending: Pending | None = None) -> None:
+        flush_rows(self.conn, self.table, self.closed, self.new, pending)
         self.closed, self.new, self.current = [], [], {}
 
 
-def flush_rows(conn: Connection, table: Table, closed: list[Row], new: list[Row]) -> None:
+def flush_rows(conn: Connection, table: Table, closed: list[Row], new: list[Row],
+               pending: Pending | None = None) -> None:
     """Close pre-existing rows, then insert new ones (closing first frees unique keys)."""
-    close_rows(conn, table, closed)
-    insert_rows(conn, table, new)
+    close_rows(conn, table, closed, pending)
+    insert_rows(conn, table, new, pending)
 
 
 class Batch:
@@ -157,10 +158,13 @@ class Batch:
             self.closed_resources.append(row)
 
     def flush(self) -> None:
+        pending = Pending.open(self.conn)  # PostgreSQL: every small write in one round trip
         flush_rows(self.conn, self.tables.resources, self.closed_resources,
-                   self.new_resources)
+                   self.new_resources, pending)
         for keyed in (self.variables, self.facts, self.labels, self.members):
-            keyed.flush()
-        insert_rows(self.conn, self.tables.events, self.events)
+            keyed.flush(pending)
+        insert_rows(self.conn, self.tables.events, self.events, pending)
+        if pending is not None:
+            pending.send()
         self.closed_resources, self.new_resources, self.events = [], [], []
         self.by_uuid = {}
