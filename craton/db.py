@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy.exc
 from eventsourcing.persistence import IntegrityError as StoreIntegrityError
-from sqlalchemy import Connection, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from craton import codec
 from craton.domain.errors import ConcurrentWrite, DomainError
-from craton.writer_queue import WriterQueue
 
 EVENTS_TABLE = "craton_events"
 # JSON columns are written and read through orjson (see craton.codec).
@@ -81,9 +80,6 @@ class Database:
             ) if read_url else self.engine.execution_options(
                 isolation_level="REPEATABLE READ")
         self.session = scoped_session(sessionmaker(bind=self.engine, autoflush=False))
-        self.writers: WriterQueue | None = None  # SQLite files: writers take turns
-        if self.dialect == "sqlite" and not self.in_memory:
-            self.writers = WriterQueue(make_url(self.url).database or "craton.db")
         self._local = threading.local()
         self.on_rollback: list[Callable[[], None]] = []  # forget what a failed write cached
         self.on_commit: list[Callable[[], None]] = []  # a write's caches are now true
@@ -111,14 +107,6 @@ class Database:
             return
         self._local.depth = 1
         try:
-            with self.writers.turn() if self.writers is not None else nullcontext():
-                yield from self._transaction(session)
-        finally:
-            self._local.depth = 0
-            self.session.remove()
-
-    def _transaction(self, session: Session) -> Iterator[Session]:
-        try:
             session.begin()
             if self.is_postgres:
                 session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
@@ -139,6 +127,9 @@ class Database:
         else:
             for settle in self.on_commit:
                 settle()
+        finally:
+            self._local.depth = 0
+            self.session.remove()
 
     @property
     def in_write(self) -> bool:
