@@ -174,7 +174,10 @@ def _project_share(svc: Services, tables: Tables, batch_size: int, stop: int, sh
     projector = Projector(tables)
     held = HeldBatch(tables)
     read_engine = svc.db.read_engine
-    with Appender(svc.db.engine, threaded=not svc.db.in_memory) as appender, \
+    # One batch waits for the writer on PostgreSQL, where every worker holds its own
+    # (PostgreSQL's checkpoints stall the writers now and then); two on SQLite's one.
+    depth = 1 if svc.db.is_postgres else 2
+    with Appender(svc.db.engine, threaded=not svc.db.in_memory, depth=depth) as appender, \
             collector_paused():
         after = 0
         while True:
