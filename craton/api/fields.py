@@ -8,9 +8,8 @@ from typing import Any
 from marshmallow import ValidationError, fields
 
 from craton.domain.errors import InvalidInput
+from craton.domain.ids import MAX_ID
 from craton.projections.timeline import parse_moment
-
-MAX_ID = 2**62  # beyond any id or position the store hands out, and within BIGINT
 
 
 class StrictInteger(fields.Integer):

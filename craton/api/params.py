@@ -8,11 +8,12 @@ from typing import Any
 import falcon
 from marshmallow import Schema, ValidationError, fields, validate
 
+from craton.domain.ids import MAX_ID
 from craton.domain.kinds import DEVICE_KINDS, KINDS, Kind
 from craton.projections.listing import FILTERABLE, SORTABLE
 
 from .errors import flatten, invalid
-from .fields import MAX_ID, CommaList, Moment, VarsFilter
+from .fields import CommaList, Moment, VarsFilter
 
 ID_RANGE = validate.Range(min=0, max=MAX_ID)
 RESOURCE_TYPES = tuple(sorted({*KINDS, *(k.plural for k in KINDS.values())}))

@@ -7,6 +7,7 @@ from typing import Any
 import falcon
 from marshmallow import Schema, fields, validate
 
+from craton.domain.ids import MAX_ID
 from craton.planning.service import MAX_TIME_LIMIT_S, execute_plan, solve_plan
 from craton.projections.listing import ListQuery, get_row, list_rows, present
 
@@ -14,7 +15,6 @@ from . import policy
 from .context import Api, authorise, body, meta, principal, set_etag, set_position
 from .docs import Op
 from .errors import Problem
-from .fields import MAX_ID
 from .idempotency import Reply, respond
 from .params import PageParams
 from .workflows import RunOut

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from craton.domain.errors import NotFound
+from craton.domain.ids import MAX_ID
 from craton.projections import listing, variables
 from craton.projections.tables import LIVE
 
 from .auth import Principal
-from .fields import MAX_ID
 
 
 def int_id(kind: str, raw_id: Any) -> int:

@@ -7,10 +7,11 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from craton.domain.ids import MAX_ID
 from craton.domain.kinds import BY_PLURAL, KINDS, FieldSpec, Kind
 
 from .auth import ROLES
-from .fields import MAX_ID, StrictBoolean, StrictInteger, StrictNumber, StrictString
+from .fields import StrictBoolean, StrictInteger, StrictNumber, StrictString
 
 NAME = validate.Length(min=1, max=255)
 LABEL = StrictString(validate=validate.Length(min=1, max=255))

@@ -16,10 +16,9 @@ from sqlalchemy import Connection
 from stevedore import ExtensionManager
 
 from craton.domain.errors import InvalidInput
+from craton.domain.ids import MAX_ID
 from craton.domain.meta import Meta
 from craton.flows import NAMESPACE
-
-MAX_ID = 2**62  # beyond any id the store hands out, and within BIGINT
 
 
 def id_parameter(description: str) -> dict[str, Any]:

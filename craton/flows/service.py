@@ -11,10 +11,10 @@ from sqlalchemy import insert, select, update
 
 from craton.bootstrap import Services
 from craton.domain.errors import NotFound
+from craton.domain.ids import MAX_ID
 from craton.domain.meta import Meta
 from craton.domain.runs import Run
 from craton.flows import catalog
-from craton.flows.catalog import MAX_ID
 from craton.flows.storage import QUEUE, ensure_schema
 from craton.projections.audit import EventQuery, events, present_event
 from craton.projections.listing import ListQuery, get_row, list_rows, present

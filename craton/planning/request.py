@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from craton.domain.errors import InvalidInput
+from craton.domain.ids import MAX_ID
 
-MAX_ID = 2**62  # beyond any id the store hands out, and within BIGINT
 SCOPE_IDS = ("cloud_id", "region_id", "cell_id")
 WEIGHTS = ("host_weight", "move_weight", "soft_penalty")
 HOST_LISTS = ("pinned_hosts", "maintenance_hosts")

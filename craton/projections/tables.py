@@ -31,6 +31,8 @@ from sqlalchemy import (
 from sqlalchemy.schema import DDL
 from sqlalchemy.sql.elements import ColumnElement
 
+from craton.domain.ids import MAX_ID
+
 # Bump when a read-model shape changes: a rebuild from the log follows.
 SCHEMA_VERSION = 2  # 2: values spelled by orjson (UTF-8, keys sorted)
 
@@ -48,7 +50,7 @@ def _interval() -> list[Column]:  # type: ignore[type-arg]
 
 
 # ``valid_to`` of a current row, for as-of matching: beyond every position.
-OPEN_END = 2 ** 62
+OPEN_END = MAX_ID
 
 
 def valid_until(t: Table) -> ColumnElement[Any]:
