@@ -7,12 +7,13 @@ once per batch instead of once per resource.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
 
 from craton.application import Ledger
+from craton.batches import pieces
 from craton.collector import collector_paused
 from craton.domain import rules
 from craton.domain.errors import InvalidInput, NameTaken
@@ -44,8 +45,7 @@ class BatchLookup(CurrentLookup):
 
     def preload(self, ids: Iterable[int]) -> None:
         missing = sorted({i for i in ids if isinstance(i, int) and i not in self.rows})
-        for start in range(0, len(missing), 900):
-            chunk = missing[start:start + 900]
+        for chunk in pieces(missing):
             for i in chunk:
                 self.rows[i] = None
             for row in self.conn.execute(select(self.t).where(
@@ -59,24 +59,19 @@ class BatchLookup(CurrentLookup):
 
     def taken(self, keys: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
-        for start in range(0, len(keys), 900):
+        for chunk in pieces(keys):
             rows = self.conn.execute(select(self.t.c.unique_key, self.t.c.id).where(
-                self.t.c.unique_key.in_(keys[start:start + 900]),
+                self.t.c.unique_key.in_(chunk),
                 self.t.c.valid_to.is_(None)))
             out.update({k: i for k, i in rows})
         return out
-
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def register_many(ledger: Ledger, meta: Meta, kind: str, items: list[dict[str, Any]],
                   batch_size: int = 1000, progress: Progress | None = None) -> list[int]:
     """Register resources in batches; each item has fields, variables, labels, facts."""
     spec, ids = KINDS[kind], []
-    for chunk in _chunks(items, batch_size):
+    for chunk in pieces(items, batch_size):
         with ledger.db.writing() as session:
             lookup = BatchLookup(session.connection(), ledger.tables)
             refs = [v for item in chunk for name, f in spec.fields.items() if f.refers_to

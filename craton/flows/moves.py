@@ -6,6 +6,7 @@ from typing import Any
 
 from taskflow.patterns import linear_flow
 
+from craton.batches import pieces
 from craton.drivers.errors import DriverError
 from craton.flows.runtime import Step
 from craton.flows.tasks import AttemptCounter, FleetTask, step_task
@@ -91,4 +92,4 @@ def migration(run_id: str, prefix: str, move: dict[str, Any], attempts: int,
 
 
 def chunks(items: list[Any], size: int) -> list[list[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), max(size, 1))]
+    return list(pieces(items, size))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from craton.batches import pieces
 from craton.domain.errors import InvalidInput
 from craton.planning.model import HostCapacity, InstanceDemand, InstanceGroup
 from craton.projections.listing import ListQuery, list_rows
@@ -85,8 +86,7 @@ def read_capacity(conn: Connection, project_id: str | None, scope: dict[str, Any
 def _instances(conn: Connection, out: Capacity, host_ids: list[int], position: int) -> None:
     t = LIVE.resources
     group_ids: set[int] = set()
-    for start in range(0, len(host_ids), 900):
-        chunk = host_ids[start:start + 900]
+    for chunk in pieces(host_ids):
         for row in conn.execute(select(t).where(
                 t.c.kind == "instance", t.c.host_id.in_(chunk), visible(t, position))):
             groups = tuple(row.data.get("group_ids") or ())

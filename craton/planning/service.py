@@ -9,6 +9,7 @@ from stevedore import DriverManager
 from stevedore.exception import NoMatches
 
 import craton.domain.plans  # noqa: F401  (registers the Plan aggregate)
+from craton.batches import pieces
 from craton.bootstrap import Services
 from craton.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from craton.domain.meta import Meta
@@ -106,9 +107,9 @@ def changes_since(svc: Services, plan: dict[str, Any]) -> list[str]:
     out = []
     with svc.db.reading() as conn:
         ids = sorted(touched)
-        for start in range(0, len(ids), 900):
+        for chunk in pieces(ids):
             rows = conn.execute(select(e.c.position, e.c.event_type, e.c.resource_id)
-                                .where(e.c.resource_id.in_(ids[start:start + 900]),
+                                .where(e.c.resource_id.in_(chunk),
                                        e.c.position > plan["position"])
                                 .order_by(e.c.position))
             out += [f"{r.event_type} of {r.resource_id} at @{r.position}" for r in rows]

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from craton.batches import pieces
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import visible
 from craton.projections.variables import labels_of, values_of
@@ -15,8 +16,7 @@ def _state(conn: Connection, ids: list[int], at: int, tables: Tables
            ) -> dict[int, dict[str, Any]]:
     t = tables.resources
     rows: dict[int, Any] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
+    for chunk in pieces(ids):
         for row in conn.execute(select(t).where(t.c.id.in_(chunk), visible(t, at))):
             rows[row.id] = row
     live = sorted(rows)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 
 from craton import codec
+from craton.batches import pieces
 from craton.projections.bulk import Pending, close_rows, insert_rows
 from craton.projections.tables import Tables
 
@@ -86,8 +87,7 @@ class KeyedSet(KeyedRows):
 
     def load(self, resource_ids: list[int]) -> None:
         missing = [r for r in resource_ids if r not in self.current]
-        for start in range(0, len(missing), 500):
-            chunk = missing[start:start + 500]
+        for chunk in pieces(missing, 500):
             for rid in chunk:
                 self.current[rid] = {}
             t = self.table
@@ -135,8 +135,7 @@ class Batch:
         """Read the current rows of these resources in a few round trips."""
         t = self.tables.resources
         missing = [u for u in dict.fromkeys(uuids) if u not in self.by_uuid]
-        for start in range(0, len(missing), 500):
-            chunk = missing[start:start + 500]
+        for chunk in pieces(missing, 500):
             rows = self.conn.execute(
                 select(t).where(t.c.uuid.in_(chunk), t.c.valid_to.is_(None))
             ).mappings()

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
+from craton.batches import pieces
 from craton.projections.rows import load_value
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import visible
@@ -17,8 +18,7 @@ def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
               ) -> dict[int, dict[str, Any]]:
     """Key/value rows (variables or facts) of many resources, by resource id."""
     out: dict[int, dict[str, Any]] = {i: {} for i in ids}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
+    for chunk in pieces(ids):
         rows = conn.execute(
             select(table.c.resource_id, table.c.key, table.c.value)
             .where(table.c.resource_id.in_(chunk), visible(table, at))
@@ -32,8 +32,7 @@ def labels_of(conn: Connection, ids: list[int], at: int | None,
               tables: Tables = LIVE) -> dict[int, list[str]]:
     t = tables.labels
     out: dict[int, list[str]] = {i: [] for i in ids}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
+    for chunk in pieces(ids):
         rows = conn.execute(
             select(t.c.resource_id, t.c.label)
             .where(t.c.resource_id.in_(chunk), visible(t, at))).all()
@@ -49,8 +48,7 @@ def _rows_by_id(conn: Connection, ids: set[int], at: int | None,
     t = tables.resources
     out: dict[int, Any] = {}
     idl = sorted(ids)
-    for start in range(0, len(idl), 900):
-        chunk = idl[start:start + 900]
+    for chunk in pieces(idl):
         for row in conn.execute(select(t).where(t.c.id.in_(chunk), visible(t, at))).all():
             out[row.id] = row
     return out

@@ -7,18 +7,15 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
+from craton.batches import pieces
 from craton.projections.tables import LIVE
 from craton.projections.timeline import visible
 from craton.reports.base import Window
 
-BATCH = 900  # ids per IN (...) list, under SQLite's limit on bound parameters
-
 
 def batches(ids: Iterable[Any]) -> Iterator[list[Any]]:
     """The distinct ids, sorted, in lists short enough for one ``IN``."""
-    ordered = sorted(set(ids))
-    for start in range(0, len(ordered), BATCH):
-        yield ordered[start:start + BATCH]
+    yield from pieces(sorted(set(ids)))
 
 
 def events_in(conn: Connection, window: Window, project_id: str | None,
