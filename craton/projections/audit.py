@@ -29,13 +29,19 @@ class EventQuery:
 
 
 def present_event(row: Any) -> dict[str, Any]:
+    """An audit row (every column of the event log, in the table's order) as the API shows it.
+
+    Unpacked at once: a history shows dozens of these, and a column added to the
+    table fails here loudly rather than being left out.
+    """
+    (position, time, event_type, kind, resource_id, uuid, version, project_id, actor_id,
+     actor_name, source, request_id, reason, run_id, changes) = row
     return {
-        "position": row.position, "time": iso(row.time), "event_type": row.event_type,
-        "resource_type": row.kind, "resource_id": row.resource_id,
-        "resource_uuid": row.uuid, "version": row.version, "project_id": row.project_id,
-        "actor": {"id": row.actor_id, "name": row.actor_name}, "source": row.source,
-        "request_id": row.request_id, "reason": row.reason, "run_id": row.run_id,
-        "changes": row.changes,
+        "position": position, "time": iso(time), "event_type": event_type,
+        "resource_type": kind, "resource_id": resource_id, "resource_uuid": uuid,
+        "version": version, "project_id": project_id,
+        "actor": {"id": actor_id, "name": actor_name}, "source": source,
+        "request_id": request_id, "reason": reason, "run_id": run_id, "changes": changes,
     }
 
 
@@ -63,15 +69,16 @@ def events(conn: Connection, q: EventQuery, tables: Tables = LIVE) -> tuple[list
 def history(conn: Connection, resource_id: int, tables: Tables = LIVE) -> list[dict[str, Any]]:
     """Every version of one resource, each with the event that made it."""
     t, e = tables.resources, tables.events
-    versions = {r.valid_from: r for r in conn.execute(  # only what an entry shows
-        select(t.c.valid_from, t.c.valid_to, t.c.data).where(t.c.id == resource_id))}
+    versions = {valid_from: (valid_to, data) for valid_from, valid_to, data in conn.execute(
+        select(t.c.valid_from, t.c.valid_to, t.c.data)  # only what an entry shows
+        .where(t.c.id == resource_id)).all()}
     out = []
     for ev in conn.execute(
-            select(e).where(e.c.resource_id == resource_id).order_by(e.c.position)):
-        row = versions.get(ev.position)
+            select(e).where(e.c.resource_id == resource_id).order_by(e.c.position)).all():
         entry = present_event(ev)
-        entry["state"] = dict(row.data) if row is not None else None
+        valid_to, state = versions.get(ev.position, (None, None))
+        entry["state"] = state  # decoded for this call: nobody else holds it
         entry["valid_from"] = ev.position
-        entry["valid_to"] = row.valid_to if row is not None else None
+        entry["valid_to"] = valid_to
         out.append(entry)
     return out
