@@ -75,5 +75,10 @@ def utc(value: Any) -> Any:
 
 
 def iso(value: Any) -> str | None:
-    value = utc(value)
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+    """RFC 3339 with ``Z`` for UTC; naive times (SQLite's) are UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return f"{value.isoformat()}Z"
+    text: str = value.isoformat()
+    return f"{text[:-6]}Z" if text.endswith("+00:00") else text
