@@ -37,6 +37,7 @@ def canonical(value: Any) -> str:
 def loads(text: str | bytes) -> Any:
     """A value back from JSON text; nineteen digits in a row may be an integer that
     orjson would read as a float, so such text takes the standard parser."""
-    if _LONG_NUMBER.search(text if isinstance(text, str) else text.decode()):
+    if len(text) >= 19 and _LONG_NUMBER.search(
+            text if isinstance(text, str) else text.decode()):
         return json.loads(text)
     return orjson.loads(text)

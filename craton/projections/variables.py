@@ -12,6 +12,9 @@ from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import visible
 
 CHAIN = ("cell_id", "region_id", "cloud_id")
+# The columns a chain follows, in this order (indexes below).
+LINKS = ("kind", "project_id", "parent_id", "device_id", *CHAIN)
+KIND, P, PARENT, DEVICE, CELL, REGION, CLOUD = range(len(LINKS))
 
 
 def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
@@ -65,44 +68,69 @@ def _projects_by_uuid(conn: Connection, uuids: set[str], at: int | None,
 def chains(conn: Connection, rows: list[Any], at: int | None,
            tables: Tables = LIVE) -> dict[int, list[Any]]:
     """For each row, the rows its variables resolve through, nearest first."""
-    known: dict[int, Any] = {r.id: r for r in rows}
+    return {rid: chain for rid, (chain, _ids) in _chains(conn, rows, at, tables).items()}
+
+
+def _chains(conn: Connection, rows: list[Any], at: int | None, tables: Tables
+            ) -> dict[int, tuple[list[Any], tuple[int, ...]]]:
+    """Each row's chain, and the ids along it."""
+    known: dict[int, Any] = {}  # id -> row
+    links: dict[int, tuple[Any, ...]] = {}  # id -> the row's columns a chain follows
+
+    def keep(found: Any) -> None:
+        m = found._mapping  # by key: a Row's attributes are slow
+        known[m["id"]] = found
+        links[m["id"]] = tuple(m[c] for c in LINKS)
+
+    for row in rows:
+        keep(row)
     projects = _projects_by_uuid(
-        conn, {r.project_id for r in rows if r.project_id}, at, tables)
+        conn, {link[P] for link in links.values() if link[P]}, at, tables)
 
     def fetch(ids: set[int]) -> None:
         missing = {i for i in ids if i is not None and i not in known}
-        if missing:
-            known.update(_rows_by_id(conn, missing, at, tables))
+        for found in _rows_by_id(conn, missing, at, tables).values() if missing else ():
+            keep(found)
 
     # Parents and devices first (walked in rounds), then cells, regions, clouds.
-    frontier = {x for r in rows for x in (r.parent_id, r.device_id) if x}
+    frontier = {x for link in links.values() for x in (link[PARENT], link[DEVICE]) if x}
     while frontier:
         fetch(frontier)
-        frontier = {known[i].parent_id for i in frontier
-                    if i in known and known[i].parent_id and known[i].parent_id not in known}
-    fetch({getattr(r, c) for r in list(known.values()) for c in CHAIN if getattr(r, c)})
-    out: dict[int, list[Any]] = {}
+        frontier = {links[i][PARENT] for i in frontier
+                    if i in links and links[i][PARENT] and links[i][PARENT] not in links}
+    fetch({link[c] for link in list(links.values()) for c in (CELL, REGION, CLOUD)
+           if link[c]})
+    out: dict[int, tuple[list[Any], tuple[int, ...]]] = {}
     for row in rows:
+        rid = row._mapping["id"]
+        link = links[rid]
         chain: list[Any] = [row]
-        base = row
-        if row.device_id and row.device_id in known:
-            base = known[row.device_id]
-            chain.append(base)
-        parent = base.parent_id
-        seen = {row.id, base.id}
+        ids = [rid]
+        base, base_id = link, rid
+        if link[DEVICE] and link[DEVICE] in known:
+            base_id = link[DEVICE]
+            base = links[base_id]
+            chain.append(known[base_id])
+            ids.append(base_id)
+        parent = base[PARENT]
+        seen = {rid, base_id}
         while parent and parent in known and parent not in seen:
             seen.add(parent)
             chain.append(known[parent])
-            parent = known[parent].parent_id
-        if row.kind != "project":
-            for col in CHAIN:
-                ref = getattr(base, col)
+            ids.append(parent)
+            parent = links[parent][PARENT]
+        if link[KIND] != "project":
+            for col in (CELL, REGION, CLOUD):
+                ref = base[col]
                 if ref and ref in known and ref not in seen:
                     seen.add(ref)
                     chain.append(known[ref])
-            if base.project_id in projects:
-                chain.append(projects[base.project_id])
-        out[row.id] = chain
+                    ids.append(ref)
+            project = projects.get(base[P]) if base[P] else None
+            if project is not None:
+                chain.append(project)
+                ids.append(project._mapping["id"])
+        out[rid] = (chain, tuple(ids))
     return out
 
 
@@ -113,15 +141,14 @@ def resolved(conn: Connection, rows: list[Any], at: int | None,
     Rows of one fleet share most of their chain (cell, region, cloud,
     project), so what a chain's tail resolves to is merged once and shared.
     """
-    by_row = chains(conn, rows, at, tables)
-    ids = sorted({c.id for chain in by_row.values() for c in chain})
-    own = values_of(conn, tables.variables, ids, at)
+    by_row = _chains(conn, rows, at, tables)
+    own = values_of(conn, tables.variables,
+                    sorted({i for _chain, ids in by_row.values() for i in ids}), at)
     tails: dict[tuple[int, ...], dict[str, tuple[Any, Any]]] = {}
 
-    def tail_of(chain: list[Any]) -> dict[str, tuple[Any, Any]]:
-        """What ``chain`` (nearest level first) resolves to, built from the farthest
-        level in, each suffix kept for the rows that share it."""
-        key = tuple([level.id for level in chain])
+    def tail_of(chain: list[Any], key: tuple[int, ...]) -> dict[str, tuple[Any, Any]]:
+        """What ``chain`` (nearest level first, ids ``key``) resolves to, built from the
+        farthest level in, each suffix kept for the rows that share it."""
         start, merged = len(chain), {}
         for i in range(len(chain)):
             found = tails.get(key[i:])
@@ -129,14 +156,14 @@ def resolved(conn: Connection, rows: list[Any], at: int | None,
                 start, merged = i, found
                 break
         for i in range(start - 1, -1, -1):
-            merged = {**merged, **{k: (v, chain[i]) for k, v in own[chain[i].id].items()}}
+            merged = {**merged, **{k: (v, chain[i]) for k, v in own[key[i]].items()}}
             tails[key[i:]] = merged
         return merged
 
     out: dict[int, dict[str, tuple[Any, Any]]] = {}
-    for rid, chain in by_row.items():
-        merged = dict(tail_of(chain[1:])) if len(chain) > 1 else {}
+    for rid, (chain, ids) in by_row.items():
+        merged = dict(tail_of(chain[1:], ids[1:])) if len(chain) > 1 else {}
         row = chain[0]
-        merged.update({k: (v, row) for k, v in own[row.id].items()})
+        merged.update({k: (v, row) for k, v in own[rid].items()})
         out[rid] = merged
     return out
