@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select
 
+from craton.collector import collector_paused
 from craton.domain.errors import InvalidInput
 from craton.domain.kinds import KINDS
 from craton.projections.rows import dump_value
@@ -141,7 +142,8 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
         columns.append(_labels_column(conn, t, q.at, tables))
     stmt = select(*columns).where(*_conditions(conn, q, t, tables)).order_by(*order)
     if not (q.vars and q.resolved_vars):
-        rows = list(conn.execute(stmt.limit(q.limit + 1)).all())
+        with collector_paused():  # a long page is many rows and no cycles
+            rows = list(conn.execute(stmt.limit(q.limit + 1)).all())
         return rows[:q.limit], len(rows) > q.limit
     # Matching on inherited values: resolve chunk by chunk until the page is full.
     page: list[Any] = []

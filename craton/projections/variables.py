@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, select
 
 from craton.batches import pieces
+from craton.collector import collector_paused
 from craton.projections.rows import load_value
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import visible
@@ -141,6 +142,12 @@ def resolved(conn: Connection, rows: list[Any], at: int | None,
     Rows of one fleet share most of their chain (cell, region, cloud,
     project), so what a chain's tail resolves to is merged once and shared.
     """
+    with collector_paused():  # tens of thousands of acyclic tuples and dicts: no cycles
+        return _resolved(conn, rows, at, tables)
+
+
+def _resolved(conn: Connection, rows: list[Any], at: int | None,
+              tables: Tables) -> dict[int, dict[str, tuple[Any, Any]]]:
     by_row = _chains(conn, rows, at, tables)
     own = values_of(conn, tables.variables,
                     sorted({i for _chain, ids in by_row.values() for i in ids}), at)
