@@ -6,10 +6,11 @@ The last line printed is JSON: exit code, wall seconds and peak RSS in MiB.
 from __future__ import annotations
 
 import json
-import resource
 import runpy
 import sys
 import time
+
+from craton.memory import peak_mib
 
 
 def main() -> int:
@@ -22,8 +23,8 @@ def main() -> int:
     except SystemExit as exc:
         code = int(exc.code or 0) if not isinstance(exc.code, str) else 1
     seconds = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"code": code, "seconds": seconds, "peak_mib": peak_mib}), flush=True)
+    peak = peak_mib()
+    print(json.dumps({"code": code, "seconds": seconds, "peak_mib": peak}), flush=True)
     return code
 
 

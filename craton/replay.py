@@ -11,7 +11,6 @@ import json
 import multiprocessing
 import os
 import queue
-import resource
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -26,6 +25,7 @@ from sqlalchemy.sql.expression import table as table_clause
 from craton.bootstrap import Services
 from craton.collector import collector_paused
 from craton.db import EVENTS_TABLE
+from craton.memory import peak_mib
 from craton.progress import Progress
 from craton.projections.appender import Appender
 from craton.projections.bulk import analyze_committed
@@ -54,11 +54,6 @@ class ReplayResult:
     differences: list[str] = field(default_factory=list)
     workers: int = 1
     peak_mib: float = 0.0  # this process's peak RSS plus each worker's
-
-
-def _peak_mib() -> float:
-    """This process's peak resident memory so far."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def stored_batches(conn: Connection, after: int, batch_size: int,
@@ -132,7 +127,7 @@ def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
     else:
         workers_mib = _project_in_processes(svc, tables, batch_size, stop, parts, bar)
     bar.finish()
-    return ReplayResult(events=bar.done, workers=parts, peak_mib=_peak_mib() + workers_mib)
+    return ReplayResult(events=bar.done, workers=parts, peak_mib=peak_mib() + workers_mib)
 
 
 def replay_workers(svc: Services, asked: int | None = None) -> int:
@@ -244,7 +239,7 @@ def _share_main(svc: Services, tables: Tables, batch_size: int, stop: int, share
         reports.put(("failed", (share.index, f"share {share.index} of {share.of}: "
                                               f"{type(exc).__name__}: {exc}")))
         return
-    reports.put(("done", (share.index, _peak_mib())))
+    reports.put(("done", (share.index, peak_mib())))
 
 
 class ReplayFailed(RuntimeError):
