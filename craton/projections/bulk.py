@@ -105,12 +105,14 @@ class Pending:
         self.parts.append(head.encode() + rows + tail.encode())
 
     def send(self) -> None:
-        try:
-            if self.parts:
-                self.cursor.execute(b";".join(self.parts))
-        finally:
-            self.parts = []
-            self.cursor.close()
+        """Run what is held, in order (before any write that does not wait for it)."""
+        parts, self.parts = self.parts, []
+        if parts:
+            self.cursor.execute(b";".join(parts))
+
+    def close(self) -> None:
+        self.parts = []
+        self.cursor.close()
 
 
 def insert_rows(conn: Connection, table: Table, rows: list[Row],
@@ -122,10 +124,13 @@ def insert_rows(conn: Connection, table: Table, rows: list[Row],
     dialect = conn.dialect.name
     names, converts = _plan(table, dialect)
     columns = ", ".join(names)
-    if pending is not None and len(rows) < COPY_FROM:
-        pending.add(f"INSERT INTO {table.name} ({columns}) VALUES ",
-                    "(" + ",".join(["%s"] * len(names)) + ")", _values(rows, names, converts))
-        return
+    if pending is not None:
+        if len(rows) < COPY_FROM:
+            pending.add(f"INSERT INTO {table.name} ({columns}) VALUES ",
+                        "(" + ",".join(["%s"] * len(names)) + ")",
+                        _values(rows, names, converts))
+            return
+        pending.send()  # what is held (closing versions first) runs before this write
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if dialect == "postgresql" and len(rows) >= COPY_FROM:
@@ -250,9 +255,11 @@ def close_rows(conn: Connection, table: Table, rows: list[Row],
     when = _sqlite_time if dialect == "sqlite" else _same
     mark = "?" if dialect == "sqlite" else "%s"
     values = [(r["valid_to"], when(r["to_time"]), r["row_id"]) for r in rows]
-    if pending is not None and len(rows) < COPY_FROM:
-        pending.add(_CLOSE_HEAD.format(table.name), _CLOSE_ROW, values, _CLOSE_TAIL)
-        return
+    if pending is not None:
+        if len(rows) < COPY_FROM:
+            pending.add(_CLOSE_HEAD.format(table.name), _CLOSE_ROW, values, _CLOSE_TAIL)
+            return
+        pending.send()
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         if dialect == "postgresql":  # one statement for the whole batch

@@ -158,12 +158,16 @@ class Batch:
 
     def flush(self) -> None:
         pending = Pending.open(self.conn)  # PostgreSQL: every small write in one round trip
-        flush_rows(self.conn, self.tables.resources, self.closed_resources,
-                   self.new_resources, pending)
-        for keyed in (self.variables, self.facts, self.labels, self.members):
-            keyed.flush(pending)
-        insert_rows(self.conn, self.tables.events, self.events, pending)
-        if pending is not None:
-            pending.send()
+        try:
+            flush_rows(self.conn, self.tables.resources, self.closed_resources,
+                       self.new_resources, pending)
+            for keyed in (self.variables, self.facts, self.labels, self.members):
+                keyed.flush(pending)
+            insert_rows(self.conn, self.tables.events, self.events, pending)
+            if pending is not None:
+                pending.send()
+        finally:
+            if pending is not None:
+                pending.close()
         self.closed_resources, self.new_resources, self.events = [], [], []
         self.by_uuid = {}
