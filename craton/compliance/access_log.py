@@ -21,12 +21,14 @@ from sqlalchemy import (
     Text,
     inspect,
     select,
+    text,
 )
 
 from craton.bootstrap import Services
 from craton.projections.tables import ID, TIME
 
 METADATA = MetaData()
+_LOCK = 7_246_003  # advisory lock key guarding the table's creation on PostgreSQL
 ACCESS_LOG = Table(
     "access_log", METADATA,
     Column("id", ID, primary_key=True, autoincrement=True),
@@ -47,8 +49,15 @@ ACCESS_LOG = Table(
 
 
 def install_access_log(services: Services) -> None:
-    """Create the access-log table if it is absent (call once at start-up)."""
+    """Create the access-log table if it is absent.
+
+    Every API worker calls this as it starts, and workers start together: on
+    PostgreSQL an advisory lock lets one create the table while the others
+    wait and then find it (SQLite's write transaction does the same).
+    """
     with services.db.engine.begin() as conn:
+        if services.db.is_postgres:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
         METADATA.create_all(conn, checkfirst=True)
 
 
