@@ -165,3 +165,24 @@ def test_a_new_schema_version_is_rebuilt_from_the_log(services: Services) -> Non
     rebuild_if_needed(services)
     assert not replay.needs_rebuild(services)
     assert replay.verify(services).differences == []
+
+
+def test_a_listing_page_carries_each_hosts_labels_now_and_as_of(services: Services) -> None:
+    f = make_fleet(services)
+    led, meta = services.ledger, f["meta"]
+    web = led.register(meta, "host", {"name": "web", "region_id": f["region"]["id"]},
+                       labels=["web", "Prod", "db"])
+    before = head(services)
+    led.add_labels(meta, "host", web["id"], ["edge"])
+    led.remove_labels(meta, "host", web["id"], ["db"])
+
+    def labels_at(at: int | None) -> dict[str, list[str]]:
+        with services.db.reading() as conn:
+            rows, _ = listing.list_rows(conn, listing.ListQuery(
+                kinds=("host",), at=at, with_labels=True))
+            return {item["name"]: item["labels"]
+                    for item in listing.present_rows(conn, rows, at, details=False)}
+
+    # Code-point order on both databases; a host without labels shows an empty list.
+    assert labels_at(None) == {"host-1": [], "web": ["Prod", "edge", "web"]}
+    assert labels_at(before) == {"host-1": [], "web": ["Prod", "db", "web"]}
