@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy.exc
 from eventsourcing.persistence import IntegrityError as StoreIntegrityError
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -130,6 +130,18 @@ class Database:
         finally:
             self._local.depth = 0
             self.session.remove()
+
+    def create_once(self, metadata: MetaData, lock_key: int) -> None:
+        """Create the tables of ``metadata`` that are absent.
+
+        Processes that start together (API workers) each call this: on
+        PostgreSQL an advisory lock lets one create the tables while the others
+        wait and then find them; SQLite's write transaction does the same.
+        """
+        with self.engine.begin() as conn:
+            if self.is_postgres:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
+            metadata.create_all(conn, checkfirst=True)
 
     @property
     def in_write(self) -> bool:

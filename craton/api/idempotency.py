@@ -23,7 +23,6 @@ from sqlalchemy import (
     Table,
     Text,
     select,
-    text,
 )
 
 from craton.bootstrap import Services
@@ -57,12 +56,7 @@ class Reply:
 
 
 def create_table(services: Services) -> None:
-    db = services.db
-    with db.engine.connect() as conn:
-        if db.is_postgres:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
-        METADATA.create_all(conn, checkfirst=True)
-        conn.commit()
+    services.db.create_once(METADATA, _LOCK)
 
 
 def respond(api: Api, req: falcon.Request, resp: falcon.Response,

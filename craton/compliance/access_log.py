@@ -21,7 +21,6 @@ from sqlalchemy import (
     Text,
     inspect,
     select,
-    text,
 )
 
 from craton.bootstrap import Services
@@ -49,16 +48,8 @@ ACCESS_LOG = Table(
 
 
 def install_access_log(services: Services) -> None:
-    """Create the access-log table if it is absent.
-
-    Every API worker calls this as it starts, and workers start together: on
-    PostgreSQL an advisory lock lets one create the table while the others
-    wait and then find it (SQLite's write transaction does the same).
-    """
-    with services.db.engine.begin() as conn:
-        if services.db.is_postgres:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
-        METADATA.create_all(conn, checkfirst=True)
+    """Create the access-log table if it is absent (every API worker, as it starts)."""
+    services.db.create_once(METADATA, _LOCK)
 
 
 def has_access_log(conn: Connection) -> bool:

@@ -165,19 +165,21 @@ def copy_text(rows: list[Row], names: list[str], converts: list[Convert]) -> io.
     and escaped only if one of its values holds a backslash, tab or line
     break; the lines are then joined column-wise.
     """
-    columns = []
     done: dict[int, Any] = {}  # id -> text, shared by columns (a row's times are one object)
-    for name, convert in zip(names, converts, strict=True):
-        try:
-            values = list(map(itemgetter(name), rows))
-        except KeyError:  # some rows leave an optional column out
-            values = [row.get(name) for row in rows]
-        if convert is not _same:
-            values = _converted(values, convert, done)
-        columns.append(_column_text(values))
+    columns = [_column_text(_column(rows, name, convert, done))
+               for name, convert in zip(names, converts, strict=True)]
     lines = list(map("\t".join, zip(*columns, strict=True)))
     lines.append("")
     return io.StringIO("\n".join(lines))
+
+
+def _column(rows: list[Row], name: str, convert: Convert, done: dict[int, Any]) -> list[Any]:
+    """One column's values, converted (JSON, times) once per distinct object."""
+    try:
+        values = list(map(itemgetter(name), rows))
+    except KeyError:  # some rows leave an optional column out
+        values = [row.get(name) for row in rows]
+    return values if convert is _same else _converted(values, convert, done)
 
 
 def _converted(values: list[Any], convert: Convert, done: dict[int, Any]) -> list[Any]:
@@ -215,30 +217,17 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def _values(rows: list[Row], names: list[str], converts: list[Convert]) -> list[list[Any]]:
+def _values(rows: list[Row], names: list[str], converts: list[Convert]
+            ) -> list[tuple[Any, ...]]:
     """Each row's values in column order, converted where the column type needs it.
 
     Successive versions of a row share their JSON document and the rows of one
     event share its time, so each distinct object is converted once per call.
     """
-    special = [i for i, f in enumerate(converts) if f is not _same]
-    get = itemgetter(*names)
-    out = []
     done: dict[int, Any] = {}  # id(object) -> converted; every object outlives the call
-    for row in rows:
-        try:
-            values = list(get(row))
-        except KeyError:  # a row without some optional columns
-            values = [row.get(n) for n in names]
-        for i in special:
-            value = values[i]
-            if value is not None:
-                converted = done.get(id(value))
-                if converted is None:
-                    converted = done[id(value)] = converts[i](value)
-                values[i] = converted
-        out.append(values)
-    return out
+    columns = [_column(rows, name, convert, done)
+               for name, convert in zip(names, converts, strict=True)]
+    return list(zip(*columns, strict=True))
 
 
 _CLOSE_HEAD = "UPDATE {} AS t SET valid_to = v.valid_to, to_time = v.to_time FROM (VALUES "

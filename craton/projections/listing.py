@@ -181,16 +181,17 @@ def _row_labels(value: Any) -> list[str]:
 def present_rows(conn: Connection, rows: list[Any], at: int | None, details: bool,
                  tables: Tables = LIVE) -> list[dict[str, Any]]:
     """Rows as API items, with labels (and variables when asked) in two queries at most."""
-    ids = [r.id for r in rows]
-    if rows and "labels" in rows[0]._fields:
-        labels = {r.id: _row_labels(r.labels) for r in rows}
-    elif any(KINDS[r.kind].labels for r in rows):
+    maps = [r._mapping for r in rows]  # by key: a Row's attributes are slow
+    ids = [m["id"] for m in maps]
+    if maps and "labels" in maps[0]:
+        labels = {m["id"]: _row_labels(m["labels"]) for m in maps}
+    elif any(KINDS[m["kind"]].labels for m in maps):
         labels = labels_of(conn, ids, at, tables)
     else:
         labels = {}
     variables = values_of(conn, tables.variables, ids, at) if details else {}
-    return [present(r, labels=labels.get(r.id),
-                    variables=variables.get(r.id) if details else None) for r in rows]
+    return [present(m, labels=labels.get(m["id"]),
+                    variables=variables.get(m["id"]) if details else None) for m in maps]
 
 
 def descendants(conn: Connection, parent_id: int, at: int | None,

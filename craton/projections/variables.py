@@ -66,15 +66,9 @@ def _projects_by_uuid(conn: Connection, uuids: set[str], at: int | None,
     return {r.uuid: r for r in rows}
 
 
-def chains(conn: Connection, rows: list[Any], at: int | None,
-           tables: Tables = LIVE) -> dict[int, list[Any]]:
-    """For each row, the rows its variables resolve through, nearest first."""
-    return {rid: chain for rid, (chain, _ids) in _chains(conn, rows, at, tables).items()}
-
-
-def _chains(conn: Connection, rows: list[Any], at: int | None, tables: Tables
-            ) -> dict[int, tuple[list[Any], tuple[int, ...]]]:
-    """Each row's chain, and the ids along it."""
+def chains(conn: Connection, rows: list[Any], at: int | None, tables: Tables = LIVE
+           ) -> dict[int, tuple[list[Any], tuple[int, ...]]]:
+    """For each row, the rows its variables resolve through (nearest first) and their ids."""
     known: dict[int, Any] = {}  # id -> row
     links: dict[int, tuple[Any, ...]] = {}  # id -> the row's columns a chain follows
 
@@ -148,7 +142,7 @@ def resolved(conn: Connection, rows: list[Any], at: int | None,
 
 def _resolved(conn: Connection, rows: list[Any], at: int | None,
               tables: Tables) -> dict[int, dict[str, tuple[Any, Any]]]:
-    by_row = _chains(conn, rows, at, tables)
+    by_row = chains(conn, rows, at, tables)
     own = values_of(conn, tables.variables,
                     sorted({i for _chain, ids in by_row.values() for i in ids}), at)
     tails: dict[tuple[int, ...], dict[str, tuple[Any, Any]]] = {}
