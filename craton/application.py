@@ -30,7 +30,13 @@ from craton.domain.validation import check_fields
 from craton.projections.lookup import CurrentLookup, as_resource, as_resource_row
 from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, Tables
-from craton.store import AGGREGATE_CACHE_SIZE, EveryResource, LockHeldRecorder, mutate
+from craton.store import (
+    AGGREGATE_CACHE_SIZE,
+    EveryResource,
+    LockHeldRecorder,
+    SnapshotRecorder,
+    mutate,
+)
 
 T = TypeVar("T")
 
@@ -82,6 +88,7 @@ class Ledger(Application[UUID]):
     def construct_factory(self, env: Environment) -> SQLAlchemyFactory:  # type: ignore[override]
         factory = SQLAlchemyFactory(env)
         factory.application_recorder_class = LockHeldRecorder
+        factory.aggregate_recorder_class = SnapshotRecorder
         factory.datastore.set_scoped_session(self.db.session)
         return factory
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -61,11 +62,15 @@ def _links_clause(name: str | Table) -> Table | TableClause:
     return table(_ident(name), column("position"), column("hash"))
 
 
+@cache
+def _head_query(chain: str | Table) -> Select[Any]:
+    links = _links_clause(chain)
+    return select(links.c.position, links.c.hash).order_by(links.c.position.desc()).limit(1)
+
+
 def head_link(connection: Connection, chain: str | Table = "ledger_chain") -> ChainLink | None:
     """Return the last link of the chain, or None when it is empty."""
-    links = _links_clause(chain)
-    query = select(links.c.position, links.c.hash).order_by(links.c.position.desc()).limit(1)
-    row = connection.execute(query).first()
+    row = connection.execute(_head_query(chain)).first()
     return None if row is None else ChainLink(int(row[0]), str(row[1]))
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, and_, exists, func, or_, select
 
 from craton.collector import collector_paused
 from craton.domain.errors import InvalidInput
@@ -46,7 +46,9 @@ class ListQuery:
 def present(row: Any, *, labels: list[str] | None = None,
             variables: dict[str, Any] | None = None) -> dict[str, Any]:
     """A resource row as the API shows it."""
-    m = row._mapping if hasattr(row, "_mapping") else row  # by key: a Row's attributes are slow
+    # By key: a Row's attributes are slow. (A mapping is not asked for ``_mapping``:
+    # a RowMapping answers a missing attribute by raising and catching a KeyError.)
+    m = row._mapping if isinstance(row, Row) else row
     kind, uuid = m["kind"], m["uuid"]
     out: dict[str, Any] = {"id": uuid if kind == "project" else m["id"], "uuid": uuid}
     out.update(m["data"])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, Select, Table, bindparam, or_, select
 
 from craton.domain.kinds import REFERENCE_FIELDS
 from craton.projections.tables import LIVE, Tables
@@ -31,6 +32,12 @@ def as_resource_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@cache
+def _live_by_id(table: Table) -> Select[Any]:
+    """A resource's live row by id: built once per table (every command reads one)."""
+    return select(table).where(table.c.id == bindparam("id"), table.c.valid_to.is_(None))
+
+
 class CurrentLookup:
     """Implements the domain's Lookup over the live read models."""
 
@@ -38,16 +45,12 @@ class CurrentLookup:
         self.conn, self.t, self.members = conn, tables.resources, tables.members
 
     def current(self, resource_id: int) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            select(self.t).where(self.t.c.id == resource_id, self.t.c.valid_to.is_(None))
-        ).first()
+        row = self.conn.execute(_live_by_id(self.t), {"id": resource_id}).first()
         return as_resource(row) if row else None
 
     def current_row(self, resource_id: int) -> dict[str, Any] | None:
         """The live row itself, every column."""
-        row = self.conn.execute(
-            select(self.t).where(self.t.c.id == resource_id, self.t.c.valid_to.is_(None))
-        ).mappings().first()
+        row = self.conn.execute(_live_by_id(self.t), {"id": resource_id}).mappings().first()
         return dict(row) if row else None
 
     def by_uuid(self, uuid: str) -> dict[str, Any] | None:

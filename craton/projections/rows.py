@@ -9,9 +9,10 @@ batch costs a handful of statements whatever its size.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from craton import codec
 from craton.batches import pieces
@@ -90,10 +91,7 @@ class KeyedSet(KeyedRows):
         for chunk in pieces(missing, 500):
             for rid in chunk:
                 self.current[rid] = {}
-            t = self.table
-            rows = self.conn.execute(
-                select(t).where(t.c.resource_id.in_(chunk), t.c.valid_to.is_(None))
-            ).mappings()
+            rows = self.conn.execute(_live_of(self.table), {"ids": chunk}).mappings()
             for row in rows:
                 self.current[row["resource_id"]][row[self.key]] = dict(row)
 
@@ -115,6 +113,13 @@ def flush_rows(conn: Connection, table: Table, closed: list[Row], new: list[Row]
     """Close pre-existing rows, then insert new ones (closing first frees unique keys)."""
     close_rows(conn, table, closed, pending)
     insert_rows(conn, table, new, pending)
+
+
+@cache
+def _live_of(table: Table) -> Select[Any]:
+    """The live rows of some resources (built once per table)."""
+    return select(table).where(table.c.resource_id.in_(bindparam("ids", expanding=True)),
+                               table.c.valid_to.is_(None))
 
 
 class Batch:
