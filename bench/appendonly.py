@@ -10,7 +10,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Recording
 
 from craton.application import Ledger
-from craton.bootstrap import chain_recordings
+from craton.bootstrap import ChainRecordings
 from craton.db import Database
 
 
@@ -21,12 +21,12 @@ class AppendOnly(Ledger):
 
     def __init__(self, db: Database, *, chain: bool = True):
         super().__init__(db)
-        self.chain = chain
+        self.chain = ChainRecordings(db) if chain else None
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         with self.db.writing() as session:
             recordings: Sequence[Recording[UUID]] = Application.save(self, *objs, **kwargs)
-            if recordings and self.chain:
-                chain_recordings(session.connection(), recordings)
+            if recordings and self.chain is not None:
+                self.chain(session.connection(), recordings)
             session.expunge_all()
         return list(recordings)

@@ -27,6 +27,7 @@ from craton.domain.kinds import KINDS, Kind, field_defaults
 from craton.domain.meta import Meta
 from craton.domain.resource import Resource
 from craton.domain.validation import check_fields
+from craton.projections.bulk import Pending
 from craton.projections.lookup import CurrentLookup, as_resource, as_resource_row
 from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, Tables
@@ -57,7 +58,10 @@ class Ledger(Application[UUID]):
         self.db = db
         self.tables = tables
         self.projector = Projector(tables)
-        self.after_save: list[Callable[[Any, Sequence[Recording[UUID]]], None]] = []
+        # Run after the events are stored, before they are projected; ``Pending`` holds
+        # their small writes for the projection's round trip (PostgreSQL).
+        self.after_save: list[Callable[[Any, Sequence[Recording[UUID]], Pending | None],
+                                       None]] = []
         self._local = threading.local()  # rows a command read or projected, per thread
         db.on_rollback.append(self._forget_cached)
         db.on_commit.append(self._settle_cached)
@@ -101,11 +105,16 @@ class Ledger(Application[UUID]):
             recordings = super().save(*objs, **kwargs)
             if recordings:
                 conn = session.connection()
-                for hook in self.after_save:
-                    hook(conn, recordings)
-                rows = self.projector.apply(
-                    conn, [(r.notification.id, r.domain_event) for r in recordings],
-                    known=self._local.__dict__.pop("loaded", None))
+                pending = Pending.open(conn)
+                try:
+                    for hook in self.after_save:
+                        hook(conn, recordings, pending)
+                    rows = self.projector.apply(
+                        conn, [(r.notification.id, r.domain_event) for r in recordings],
+                        known=self._local.__dict__.pop("loaded", None), pending=pending)
+                finally:
+                    if pending is not None:
+                        pending.close()
                 self._local.projected = {i: as_resource_row(r) for i, r in rows.items()}
         return recordings
 

@@ -13,7 +13,8 @@ from sqlalchemy import Connection
 from craton.application import Ledger
 from craton.db import Database
 from craton.ledger.chain import StoredRecord
-from craton.ledger.sql import append_links
+from craton.ledger.sql import HEAD_UNREAD, append_links, as_link, head_query_text
+from craton.projections.bulk import Pending
 from craton.schema import CHAIN, initialise, is_initialised
 from craton.settings import Settings
 
@@ -30,14 +31,28 @@ class Services:
         self.db.dispose()
 
 
-def chain_recordings(conn: Connection, recordings: Sequence[Recording[UUID]]) -> None:
-    """Extend the hash chain over new events, in the transaction that stores them."""
-    append_links(conn, CHAIN, [
-        StoredRecord(r.notification.id, str(r.notification.originator_id),
-                     r.notification.originator_version, r.notification.topic,
-                     bytes(r.notification.state))
-        for r in recordings
-    ])
+class ChainRecordings:
+    """Extend the hash chain over new events, in the transaction that stores them.
+
+    On PostgreSQL the chain's head is read in the round trip that takes the
+    write lock (``Database.read_with_lock``); the first save of a write uses it.
+    """
+
+    def __init__(self, db: Database):
+        self.db = db
+        if db.is_postgres:
+            db.read_with_lock = head_query_text(CHAIN)
+
+    def __call__(self, conn: Connection, recordings: Sequence[Recording[UUID]],
+                 pending: Pending | None = None) -> None:
+        taken = self.db.taken_with_lock()
+        head = HEAD_UNREAD if taken is None else as_link(taken[0])
+        append_links(conn, CHAIN, [
+            StoredRecord(r.notification.id, str(r.notification.originator_id),
+                         r.notification.originator_version, r.notification.topic,
+                         bytes(r.notification.state))
+            for r in recordings
+        ], pending=pending, head=head)
 
 
 def bootstrap(settings: Settings | None = None, *, init: bool = True,
@@ -47,7 +62,7 @@ def bootstrap(settings: Settings | None = None, *, init: bool = True,
     db = Database(overrides.get("database_url") or settings.database_url,
                   settings.read_database_url)
     ledger = Ledger(db)
-    ledger.after_save.append(chain_recordings)
+    ledger.after_save.append(ChainRecordings(db))
     if init and not is_initialised(db):
         initialise(db, ledger)
     return Services(settings=settings, db=db, ledger=ledger)

@@ -74,15 +74,19 @@ class Database:
                 normalise_url(read_url or self.url), immediate=False)
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, **JSON_CODEC)
+            # Readers have a pool of their own, set to REPEATABLE READ once per
+            # connection: sharing the writers' pool costs a SET on every checkout
+            # and another on every return.
             self.read_engine = create_engine(
-                normalise_url(read_url), pool_pre_ping=True, **JSON_CODEC,
-                isolation_level="REPEATABLE READ",
-            ) if read_url else self.engine.execution_options(
+                normalise_url(read_url or self.url), pool_pre_ping=True, **JSON_CODEC,
                 isolation_level="REPEATABLE READ")
         self.session = scoped_session(sessionmaker(bind=self.engine, autoflush=False))
         self._local = threading.local()
         self.on_rollback: list[Callable[[], None]] = []  # forget what a failed write cached
         self.on_commit: list[Callable[[], None]] = []  # a write's caches are now true
+        # PostgreSQL: a query sent with the lock, in its round trip (its first row is
+        # the write's to take once: see ``taken_with_lock``).
+        self.read_with_lock: str | None = None
 
     @property
     def in_memory(self) -> bool:
@@ -109,7 +113,12 @@ class Database:
         try:
             session.begin()
             if self.is_postgres:
-                session.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
+                lock = f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"
+                if self.read_with_lock:  # read after the lock is granted, so up to date
+                    self._local.with_lock = (session.execute(
+                        text(f"{lock}; {self.read_with_lock}")).first(),)
+                else:
+                    session.execute(text(lock))
             yield session
             session.commit()
         except BaseException as exc:
@@ -129,6 +138,7 @@ class Database:
                 settle()
         finally:
             self._local.depth = 0
+            self._local.with_lock = None
             self.session.remove()
 
     def create_once(self, metadata: MetaData, lock_key: int) -> None:
@@ -142,6 +152,14 @@ class Database:
             if self.is_postgres:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
             metadata.create_all(conn, checkfirst=True)
+
+    def taken_with_lock(self) -> tuple[Any] | None:
+        """The row ``read_with_lock`` found when this write took the lock, as a
+        1-tuple (its row may be None); None if it was not read or was taken already.
+        Once only: what the write does next may change what it read."""
+        found: tuple[Any] | None = getattr(self._local, "with_lock", None)
+        self._local.with_lock = None
+        return found
 
     @property
     def in_write(self) -> bool:

@@ -27,7 +27,7 @@ from sqlalchemy.sql.expression import TableClause
 
 from craton.ledger.chain import GENESIS
 from craton.ledger.records import ChainLink, StoredRecord, extend, normalised_record
-from craton.projections.bulk import insert_rows
+from craton.projections.bulk import Pending, insert_rows
 
 APPEND_ONLY_MESSAGE = "the event log is append-only"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -68,10 +68,22 @@ def _head_query(chain: str | Table) -> Select[Any]:
     return select(links.c.position, links.c.hash).order_by(links.c.position.desc()).limit(1)
 
 
+def head_query_text(chain: str | Table = "ledger_chain") -> str:
+    """The head query as SQL text, to send in another statement's round trip."""
+    return str(_head_query(chain).compile(compile_kwargs={"literal_binds": True}))
+
+
+def as_link(row: Any) -> ChainLink | None:
+    """A (position, hash) row as a link; None for no row (an empty chain)."""
+    return None if row is None else ChainLink(int(row[0]), str(row[1]))
+
+
 def head_link(connection: Connection, chain: str | Table = "ledger_chain") -> ChainLink | None:
     """Return the last link of the chain, or None when it is empty."""
-    row = connection.execute(_head_query(chain)).first()
-    return None if row is None else ChainLink(int(row[0]), str(row[1]))
+    return as_link(connection.execute(_head_query(chain)).first())
+
+
+HEAD_UNREAD: Any = object()  # append_links reads the head itself
 
 
 def link_before(
@@ -90,21 +102,27 @@ def link_before(
 
 
 def append_links(
-    connection: Connection, chain: Table, records: Iterable[StoredRecord]
+    connection: Connection, chain: Table, records: Iterable[StoredRecord],
+    pending: Pending | None = None, head: ChainLink | None = HEAD_UNREAD,
 ) -> list[ChainLink]:
-    """Chain new records after the current head and insert their links in one batch."""
-    pending = sorted(records, key=lambda r: r.position)
-    if not pending:
+    """Chain new records after the head and insert their links in one batch.
+
+    ``head`` is the chain's head if the caller read it in this transaction
+    (None: the chain is empty); ``pending`` holds the insert for a later round trip.
+    """
+    ordered = sorted(records, key=lambda r: r.position)
+    if not ordered:
         return []
-    head = head_link(connection, chain)
-    if head is not None and pending[0].position <= head.position:
+    if head is HEAD_UNREAD:
+        head = head_link(connection, chain)
+    if head is not None and ordered[0].position <= head.position:
         raise ValueError(
-            f"cannot chain position {pending[0].position}: the chain already reaches "
+            f"cannot chain position {ordered[0].position}: the chain already reaches "
             f"position {head.position}"
         )
-    links = extend(GENESIS if head is None else head.hash, pending)
+    links = extend(GENESIS if head is None else head.hash, ordered)
     insert_rows(connection, chain, [{"position": link.position, "hash": link.hash}
-                                    for link in links])
+                                    for link in links], pending)
     return links
 
 

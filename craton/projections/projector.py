@@ -12,6 +12,7 @@ from eventsourcing.utils import resolve_topic
 from sqlalchemy import Connection
 
 from craton.domain.kinds import KINDS, REFERENCE_FIELDS
+from craton.projections.bulk import Pending
 from craton.projections.rows import Batch, Row, dump_value, load_value
 from craton.projections.tables import Tables
 
@@ -30,8 +31,10 @@ class Projector:
         self.tables = tables
 
     def apply(self, conn: Connection, events: Sequence[Positioned],
-              known: dict[str, Row] | None = None) -> dict[int, Row]:
-        """Project events; ``known`` holds current rows the caller already read.
+              known: dict[str, Row] | None = None,
+              pending: Pending | None = None) -> dict[int, Row]:
+        """Project events; ``known`` holds current rows the caller already read, and
+        ``pending`` writes the caller holds for the same round trip.
 
         Returns the resulting current rows of the resources touched, by id.
         """
@@ -41,7 +44,7 @@ class Projector:
         self._preload_values(batch, events)
         self.project(batch, events)
         current = {r["id"]: r for r in batch.new_resources if r["valid_to"] is None}
-        batch.flush()
+        batch.flush(pending)
         return current
 
     def project(self, batch: Any, events: Sequence[Positioned]) -> None:

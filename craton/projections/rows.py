@@ -161,8 +161,10 @@ class Batch:
         if "row_id" in row:
             self.closed_resources.append(row)
 
-    def flush(self) -> None:
-        pending = Pending.open(self.conn)  # PostgreSQL: every small write in one round trip
+    def flush(self, held: Pending | None = None) -> None:
+        """Write the batch; ``held`` is a round trip the caller already holds writes in
+        (sent here, with these), else one is opened (PostgreSQL) for these alone."""
+        pending = held or Pending.open(self.conn)  # every small write in one round trip
         try:
             flush_rows(self.conn, self.tables.resources, self.closed_resources,
                        self.new_resources, pending)
@@ -172,7 +174,7 @@ class Batch:
             if pending is not None:
                 pending.send()
         finally:
-            if pending is not None:
+            if pending is not None and held is None:
                 pending.close()
         self.closed_resources, self.new_resources, self.events = [], [], []
         self.by_uuid = {}

@@ -114,7 +114,7 @@ def test_crash_before_commit_leaves_no_events_and_no_rows(memory_services: Servi
     svc = memory_services
     before = counts(svc)
 
-    def boom(conn: object, recordings: object) -> None:
+    def boom(conn: object, recordings: object, pending: object) -> None:
         raise RuntimeError("power cut")
 
     svc.ledger.after_save.append(boom)
