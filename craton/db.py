@@ -190,10 +190,24 @@ class Database:
             self.read_engine.dispose(close=close)
 
 
+def _driver_integrity_errors() -> tuple[type[BaseException], ...]:
+    """What the drivers raise for a broken unique key when written to directly (bulk
+    writes use the raw cursor, so SQLAlchemy does not wrap the error)."""
+    import sqlite3
+
+    import psycopg2
+
+    return (sqlite3.IntegrityError, psycopg2.IntegrityError)
+
+
+DRIVER_INTEGRITY_ERRORS = _driver_integrity_errors()
+
+
 def _translate(exc: BaseException) -> BaseException:
     if isinstance(exc, DomainError):
         return exc
-    if isinstance(exc, (StoreIntegrityError, sqlalchemy.exc.IntegrityError)):
+    if isinstance(exc, (StoreIntegrityError, sqlalchemy.exc.IntegrityError,
+                        *DRIVER_INTEGRITY_ERRORS)):
         return ConcurrentWrite(
             "another change to the same resource was saved first; reload and retry"
         )
