@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Connection, Row, and_, exists, func, or_, select
+from sqlalchemy import Connection, Row, select
 
 from craton.collector import collector_paused
 from craton.domain.errors import InvalidInput
 from craton.domain.kinds import KINDS
+from craton.projections import pages
 from craton.projections.rows import dump_value
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import iso, visible
@@ -20,7 +21,6 @@ SORTABLE = ("created_at", "updated_at", "id", "name", "ip_address", "device_type
             "region_id", "cell_id", "cloud_id", "parent_id", "host_id", "active")
 FILTERABLE = ("name", "region_id", "cloud_id", "cell_id", "parent_id", "device_id",
               "network_id", "host_id", "device_type", "ip_address", "active")
-INT_COLUMNS = ("id", "region_id", "cell_id", "cloud_id", "parent_id", "host_id")
 
 
 @dataclass
@@ -80,78 +80,51 @@ def get_project_row(conn: Connection, uuid: str, at: int | None,
         t.c.uuid == uuid, t.c.kind == "project", visible(t, at))).first()
 
 
-def _sort_column(t: Any, key: str) -> Any:
-    col = t.c[key]
-    if key in ("created_at", "updated_at", "id"):
-        return col
-    return func.coalesce(col, -1 if key in INT_COLUMNS else "")
-
-
-def _conditions(conn: Connection, q: ListQuery, t: Any, tables: Tables
-                ) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = [t.c.kind.in_(q.kinds), visible(t, q.at)]
-    if q.project_id is not None:
-        conds.append(t.c.project_id == q.project_id)
-    for key, value in q.filters.items():
+def _page(conn: Connection, q: ListQuery, tables: Tables) -> tuple[Any, dict[str, Any]]:
+    """The page's statement (shared by every listing of its shape) and its values."""
+    for key in q.sort_keys:
+        if key not in SORTABLE:
+            raise InvalidInput(f"cannot sort by {key!r}", {"sort_keys": [f"unknown: {key}"]})
+    for key in q.filters:
         if key not in FILTERABLE:
             raise InvalidInput(f"cannot filter on {key!r}")
-        conds.append(t.c[key].is_(None) if value is None else t.c[key] == value)
-    lab = tables.labels
-    for label in q.labels:
-        conds.append(exists().where(
-            lab.c.resource_id == t.c.id, lab.c.label == label, visible(lab, q.at)))
-    if q.vars and not q.resolved_vars:
-        v = tables.variables
-        for key, value in q.vars.items():
-            conds.append(exists().where(
-                v.c.resource_id == t.c.id, v.c.key == key,
-                v.c.value == dump_value(value), visible(v, q.at)))
+    t, past, keys = tables.resources, q.at is not None, pages.sort_keys(q.sort_keys)
+    params: dict[str, Any] = {"at": q.at, "project_id": q.project_id,
+                              "page_limit": q.limit + 1}
+    params.update({f"f_{k}": v for k, v in q.filters.items() if v is not None})
+    params.update({f"label_{i}": label for i, label in enumerate(q.labels)})
+    matched = sorted(q.vars.items()) if q.vars and not q.resolved_vars else []
+    for i, (key, value) in enumerate(matched):
+        params[f"var_key_{i}"], params[f"var_value_{i}"] = key, dump_value(value)
     if q.descendants_of is not None:
-        ids = descendants(conn, q.descendants_of, q.at, tables)
-        conds.append(t.c.id.in_(ids or [-1]))
+        params["descendants"] = descendants(conn, q.descendants_of, q.at, tables) or [-1]
     if q.marker is not None:
-        conds.append(_after_marker(conn, q, t))
-    return conds
-
-
-def _after_marker(conn: Connection, q: ListQuery, t: Any) -> ColumnElement[bool]:
-    keys = [*[k for k in q.sort_keys if k != "id"], "id"]
-    marker = conn.execute(select(*[_sort_column(t, k) for k in keys]).where(
-        t.c.id == q.marker, visible(t, q.at))).first()
-    if marker is None:
-        raise InvalidInput(f"marker {q.marker} is not an item of this listing",
-                           {"marker": ["unknown marker"]})
-    cols = [_sort_column(t, k) for k in keys]
-    desc = q.sort_dir == "desc"
-    clauses = []
-    for i, col in enumerate(cols):
-        eq = [cols[j] == marker[j] for j in range(i)]
-        clauses.append(and_(*eq, col < marker[i] if desc else col > marker[i]))
-    return or_(*clauses)
+        marker = conn.execute(pages.marker_statement(t, keys, past),
+                              {"marker": q.marker, "at": q.at}).first()
+        if marker is None:
+            raise InvalidInput(f"marker {q.marker} is not an item of this listing",
+                               {"marker": ["unknown marker"]})
+        params.update({f"marker_{i}": value for i, value in enumerate(marker)})
+    statement = pages.page_statement(
+        tables, conn.dialect.name, tuple(q.kinds), past, q.project_id is not None,
+        tuple(sorted((k, v is None) for k, v in q.filters.items())), len(q.labels),
+        len(matched), q.descendants_of is not None, q.marker is not None, keys,
+        q.sort_dir == "desc", q.with_labels and any(KINDS[k].labels for k in q.kinds))
+    return statement, params
 
 
 def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[list[Any], bool]:
     """One page of rows and whether another page follows."""
-    for key in q.sort_keys:
-        if key not in SORTABLE:
-            raise InvalidInput(f"cannot sort by {key!r}", {"sort_keys": [f"unknown: {key}"]})
-    t = tables.resources
-    keys = [*[k for k in q.sort_keys if k != "id"], "id"]
-    order = [_sort_column(t, k).desc() if q.sort_dir == "desc" else _sort_column(t, k)
-             for k in keys]
-    columns: list[Any] = [t]
-    if q.with_labels and any(KINDS[k].labels for k in q.kinds):
-        columns.append(_labels_column(conn, t, q.at, tables))
-    stmt = select(*columns).where(*_conditions(conn, q, t, tables)).order_by(*order)
+    stmt, params = _page(conn, q, tables)
     if not (q.vars and q.resolved_vars):
         with collector_paused():  # a long page is many rows and no cycles
-            rows = list(conn.execute(stmt.limit(q.limit + 1)).all())
+            rows = list(conn.execute(pages.limited(stmt), params).all())
         return rows[:q.limit], len(rows) > q.limit
     # Matching on inherited values: resolve chunk by chunk until the page is full.
     page: list[Any] = []
     chunk, offset = max(q.limit * 4, 200), 0
     while True:
-        rows = list(conn.execute(stmt.limit(chunk).offset(offset)).all())
+        rows = list(conn.execute(stmt.limit(chunk).offset(offset), params).all())
         if not rows:
             return page, False
         values = resolved(conn, rows, q.at, tables)
@@ -162,15 +135,6 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
                     return page, True
                 page.append(row)
         offset += chunk
-
-
-def _labels_column(conn: Connection, t: Any, at: int | None, tables: Tables) -> Any:
-    """Each listed row's labels, aggregated beside it: one query for a page, not two."""
-    lab = tables.labels
-    agg = func.array_agg(lab.c.label) if conn.dialect.name == "postgresql" \
-        else func.json_group_array(lab.c.label)
-    return select(agg).where(lab.c.resource_id == t.c.id, visible(lab, at)) \
-        .scalar_subquery().label("labels")
 
 
 def _row_labels(value: Any) -> list[str]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, and_, func, select
 
 from craton.domain.errors import InvalidInput
 from craton.projections.tables import LIVE, Tables, valid_until
@@ -24,9 +25,14 @@ def visible(t: Table, at: int | None) -> ColumnElement[bool]:
     return and_(t.c.valid_from <= at, valid_until(t) > at)
 
 
+@cache
+def _head_statement(events: Table) -> Select[Any]:
+    return select(func.max(events.c.position))
+
+
 def head(conn: Connection, tables: Tables = LIVE) -> int:
     """The position of the last projected event (0 for an empty ledger)."""
-    return int(conn.execute(select(func.max(tables.events.c.position))).scalar() or 0)
+    return int(conn.execute(_head_statement(tables.events)).scalar() or 0)
 
 
 def position_at(conn: Connection, moment: datetime, tables: Tables = LIVE) -> int:
