@@ -8,14 +8,16 @@ floats; those (rare) values take the standard library's path both ways.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 _CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
-_LONG_NUMBER = re.compile(r"\d{19}")
+# Every digit becomes 0, so nineteen digits in a row are nineteen zeros: a bytes
+# translation and a substring search, several times faster than the regex.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
 
 
 def dumps(value: Any) -> str:
@@ -37,7 +39,7 @@ def canonical(value: Any) -> str:
 def loads(text: str | bytes) -> Any:
     """A value back from JSON text; nineteen digits in a row may be an integer that
     orjson would read as a float, so such text takes the standard parser."""
-    if len(text) >= 19 and _LONG_NUMBER.search(
-            text if isinstance(text, str) else text.decode()):
+    if len(text) >= 19 and _NINETEEN_DIGITS in (
+            text.encode() if isinstance(text, str) else text).translate(_DIGITS_AS_ZERO):
         return json.loads(text)
     return orjson.loads(text)

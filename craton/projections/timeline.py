@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Connection, Select, Table, and_, func, select
 
 from craton.domain.errors import InvalidInput
@@ -80,11 +81,16 @@ def utc(value: Any) -> Any:
     return value
 
 
+_RFC3339 = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
+
 def iso(value: Any) -> str | None:
-    """RFC 3339 with ``Z`` for UTC; naive times (SQLite's) are UTC."""
+    """RFC 3339 with ``Z`` for UTC; naive times (SQLite's) are UTC.
+
+    The spelling of ``isoformat()`` (microseconds only when there are some),
+    written by orjson: a listing writes two per item, and this is a quarter
+    of the cost.
+    """
     if value is None:
         return None
-    if value.tzinfo is None:
-        return f"{value.isoformat()}Z"
-    text: str = value.isoformat()
-    return f"{text[:-6]}Z" if text.endswith("+00:00") else text
+    return orjson.dumps(value, option=_RFC3339)[1:-1].decode()
