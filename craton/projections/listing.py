@@ -23,6 +23,9 @@ FILTERABLE = ("name", "region_id", "cloud_id", "cell_id", "parent_id", "device_i
               "network_id", "host_id", "device_type", "ip_address", "active")
 
 
+RESOLVE_CHUNK_MAX = 5000  # rows resolved at once when matching inherited values
+
+
 @dataclass
 class ListQuery:
     """What a listing asks for."""
@@ -120,9 +123,11 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
         with collector_paused():  # a long page is many rows and no cycles
             rows = list(conn.execute(pages.limited(stmt), params).all())
         return rows[:q.limit], len(rows) > q.limit
-    # Matching on inherited values: resolve chunk by chunk until the page is full.
+    # Matching on inherited values: resolve chunk by chunk until the page is full. The
+    # first chunk is a page's worth (a common filter matches most rows); each next one
+    # is four times larger, so a rare match costs few round trips.
     page: list[Any] = []
-    chunk, offset = max(q.limit * 4, 200), 0
+    chunk, offset = q.limit + 1, 0
     while True:
         rows = list(conn.execute(stmt.limit(chunk).offset(offset), params).all())
         if not rows:
@@ -135,6 +140,7 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
                     return page, True
                 page.append(row)
         offset += chunk
+        chunk = min(chunk * 4, RESOLVE_CHUNK_MAX)
 
 
 def _row_labels(value: Any) -> list[str]:

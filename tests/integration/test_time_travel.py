@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from craton import replay
 from craton.bootstrap import Services
 from craton.domain import clock
@@ -186,3 +188,36 @@ def test_a_listing_page_carries_each_hosts_labels_now_and_as_of(services: Servic
     # Code-point order on both databases; a host without labels shows an empty list.
     assert labels_at(None) == {"host-1": [], "web": ["Prod", "edge", "web"]}
     assert labels_at(before) == {"host-1": [], "web": ["Prod", "db", "web"]}
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5])
+def test_inherited_vars_filter_pages_through_sparse_and_dense_matches(
+        services: Services, limit: int) -> None:
+    """Rows are resolved a chunk at a time (a page, then four times more each time):
+    every match is listed once, in order, however the chunks fall."""
+    f = make_fleet(services)
+    led, meta = services.ledger, f["meta"]
+    sparse = led.register(meta, "cell", {"name": "sparse", "region_id": f["region"]["id"]})
+    led.set_variables(meta, "cell", sparse["id"], {"tier": "gold"})
+    expected = []
+    for n in range(40):
+        in_sparse = n % 9 == 4
+        host = led.register(meta, "host", {
+            "name": f"h{n:02d}", "region_id": f["region"]["id"],
+            "cell_id": sparse["id"] if in_sparse else f["cell"]["id"]})
+        if in_sparse or n >= 30:  # a rare match, then a dense run at the end
+            expected.append(host["name"])
+        if n >= 30 and not in_sparse:
+            led.set_variables(meta, "host", host["id"], {"tier": "gold"})
+    seen: list[str] = []
+    marker = None
+    with services.db.reading() as conn:
+        while True:
+            rows, more = listing.list_rows(conn, listing.ListQuery(
+                kinds=("host",), vars={"tier": "gold"}, resolved_vars=True,
+                limit=limit, marker=marker))
+            seen += [r.name for r in rows]
+            if not more:
+                break
+            marker = rows[-1].id
+    assert seen == expected
