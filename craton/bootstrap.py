@@ -13,8 +13,9 @@ from sqlalchemy import Connection
 from craton.application import Ledger
 from craton.db import Database
 from craton.ledger.chain import StoredRecord
-from craton.ledger.sql import HEAD_UNREAD, append_links, as_link, head_query_text
+from craton.ledger.sql import HEAD_UNREAD, append_links, as_link, chain_head_text
 from craton.projections.bulk import Pending
+from craton.projections.timeline import log_head_text
 from craton.schema import CHAIN, initialise, is_initialised
 from craton.settings import Settings
 
@@ -41,7 +42,7 @@ class ChainRecordings:
     def __init__(self, db: Database):
         self.db = db
         if db.is_postgres:
-            db.read_with_lock = head_query_text(CHAIN)
+            db.read_with_lock = chain_head_text(CHAIN)
 
     def __call__(self, conn: Connection, recordings: Sequence[Recording[UUID]],
                  pending: Pending | None = None) -> None:
@@ -63,6 +64,8 @@ def bootstrap(settings: Settings | None = None, *, init: bool = True,
                   settings.read_database_url)
     ledger = Ledger(db)
     ledger.after_save.append(ChainRecordings(db))
+    if db.is_postgres:
+        db.read_on_begin = log_head_text()
     if init and not is_initialised(db):
         initialise(db, ledger)
     return Services(settings=settings, db=db, ledger=ledger)

@@ -92,6 +92,20 @@ def _readable(fd: int) -> bool:
     return bool(ready)
 
 
+READ_ON_BEGIN = "craton.read_on_begin"  # conn.info key: what the snapshot read first
+
+
+def _end(conn: Connection, statement: str) -> None:
+    """End a reader's transaction; a connection that cannot is not pooled again
+    (an open transaction must not pass to the next reader)."""
+    try:
+        conn.exec_driver_sql(statement)
+    except Exception:
+        conn.invalidate()
+        if statement == "COMMIT":
+            raise
+
+
 class Database:
     """The database behind one process: events, read models, flow logbooks."""
 
@@ -104,11 +118,11 @@ class Database:
                 normalise_url(read_url or self.url), immediate=False)
         else:
             self.engine = _postgres_engine(self.url)
-            # Readers have a pool of their own, set to REPEATABLE READ once per
-            # connection: sharing the writers' pool costs a SET on every checkout
-            # and another on every return.
+            # Readers have a pool of their own, in autocommit: ``reading`` begins
+            # each REPEATABLE READ snapshot itself (sharing the writers' pool cost
+            # a SET on every checkout and another on every return).
             self.read_engine = _postgres_engine(normalise_url(read_url or self.url),
-                                                isolation_level="REPEATABLE READ")
+                                                isolation_level="AUTOCOMMIT")
         self.session = scoped_session(sessionmaker(bind=self.engine, autoflush=False))
         self._local = threading.local()
         self.on_rollback: list[Callable[[], None]] = []  # forget what a failed write cached
@@ -116,6 +130,8 @@ class Database:
         # PostgreSQL: a query sent with the lock, in its round trip (its first row is
         # the write's to take once: see ``taken_with_lock``).
         self.read_with_lock: str | None = None
+        # PostgreSQL: a scalar query sent with a reader's BEGIN (``timeline.head``).
+        self.read_on_begin: str | None = None
 
     @property
     def in_memory(self) -> bool:
@@ -205,12 +221,43 @@ class Database:
             yield outer
             return
         with self.read_engine.connect() as conn:
+            if self.is_postgres:
+                with self._snapshot(conn):
+                    yield conn
+                return
             with conn.begin():
                 self._local.reader = conn
                 try:
                     yield conn
                 finally:
                     self._local.reader = None
+
+    @contextmanager
+    def _snapshot(self, conn: Connection) -> Iterator[None]:
+        """PostgreSQL: BEGIN and ``read_on_begin`` in one round trip.
+
+        The readers' connections are in autocommit, so the driver sends no BEGIN
+        of its own (a round trip before the first statement); this sends it
+        with the query every read asks first, and keeps that query's answer in
+        ``conn.info[READ_ON_BEGIN]`` for the snapshot's length.
+        """
+        begin = "BEGIN ISOLATION LEVEL REPEATABLE READ"
+        if self.read_on_begin:
+            conn.info[READ_ON_BEGIN] = conn.exec_driver_sql(
+                f"{begin}; {self.read_on_begin}").scalar()
+        else:
+            conn.exec_driver_sql(begin)
+        self._local.reader = conn
+        try:
+            yield
+        except BaseException:
+            _end(conn, "ROLLBACK")
+            raise
+        else:
+            _end(conn, "COMMIT")
+        finally:
+            self._local.reader = None
+            conn.info.pop(READ_ON_BEGIN, None)
 
     def dispose(self, close: bool = True) -> None:
         self.session.remove()

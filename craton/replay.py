@@ -117,7 +117,8 @@ def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
     """
     with svc.db.read_engine.connect() as conn:
         stop = int(conn.execute(select(func.max(EVENTS.c.id))).scalar() or 0)
-        total = conn.execute(select(func.count()).select_from(EVENTS)).scalar_one()
+        total = conn.execute(select(func.count()).select_from(EVENTS)
+                             .where(EVENTS.c.id <= stop)).scalar_one()
         conn.rollback()
     bar = Progress("replay", total, enabled=show_progress)
     parts = replay_workers(svc, workers)

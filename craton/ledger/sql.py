@@ -68,7 +68,7 @@ def _head_query(chain: str | Table) -> Select[Any]:
     return select(links.c.position, links.c.hash).order_by(links.c.position.desc()).limit(1)
 
 
-def head_query_text(chain: str | Table = "ledger_chain") -> str:
+def chain_head_text(chain: str | Table = "ledger_chain") -> str:
     """The head query as SQL text, to send in another statement's round trip."""
     return str(_head_query(chain).compile(compile_kwargs={"literal_binds": True}))
 

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Connection, Select, Table, and_, func, select
 
+from craton.db import READ_ON_BEGIN
 from craton.domain.errors import InvalidInput
 from craton.projections.tables import LIVE, Tables, valid_until
 
@@ -32,8 +33,18 @@ def _head_statement(events: Table) -> Select[Any]:
 
 
 def head(conn: Connection, tables: Tables = LIVE) -> int:
-    """The position of the last projected event (0 for an empty ledger)."""
+    """The position of the last projected event (0 for an empty ledger).
+
+    A PostgreSQL reader's snapshot read it with its BEGIN (``log_head_text``).
+    """
+    if tables is LIVE and READ_ON_BEGIN in conn.info:
+        return int(conn.info[READ_ON_BEGIN] or 0)
     return int(conn.execute(_head_statement(tables.events)).scalar() or 0)
+
+
+def log_head_text() -> str:
+    """The live head's query as SQL text, for ``Database.read_on_begin``."""
+    return str(_head_statement(LIVE.events).compile(compile_kwargs={"literal_binds": True}))
 
 
 def position_at(conn: Connection, moment: datetime, tables: Tables = LIVE) -> int:
