@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from craton.batches import pieces
 from craton.collector import collector_paused
+from craton.projections.pages import visible_bound
 from craton.projections.rows import load_value
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import visible
@@ -18,16 +20,23 @@ LINKS = ("kind", "project_id", "parent_id", "device_id", *CHAIN)
 KIND, P, PARENT, DEVICE, CELL, REGION, CLOUD = range(len(LINKS))
 
 
+@lru_cache(maxsize=64)
+def _of_resources(table: Table, columns: tuple[str, ...], key: str, past: bool
+                  ) -> Select[Any]:
+    """``columns`` of ``table``'s rows whose ``key`` is in ``:ids``, now or at ``:at``:
+    built once per shape (a listing with details asks on every request)."""
+    return select(*[table.c[c] for c in columns]).where(
+        table.c[key].in_(bindparam("ids", expanding=True)), visible_bound(table, past))
+
+
 def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
               ) -> dict[int, dict[str, Any]]:
     """Key/value rows (variables or facts) of many resources, by resource id."""
     out: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    statement = _of_resources(table, ("resource_id", "key", "value"), "resource_id",
+                              at is not None)
     for chunk in pieces(ids):
-        rows = conn.execute(
-            select(table.c.resource_id, table.c.key, table.c.value)
-            .where(table.c.resource_id.in_(chunk), visible(table, at))
-        ).all()
-        for rid, key, value in rows:
+        for rid, key, value in conn.execute(statement, {"ids": chunk, "at": at}).all():
             out[rid][key] = load_value(value)
     return out
 
@@ -36,11 +45,9 @@ def labels_of(conn: Connection, ids: list[int], at: int | None,
               tables: Tables = LIVE) -> dict[int, list[str]]:
     t = tables.labels
     out: dict[int, list[str]] = {i: [] for i in ids}
+    statement = _of_resources(t, ("resource_id", "label"), "resource_id", at is not None)
     for chunk in pieces(ids):
-        rows = conn.execute(
-            select(t.c.resource_id, t.c.label)
-            .where(t.c.resource_id.in_(chunk), visible(t, at))).all()
-        for rid, label in rows:
+        for rid, label in conn.execute(statement, {"ids": chunk, "at": at}).all():
             out[rid].append(label)
     for labels in out.values():  # code-point order, whatever the database's collation
         labels.sort()
@@ -51,10 +58,10 @@ def _rows_by_id(conn: Connection, ids: set[int], at: int | None,
                 tables: Tables) -> dict[int, Any]:
     t = tables.resources
     out: dict[int, Any] = {}
-    idl = sorted(ids)
-    for chunk in pieces(idl):
-        for row in conn.execute(select(t).where(t.c.id.in_(chunk), visible(t, at))).all():
-            out[row.id] = row
+    statement = _of_resources(t, tuple(t.c.keys()), "id", at is not None)
+    for chunk in pieces(sorted(ids)):
+        for row in conn.execute(statement, {"ids": chunk, "at": at}).all():
+            out[row._mapping["id"]] = row
     return out
 
 
