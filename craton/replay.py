@@ -284,6 +284,15 @@ def _swap(conn: Connection, live: Table, new: Table) -> None:
     if conn.dialect.name == "postgresql" and "row_id" in new.c:
         conn.exec_driver_sql(f"ALTER SEQUENCE {new.name}_row_id_seq "
                              f"RENAME TO {live.name}_row_id_seq")
+    if conn.dialect.name == "postgresql":
+        # The primary key keeps the scratch table's name (with a number once that
+        # is taken by an earlier rebuild's): give it the live table's.
+        pkey = conn.exec_driver_sql(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %(t)s::regclass "
+            "AND contype = 'p'", {"t": live.name}).scalar()
+        if pkey and pkey != f"{live.name}_pkey":
+            conn.exec_driver_sql(
+                f"ALTER TABLE {live.name} RENAME CONSTRAINT {pkey} TO {live.name}_pkey")
     for index in new.indexes:
         conn.exec_driver_sql(f"DROP INDEX {index.name}")
     for index in live.indexes:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from craton import replay
 from craton.bootstrap import Services
@@ -64,3 +64,20 @@ def test_a_failing_share_fails_the_rebuild_and_leaves_the_live_tables(
     monkeypatch.undo()
     assert _counts(services) == before
     assert replay.verify(services).differences == []
+
+
+def test_rebuilt_tables_keep_their_names_and_keys_rebuild_after_rebuild(
+        services: Services) -> None:
+    _history(services)
+    for _ in range(3):
+        replay.rebuild(services)
+        assert replay.verify(services).differences == []
+    if services.db.is_postgres:
+        with services.db.reading() as conn:
+            keys = dict(conn.execute(text(
+                "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+                "WHERE contype = 'p' AND connamespace = current_schema()::regnamespace"
+            )).all())
+        for table in LIVE.rebuildable:
+            if table.primary_key.columns:
+                assert keys[table.name] == f"{table.name}_pkey"
