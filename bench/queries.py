@@ -9,14 +9,14 @@ from sqlalchemy import Connection
 from craton.projections import audit, timeline
 from craton.projections.listing import ListQuery, get_row, list_rows, present
 from craton.projections.tables import LIVE
-from craton.projections.variables import labels_of, resolved, values_of
+from craton.projections.variables import labels_of, resolved_values, values_of
 
 
 def whole_fleet(conn: Connection, at: int | None, limit: int) -> dict[int, dict[str, Any]]:
     """Every host with its resolved variables, now (``at`` None) or at a position."""
     rows, _ = list_rows(conn, ListQuery(kinds=("host",), limit=limit, at=at))
-    values = resolved(conn, rows, at)
-    return {r.id: {k: v for k, (v, _src) in values[r.id].items()} for r in rows}
+    values = resolved_values(conn, rows, at)
+    return {r.id: values[r.id] for r in rows}
 
 
 def get_host(conn: Connection, host_id: int, at: int | None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select
 from craton.domain.errors import InvalidInput
 from craton.projections.listing import ListQuery, list_rows
 from craton.projections.tables import LIVE
-from craton.projections.variables import resolved, values_of
+from craton.projections.variables import resolved_values, values_of
 
 HOST_LIMIT = 100_000
 
@@ -70,12 +70,12 @@ def world_rows(conn: Connection, host_ids: list[int]
     hosts = list(conn.execute(select(t).where(
         t.c.id.in_(host_ids or [-1]), t.c.valid_to.is_(None))))
     facts = values_of(conn, LIVE.facts, [h.id for h in hosts], None)
-    ratios = resolved(conn, hosts, None)  # allocation ratios, set at any level of the chain
+    ratios = resolved_values(conn, hosts, None)  # allocation ratios, set at any level
     names = {h.id: h.name for h in hosts}
     host_rows = [{"name": h.name, "active": bool(h.active), "cell_id": h.cell_id,
                   "facts": {k: v for k, v in facts[h.id].items()
                             if k not in ("schedulable", "running_instances", "reachable")},
-                  "variables": {k: v for k, (v, _src) in ratios[h.id].items()
+                  "variables": {k: v for k, v in ratios[h.id].items()
                                 if k in RATIO_VARIABLES}}
                  for h in hosts]
     instance_rows = [{"name": i.name, "host": names.get(i.host_id),

@@ -13,7 +13,7 @@ from craton.planning.model import HostCapacity, InstanceDemand, InstanceGroup
 from craton.projections.listing import ListQuery, list_rows
 from craton.projections.tables import LIVE
 from craton.projections.timeline import visible
-from craton.projections.variables import labels_of, resolved, values_of
+from craton.projections.variables import labels_of, resolved_values, values_of
 
 SCOPES = ("cloud_id", "region_id", "cell_id", "label", "hosts")
 
@@ -57,13 +57,13 @@ def read_capacity(conn: Connection, project_id: str | None, scope: dict[str, Any
         rows = [r for r in rows if r.id in wanted]
     ids = [r.id for r in rows]
     facts = values_of(conn, LIVE.facts, ids, position)
-    variables = resolved(conn, rows, position)
+    variables = resolved_values(conn, rows, position)
     host_labels = labels_of(conn, ids, position)
     pinned = set(constraints.get("pinned_hosts", []))
     maintenance = set(constraints.get("maintenance_hosts", []))
     out = Capacity(position=position)
     for row in rows:
-        f, v = facts[row.id], {k: val for k, (val, _src) in variables[row.id].items()}
+        f, v = facts[row.id], variables[row.id]
         data = row.data
         memory = _number(f.get("memory_total_mb"), 0) - _number(f.get("memory_reserved_mb"), 0)
         out.hosts.append(HostCapacity(

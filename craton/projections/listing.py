@@ -15,7 +15,7 @@ from craton.projections import pages
 from craton.projections.rows import dump_value
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import iso, visible
-from craton.projections.variables import labels_of, resolved, values_of
+from craton.projections.variables import labels_of, resolved_values, values_of
 
 SORTABLE = ("created_at", "updated_at", "id", "name", "ip_address", "device_type",
             "region_id", "cell_id", "cloud_id", "parent_id", "host_id", "active")
@@ -132,10 +132,10 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
         rows = list(conn.execute(stmt.limit(chunk).offset(offset), params).all())
         if not rows:
             return page, False
-        values = resolved(conn, rows, q.at, tables)
+        values = resolved_values(conn, rows, q.at, tables)
         for row in rows:
             have = values[row.id]
-            if all(k in have and have[k][0] == v for k, v in q.vars.items()):
+            if all(k in have and have[k] == v for k, v in q.vars.items()):
                 if len(page) == q.limit:
                     return page, True
                 page.append(row)

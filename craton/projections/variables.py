@@ -144,17 +144,29 @@ def resolved(conn: Connection, rows: list[Any], at: int | None,
     project), so what a chain's tail resolves to is merged once and shared.
     """
     with collector_paused():  # tens of thousands of acyclic tuples and dicts: no cycles
-        return _resolved(conn, rows, at, tables)
+        return _resolved(conn, rows, at, tables, sources=True)
+
+
+def resolved_values(conn: Connection, rows: list[Any], at: int | None,
+                    tables: Tables = LIVE) -> dict[int, dict[str, Any]]:
+    """Resolved variables of each row: key -> value (``resolved`` without where from)."""
+    with collector_paused():
+        return _resolved(conn, rows, at, tables, sources=False)
 
 
 def _resolved(conn: Connection, rows: list[Any], at: int | None,
-              tables: Tables) -> dict[int, dict[str, tuple[Any, Any]]]:
+              tables: Tables, sources: bool) -> dict[int, dict[str, Any]]:
     by_row = chains(conn, rows, at, tables)
     own = values_of(conn, tables.variables,
                     sorted({i for _chain, ids in by_row.values() for i in ids}), at)
-    tails: dict[tuple[int, ...], dict[str, tuple[Any, Any]]] = {}
+    tails: dict[tuple[int, ...], dict[str, Any]] = {}
 
-    def tail_of(chain: list[Any], key: tuple[int, ...]) -> dict[str, tuple[Any, Any]]:
+    def level(rid: int, row: Any) -> dict[str, Any]:
+        """What one level of a chain sets: values, or (value, row) pairs."""
+        values = own[rid]
+        return {k: (v, row) for k, v in values.items()} if sources else values
+
+    def tail_of(chain: list[Any], key: tuple[int, ...]) -> dict[str, Any]:
         """What ``chain`` (nearest level first, ids ``key``) resolves to, built from the
         farthest level in, each suffix kept for the rows that share it."""
         start, merged = len(chain), {}
@@ -164,14 +176,13 @@ def _resolved(conn: Connection, rows: list[Any], at: int | None,
                 start, merged = i, found
                 break
         for i in range(start - 1, -1, -1):
-            merged = {**merged, **{k: (v, chain[i]) for k, v in own[key[i]].items()}}
+            merged = {**merged, **level(key[i], chain[i])}
             tails[key[i:]] = merged
         return merged
 
-    out: dict[int, dict[str, tuple[Any, Any]]] = {}
+    out: dict[int, dict[str, Any]] = {}
     for rid, (chain, ids) in by_row.items():
         merged = dict(tail_of(chain[1:], ids[1:])) if len(chain) > 1 else {}
-        row = chain[0]
-        merged.update({k: (v, row) for k, v in own[rid].items()})
+        merged.update(level(rid, chain[0]))
         out[rid] = merged
     return out

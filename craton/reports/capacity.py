@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from craton.projections.tables import LIVE
-from craton.projections.variables import resolved, values_of
+from craton.projections.variables import resolved_values, values_of
 from craton.reports.base import BaseReport, Cell, Chart, ReportData, Table, Window
 from craton.reports.queries import resources_at
 
@@ -64,7 +64,7 @@ def _load(conn: Connection, at: int, project_id: str | None) -> tuple[list[HostU
     hosts = resources_at(conn, "host", at, project_id)
     cells = {c.id: c.name for c in resources_at(conn, "cell", at, None)}
     facts = values_of(conn, LIVE.facts, [h.id for h in hosts], at)
-    costs = resolved(conn, hosts, at) if hosts else {}
+    costs = resolved_values(conn, hosts, at) if hosts else {}
     load: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for inst in resources_at(conn, "instance", at, None):
         if inst.host_id is not None:
@@ -91,7 +91,7 @@ def _load(conn: Connection, at: int, project_id: str | None) -> tuple[list[HostU
             memory_used=mem_used if mem_used is not None else placed[0],
             vcpus=vcpus or 0.0, vcpus_used=cpu_used if cpu_used is not None else placed[1],
             instances=int(placed[2]), usage_source=source,
-            asset_cost=_number(cost[0]) if cost else None))
+            asset_cost=_number(cost)))
     return out, unmeasured
 
 

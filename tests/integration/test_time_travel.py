@@ -221,3 +221,26 @@ def test_inherited_vars_filter_pages_through_sparse_and_dense_matches(
                 break
             marker = rows[-1].id
     assert seen == expected
+
+
+def test_resolved_values_are_the_resolved_variables_without_their_sources(
+        services: Services) -> None:
+    f = make_fleet(services)
+    led, meta = services.ledger, f["meta"]
+    led.set_variables(meta, "project", f["project"]["id"], {"a": "project", "b": "project"})
+    led.set_variables(meta, "cloud", f["cloud"]["id"], {"b": "cloud", "c": [1, {"d": None}]})
+    led.set_variables(meta, "cell", f["cell"]["id"], {"c": "cell"})
+    other = led.register(meta, "host", {"name": "h2", "region_id": f["region"]["id"]},
+                         variables={"a": "own"})
+    with services.db.reading() as conn:
+        moment = timeline.head(conn)
+    led.set_variables(meta, "region", f["region"]["id"], {"b": "region", "e": 0})
+    led.delete_variables(meta, "host", other["id"], ["a"])
+    for at in (None, moment):
+        with services.db.reading() as conn:
+            rows, _ = listing.list_rows(conn, listing.ListQuery(kinds=("host",), at=at))
+            with_sources = variables.resolved(conn, rows, at)
+            plain = variables.resolved_values(conn, rows, at)
+        assert plain == {rid: {k: v for k, (v, _src) in found.items()}
+                         for rid, found in with_sources.items()}
+        assert len(plain) == 2 and all(plain.values())

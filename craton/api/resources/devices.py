@@ -76,12 +76,12 @@ class AnsibleInventory:
                 query = replace(query, marker=page[-1].id)
             names = self._names(snap.conn, rows, snap.at)
             labels = variables.labels_of(snap.conn, [r.id for r in rows], snap.at)
-            resolved = variables.resolved(snap.conn, rows, snap.at)
+            resolved = variables.resolved_values(snap.conn, rows, snap.at)
         groups: dict[str, Any] = {}
         hostvars: dict[str, Any] = {}
         for row in rows:
             host = row.name
-            hostvars[host] = {k: v for k, (v, _) in sorted(resolved[row.id].items())}
+            hostvars[host] = dict(sorted(resolved[row.id].items()))
             if row.ip_address:
                 hostvars[host].setdefault("ansible_host", row.ip_address)
             for ref, prefix in ((row.region_id, "region"), (row.cell_id, "cell")):
