@@ -58,8 +58,11 @@ TEXT: dict[int, str] = {
        "the host (snapshot and newer events), checks the rules, appends the event with "
        "its hash-chain link and writes the read-model rows, in one transaction. A "
        "request that does nothing (figure 5's trivial Falcon endpoint, under load) "
-       "already costs {floor}. The change itself is about a dozen statements and "
-       "Python in between; the profile above shows where each millisecond goes.",
+       "already costs {floor}. On PostgreSQL the change itself is nine round trips "
+       "(begin; the lock with the chain's head; the host's row; its snapshot; its "
+       "newer events; the event; the host's current variables; the chain link and "
+       "read-model rows together; commit), eight when the worker has the host cached, "
+       "and Python in between; the profile above shows where each millisecond goes.",
     2: "Changes are serialised on purpose: every command takes the event table's lock "
        "before it reads, so positions have no gaps, the hash chain has one head and no "
        "update is lost. The raw transaction holds that lock for two inserts from a "
@@ -88,12 +91,12 @@ TEXT: dict[int, str] = {
        "PostgreSQL a change's rows go to the server in one round trip) makes that "
        "baseline faster too.",
     5: "The trivial endpoint does no work. A listing page checks the caller (kept by "
-       "the worker for a few seconds after the first request), opens a read snapshot, "
-       "reads the log's head, then the page with its labels in one statement (and the "
-       "variables with details=true), and writes 100 items as JSON; `vars=` also "
-       "resolves inherited variables in Python. With two workers on two cores, shared "
-       "with the load generator and the database server, each request's Python time "
-       "is the limit.",
+       "the worker for a few seconds after the first request), opens a read snapshot "
+       "and reads the log's head (one round trip on PostgreSQL), reads the page with "
+       "its labels in one statement (`vars=` matches the hosts' own variables inside "
+       "it; details=true reads their variables in a second), commits, and writes 100 "
+       "items as JSON. With two workers on two cores, shared with the load generator "
+       "and the database server, each request's Python time is the limit.",
     6: "The current-state query for the whole fleet reads 20,000 host rows and resolves "
        "every host's variables along its cell, region, cloud and project in Python; the "
        "as-of query does the same on the versions true at that moment, filtered inside "
