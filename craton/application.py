@@ -102,21 +102,30 @@ class Ledger(Application[UUID]):
             # Noted before storing: a save that fails part way is forgotten all the same.
             self._local.__dict__.setdefault("saved", set()).update(
                 _originator(o) for o in objs if o is not None)
-            recordings = super().save(*objs, **kwargs)
-            if recordings:
-                conn = session.connection()
-                pending = Pending.open(conn)
-                try:
-                    for hook in self.after_save:
-                        hook(conn, recordings, pending)
-                    rows = self.projector.apply(
-                        conn, [(r.notification.id, r.domain_event) for r in recordings],
-                        known=self._local.__dict__.pop("loaded", None), pending=pending)
-                finally:
-                    if pending is not None:
-                        pending.close()
-                self._local.projected = {i: as_resource_row(r) for i, r in rows.items()}
+            try:
+                recordings = super().save(*objs, **kwargs)
+                if recordings:
+                    self._after_store(session.connection(), recordings)
+            except BaseException:
+                # Events may be stored without their chain links or read models: the
+                # write must not commit, even if a caller catches this and goes on.
+                self.db.abandon()
+                raise
         return recordings
+
+    def _after_store(self, conn: Any, recordings: Sequence[Recording[UUID]]) -> None:
+        """Chain and project stored events; their small writes go in one round trip."""
+        pending = Pending.open(conn)
+        try:
+            for hook in self.after_save:
+                hook(conn, recordings, pending)
+            rows = self.projector.apply(
+                conn, [(r.notification.id, r.domain_event) for r in recordings],
+                known=self._local.__dict__.pop("loaded", None), pending=pending)
+        finally:
+            if pending is not None:
+                pending.close()
+        self._local.projected = {i: as_resource_row(r) for i, r in rows.items()}
 
     def aggregate(self, uuid: UUID) -> Resource:
         """An aggregate as its events make it (read inside a write, so the lock is held)."""

@@ -85,11 +85,19 @@ def _postgres_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _readable(fd: int) -> bool:
+    """Whether the socket has something to read (or its end) now; ``poll``, as
+    ``select`` refuses descriptors past 1023. In doubt, the connection is taken
+    as alive and its first statement tells."""
     try:
-        ready, _, _ = select.select([fd], [], [], 0)
-    except (OSError, ValueError):
-        return True
-    return bool(ready)
+        watch = select.poll()
+        watch.register(fd, select.POLLIN | select.POLLPRI)
+        return bool(watch.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+class WriteAbandoned(RuntimeError):
+    """A write went on after one of its saves failed part way; nothing was written."""
 
 
 READ_ON_BEGIN = "craton.read_on_begin"  # conn.info key: what the snapshot read first
@@ -165,6 +173,9 @@ class Database:
                 else:
                     session.execute(text(lock))
             yield session
+            if getattr(self._local, "abandoned", False):
+                raise WriteAbandoned("a save in this write failed part way; the write is "
+                                     "rolled back")
             session.commit()
         except BaseException as exc:
             # Forget what the failed write cached while its lock is still held, so no
@@ -184,6 +195,7 @@ class Database:
         finally:
             self._local.depth = 0
             self._local.with_lock = None
+            self._local.abandoned = False
             self.session.remove()
 
     def create_once(self, metadata: MetaData, lock_key: int) -> None:
@@ -197,6 +209,12 @@ class Database:
             if self.is_postgres:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key})
             metadata.create_all(conn, checkfirst=True)
+
+    def abandon(self) -> None:
+        """The current write failed part way (a save stored its events but not all
+        that goes with them): it rolls back, even if the caller catches the error."""
+        if self.in_write:
+            self._local.abandoned = True
 
     def taken_with_lock(self) -> tuple[Any] | None:
         """The row ``read_with_lock`` found when this write took the lock, as a
@@ -242,13 +260,16 @@ class Database:
         ``conn.info[READ_ON_BEGIN]`` for the snapshot's length.
         """
         begin = "BEGIN ISOLATION LEVEL REPEATABLE READ"
-        if self.read_on_begin:
-            conn.info[READ_ON_BEGIN] = conn.exec_driver_sql(
-                f"{begin}; {self.read_on_begin}").scalar()
-        else:
-            conn.exec_driver_sql(begin)
-        self._local.reader = conn
+        info = conn.info  # taken now: an invalidated connection's would reconnect
         try:
+            # Inside the guard: if the query fails, the server's transaction has
+            # begun all the same and must be rolled back before the pool has it.
+            if self.read_on_begin:
+                info[READ_ON_BEGIN] = conn.exec_driver_sql(
+                    f"{begin}; {self.read_on_begin}").scalar()
+            else:
+                conn.exec_driver_sql(begin)
+            self._local.reader = conn
             yield
         except BaseException:
             _end(conn, "ROLLBACK")
@@ -257,7 +278,7 @@ class Database:
             _end(conn, "COMMIT")
         finally:
             self._local.reader = None
-            conn.info.pop(READ_ON_BEGIN, None)
+            info.pop(READ_ON_BEGIN, None)
 
     def dispose(self, close: bool = True) -> None:
         self.session.remove()

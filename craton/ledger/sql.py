@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -62,7 +62,7 @@ def _links_clause(name: str | Table) -> Table | TableClause:
     return table(_ident(name), column("position"), column("hash"))
 
 
-@cache
+@lru_cache(maxsize=16)  # a few sets of tables: the live ones, a rebuild's
 def _head_query(chain: str | Table) -> Select[Any]:
     links = _links_clause(chain)
     return select(links.c.position, links.c.hash).order_by(links.c.position.desc()).limit(1)

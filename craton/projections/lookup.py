@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, or_, select
@@ -32,7 +32,7 @@ def as_resource_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@cache
+@lru_cache(maxsize=16)  # a few sets of tables: the live ones, a rebuild's
 def _live_by_id(table: Table) -> Select[Any]:
     """A resource's live row by id: built once per table (every command reads one)."""
     return select(table).where(table.c.id == bindparam("id"), table.c.valid_to.is_(None))

@@ -9,7 +9,7 @@ batch costs a handful of statements whatever its size.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, select
@@ -115,7 +115,7 @@ def flush_rows(conn: Connection, table: Table, closed: list[Row], new: list[Row]
     insert_rows(conn, table, new, pending)
 
 
-@cache
+@lru_cache(maxsize=16)  # a few sets of tables: the live ones, a rebuild's
 def _live_of(table: Table) -> Select[Any]:
     """The live rows of some resources (built once per table)."""
     return select(table).where(table.c.resource_id.in_(bindparam("ids", expanding=True)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -27,7 +27,7 @@ def visible(t: Table, at: int | None) -> ColumnElement[bool]:
     return and_(t.c.valid_from <= at, valid_until(t) > at)
 
 
-@cache
+@lru_cache(maxsize=16)  # a few sets of tables: the live ones, a rebuild's
 def _head_statement(events: Table) -> Select[Any]:
     return select(func.max(events.c.position))
 
@@ -104,4 +104,10 @@ def iso(value: Any) -> str | None:
     """
     if value is None:
         return None
-    return orjson.dumps(value, option=_RFC3339)[1:-1].decode()
+    try:
+        return orjson.dumps(value, option=_RFC3339)[1:-1].decode()
+    except TypeError:  # a datetime subclass, which orjson refuses
+        text: str = value.isoformat()
+        if value.tzinfo is None:
+            return f"{text}Z"
+        return f"{text[:-6]}Z" if text.endswith("+00:00") else text

@@ -52,3 +52,21 @@ def test_a_failed_read_leaves_no_transaction_open(services: Services) -> None:
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                 "AND state LIKE 'idle in transaction%'")).scalar()
         assert idle_in_tx == 0
+
+
+def test_a_snapshot_whose_first_query_fails_leaves_its_connection_usable(
+        services: Services) -> None:
+    """PostgreSQL begins the snapshot with the head's query: if that fails (a cancel,
+    a timeout), the begun transaction is rolled back before the pool has it again."""
+    make_fleet(services)
+    good = services.db.read_on_begin
+    services.db.read_on_begin = "SELECT 1/0" if services.db.is_postgres else None
+    try:
+        if services.db.is_postgres:
+            with pytest.raises(DBAPIError), services.db.reading():
+                pass
+    finally:
+        services.db.read_on_begin = good
+    for _ in range(3):
+        with services.db.reading() as conn:
+            assert _hosts(conn) == ["host-1"]
