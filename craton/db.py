@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import select
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg2
 import sqlalchemy.exc
 from eventsourcing.persistence import IntegrityError as StoreIntegrityError
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
@@ -287,17 +289,9 @@ class Database:
             self.read_engine.dispose(close=close)
 
 
-def _driver_integrity_errors() -> tuple[type[BaseException], ...]:
-    """What the drivers raise for a broken unique key when written to directly (bulk
-    writes use the raw cursor, so SQLAlchemy does not wrap the error)."""
-    import sqlite3
-
-    import psycopg2
-
-    return (sqlite3.IntegrityError, psycopg2.IntegrityError)
-
-
-DRIVER_INTEGRITY_ERRORS = _driver_integrity_errors()
+# What the drivers raise for a broken unique key when written to directly (bulk
+# writes use the raw cursor, so SQLAlchemy does not wrap the error).
+DRIVER_INTEGRITY_ERRORS = (sqlite3.IntegrityError, psycopg2.IntegrityError)
 
 
 def _translate(exc: BaseException) -> BaseException:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -46,10 +47,13 @@ class _Statements:
         table: Table = self.events_record_cls.__table__
         return table
 
+    @cached_property
+    def _selects(self) -> dict[tuple[Any, ...], Select[Any]]:
+        return {}
+
     def _select(self, gt: bool, lte: bool, desc: bool, limit: int | None) -> Select[Any]:
-        cache: dict[tuple[Any, ...], Select[Any]] = self.__dict__.setdefault("_selects", {})
         shape = (gt, lte, desc, limit)
-        found = cache.get(shape)
+        found = self._selects.get(shape)
         if found is None:
             t = self._table
             version = t.c.originator_version
@@ -62,7 +66,7 @@ class _Statements:
             found = found.order_by(version.desc() if desc else version)
             if limit is not None:
                 found = found.limit(limit)
-            cache[shape] = found
+            self._selects[shape] = found
         return found
 
     def select_events(self, originator_id: UUID | str, gt: int | None = None,
@@ -102,16 +106,13 @@ class LockHeldRecorder(_Statements, SQLAlchemyApplicationRecorder):
             return []
         conn = session.connection()
         if len(params) == 1:
-            return [conn.execute(self._insert(), params[0]).scalar_one()]
-        return list(conn.execute(self._insert(), params).scalars())
+            return [conn.execute(self._insert, params[0]).scalar_one()]
+        return list(conn.execute(self._insert, params).scalars())
 
+    @cached_property
     def _insert(self) -> Insert:
-        found: Insert | None = self.__dict__.get("_insert_statement")
-        if found is None:
-            t = self._table
-            found = insert(t).returning(t.c.id, sort_by_parameter_order=True)
-            self.__dict__["_insert_statement"] = found
-        return found
+        t = self._table
+        return insert(t).returning(t.c.id, sort_by_parameter_order=True)
 
 
 def mutate(aggregate: Any, events: Any) -> Any:

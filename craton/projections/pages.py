@@ -1,10 +1,10 @@
-"""A listing's SQL, built once per shape of query; its values are bound per call.
+"""Read-model SQL built once per shape of query; its values are bound per call.
 
 Building a SELECT of every column, then hashing it into SQLAlchemy's cache
 key, was about a fifth of a listing request's time. Listings of one shape
 (the kinds, which filters, how many labels, the sort, as of a moment or now)
 share one statement object, whose cache key SQLAlchemy keeps; only the values
-change.
+change. Reads of many resources' rows at once (``of_resources``) do the same.
 """
 
 from __future__ import annotations
@@ -48,6 +48,14 @@ def sort_column(t: Table, key: str) -> Any:
 def sort_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
     """The sort keys, ending with ``id`` so the order is total."""
     return (*[k for k in keys if k != "id"], "id")
+
+
+@lru_cache(maxsize=64)
+def of_resources(table: Table, columns: tuple[str, ...], key: str, past: bool
+                 ) -> Select[Any]:
+    """``columns`` of ``table``'s rows whose ``key`` is in ``:ids``, now or at ``:at``."""
+    return select(*[table.c[c] for c in columns]).where(
+        table.c[key].in_(bindparam("ids", expanding=True)), visible_bound(table, past))
 
 
 @lru_cache(maxsize=64)

@@ -9,14 +9,14 @@ batch costs a handful of statements whatever its size.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, select
+from sqlalchemy import Connection, Select, Table
 
 from craton import codec
 from craton.batches import pieces
 from craton.projections.bulk import Pending, close_rows, insert_rows
+from craton.projections.pages import of_resources
 from craton.projections.tables import Tables
 
 Row = dict[str, Any]
@@ -91,7 +91,7 @@ class KeyedSet(KeyedRows):
         for chunk in pieces(missing, 500):
             for rid in chunk:
                 self.current[rid] = {}
-            rows = self.conn.execute(_live_of(self.table), {"ids": chunk}).mappings()
+            rows = self.conn.execute(_live(self.table, "resource_id"), {"ids": chunk}).mappings()
             for row in rows:
                 self.current[row["resource_id"]][row[self.key]] = dict(row)
 
@@ -115,11 +115,9 @@ def flush_rows(conn: Connection, table: Table, closed: list[Row], new: list[Row]
     insert_rows(conn, table, new, pending)
 
 
-@lru_cache(maxsize=16)  # a few sets of tables: the live ones, a rebuild's
-def _live_of(table: Table) -> Select[Any]:
-    """The live rows of some resources (built once per table)."""
-    return select(table).where(table.c.resource_id.in_(bindparam("ids", expanding=True)),
-                               table.c.valid_to.is_(None))
+def _live(table: Table, key: str) -> Select[Any]:
+    """Every column of the live rows whose ``key`` is in ``:ids``."""
+    return of_resources(table, tuple(table.c.keys()), key, False)
 
 
 class Batch:
@@ -141,9 +139,7 @@ class Batch:
         t = self.tables.resources
         missing = [u for u in dict.fromkeys(uuids) if u not in self.by_uuid]
         for chunk in pieces(missing, 500):
-            rows = self.conn.execute(
-                select(t).where(t.c.uuid.in_(chunk), t.c.valid_to.is_(None))
-            ).mappings()
+            rows = self.conn.execute(_live(t, "uuid"), {"ids": chunk}).mappings()
             for row in rows:
                 self.by_uuid[row["uuid"]] = dict(row)
 

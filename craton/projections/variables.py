@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, select
+from sqlalchemy import Connection, Table, select
 
 from craton.batches import pieces
 from craton.collector import collector_paused
-from craton.projections.pages import visible_bound
+from craton.projections.pages import of_resources
 from craton.projections.rows import load_value
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import visible
@@ -20,20 +19,11 @@ LINKS = ("kind", "project_id", "parent_id", "device_id", *CHAIN)
 KIND, P, PARENT, DEVICE, CELL, REGION, CLOUD = range(len(LINKS))
 
 
-@lru_cache(maxsize=64)
-def _of_resources(table: Table, columns: tuple[str, ...], key: str, past: bool
-                  ) -> Select[Any]:
-    """``columns`` of ``table``'s rows whose ``key`` is in ``:ids``, now or at ``:at``:
-    built once per shape (a listing with details asks on every request)."""
-    return select(*[table.c[c] for c in columns]).where(
-        table.c[key].in_(bindparam("ids", expanding=True)), visible_bound(table, past))
-
-
 def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
               ) -> dict[int, dict[str, Any]]:
     """Key/value rows (variables or facts) of many resources, by resource id."""
     out: dict[int, dict[str, Any]] = {i: {} for i in ids}
-    statement = _of_resources(table, ("resource_id", "key", "value"), "resource_id",
+    statement = of_resources(table, ("resource_id", "key", "value"), "resource_id",
                               at is not None)
     for chunk in pieces(ids):
         for rid, key, value in conn.execute(statement, {"ids": chunk, "at": at}).all():
@@ -45,7 +35,7 @@ def labels_of(conn: Connection, ids: list[int], at: int | None,
               tables: Tables = LIVE) -> dict[int, list[str]]:
     t = tables.labels
     out: dict[int, list[str]] = {i: [] for i in ids}
-    statement = _of_resources(t, ("resource_id", "label"), "resource_id", at is not None)
+    statement = of_resources(t, ("resource_id", "label"), "resource_id", at is not None)
     for chunk in pieces(ids):
         for rid, label in conn.execute(statement, {"ids": chunk, "at": at}).all():
             out[rid].append(label)
@@ -58,7 +48,7 @@ def _rows_by_id(conn: Connection, ids: set[int], at: int | None,
                 tables: Tables) -> dict[int, Any]:
     t = tables.resources
     out: dict[int, Any] = {}
-    statement = _of_resources(t, tuple(t.c.keys()), "id", at is not None)
+    statement = of_resources(t, tuple(t.c.keys()), "id", at is not None)
     for chunk in pieces(sorted(ids)):
         for row in conn.execute(statement, {"ids": chunk, "at": at}).all():
             out[row._mapping["id"]] = row

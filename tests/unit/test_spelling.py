@@ -52,3 +52,13 @@ def test_long_integers_are_not_read_as_floats() -> None:
         text = f'{{"n": {number}, "ip": "10.0.0.1"}}'
         assert codec.loads(text) == {"n": number, "ip": "10.0.0.1"}
         assert type(codec.loads(text)["n"]) is int
+
+
+class _Moment(datetime):
+    """A datetime subclass (as time-freezing libraries hand out), which orjson refuses."""
+
+
+def test_iso_spells_datetime_subclasses_alike() -> None:
+    for tz in (None, UTC, timezone(timedelta(hours=2))):
+        value = _Moment(2026, 1, 2, 3, 4, 5, 120, tzinfo=tz)
+        assert iso(value) == _isoformat_spelling(value)
