@@ -27,6 +27,7 @@ from craton.collector import collector_paused
 from craton.db import EVENTS_TABLE
 from craton.memory import peak_mib
 from craton.progress import Progress
+from craton.projections import indexing
 from craton.projections.appender import Appender
 from craton.projections.bulk import analyze_committed
 from craton.projections.held import HeldBatch
@@ -93,6 +94,9 @@ def _uuid(value: Any) -> UUID:
     if isinstance(value, (bytes, memoryview)):
         return UUID(bytes=bytes(value))  # UUIDType stores 16 raw bytes on SQLite
     return UUID(str(value))
+
+
+SCRATCH = "rebuild_"  # a rebuild's scratch tables and indexes: the live names, prefixed
 
 
 def _fresh(svc: Services, prefix: str) -> Tables:
@@ -259,22 +263,27 @@ def rebuild(svc: Services, *, batch_size: int = 5000,
             show_progress: bool | None = None, workers: int | None = None) -> ReplayResult:
     """Rebuild every read model into fresh tables, then swap them in atomically."""
     started = datetime.now()
-    scratch = _fresh(svc, "rebuild_")
+    scratch = _fresh(svc, SCRATCH)
     projected = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress,
                          workers=workers)
+    prepared = indexing.prepare(svc.db.engine, scratch, SCRATCH) if svc.db.is_postgres \
+        else None
     with svc.db.writing() as session:
         conn = session.connection()
         _catch_up(svc, scratch, conn)
         for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
-            _swap(conn, live, new)
+            _swap(conn, live, new, prepared)
         _set_schema_version(conn)
-    analyze_committed(svc.db, LIVE.rebuildable)  # after the swap: writers need not wait
+    if prepared is None:
+        analyze_committed(svc.db, LIVE.rebuildable)  # after the swap: writers need not wait
     scratch.metadata.drop_all(svc.db.engine)
     return replace(projected, seconds=(datetime.now() - started).total_seconds())
 
 
-def _swap(conn: Connection, live: Table, new: Table) -> None:
-    """Put a rebuilt table in place of the live one, then build its indexes.
+def _swap(conn: Connection, live: Table, new: Table,
+          prepared: indexing.Prepared | None = None) -> None:
+    """Put a rebuilt table in place of the live one, with the live one's indexes:
+    ``prepared`` ones renamed, else built here.
 
     The live table is dropped and created anew in shape, so a changed shape
     needs no hand-written SQL; all in the caller's transaction.
@@ -293,6 +302,10 @@ def _swap(conn: Connection, live: Table, new: Table) -> None:
         if pkey and pkey != f"{live.name}_pkey":
             conn.exec_driver_sql(
                 f"ALTER TABLE {live.name} RENAME CONSTRAINT {pkey} TO {live.name}_pkey")
+    if prepared is not None:
+        for statement in prepared.index_renames(live):
+            conn.exec_driver_sql(statement)
+        return
     for index in new.indexes:
         conn.exec_driver_sql(f"DROP INDEX {index.name}")
     for index in live.indexes:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import Connection, func, inspect, select, text
 
 from craton import replay
 from craton.bootstrap import Services
 from craton.projections.projector import Projector
-from craton.projections.tables import LIVE
+from craton.projections.tables import LIVE, TOGETHER
 from tests.conftest import make_fleet
 
 
@@ -81,3 +81,24 @@ def test_rebuilt_tables_keep_their_names_and_keys_rebuild_after_rebuild(
         for table in LIVE.rebuildable:
             if table.primary_key.columns:
                 assert keys[table.name] == f"{table.name}_pkey"
+        with services.db.reading() as conn:
+            statistics = set(conn.execute(text(
+                "SELECT stxname FROM pg_statistic_ext")).scalars())
+        assert statistics == {f"{name}_together" for name in TOGETHER}
+    with services.db.reading() as conn:
+        for table in LIVE.rebuildable:  # the live names, not the scratch ones
+            assert _index_names(conn, table.name) == {i.name for i in table.indexes}
+        assert not [t for t in inspect(conn).get_table_names()
+                    if t.startswith(replay.SCRATCH)]
+
+
+def _index_names(conn: Connection, table: str) -> set[str]:
+    """Every index of a table but its primary key's (expression indexes included,
+    which SQLAlchemy's SQLite inspector leaves out)."""
+    if conn.dialect.name == "postgresql":
+        found = conn.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE tablename = :t"), {"t": table}).scalars()
+        return set(found) - {f"{table}_pkey"}
+    return set(conn.execute(text(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
+        "AND sql IS NOT NULL"), {"t": table}).scalars())

@@ -1,0 +1,85 @@
+"""A rebuild's indexes and statistics, made on the filled scratch tables before the swap.
+
+Made in the swap, they held the write lock (every change waits) for as long
+as the largest tables took to index, one index after another. On PostgreSQL
+they are made beforehand instead, over one connection per core, and the swap
+only renames them: the lock is held for the catch-up and a few renames. The
+tables are analysed the same way, so the planner knows them from the first
+query after the swap. SQLite cannot rename an index; there the swap still
+builds them (``replay._swap``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, Index, Table, func, select, text
+
+from craton.projections.tables import TOGETHER, Tables, build_tables
+
+MAINTENANCE_MEMORY = "256MB"  # per connection building an index (PostgreSQL's default: 64MB)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The scratch tables a rebuild filled, with every live index made on them."""
+
+    prefix: str
+
+    def index_renames(self, live: Table) -> Iterator[str]:
+        """The statements that give a swapped-in table's indexes and statistics their
+        live names (run after the live table is dropped)."""
+        p = self.prefix
+        for index in live.indexes:
+            yield f"ALTER INDEX {p}{index.name} RENAME TO {index.name}"
+        if live.name in TOGETHER:
+            yield (f"ALTER STATISTICS {p}{live.name}_together "
+                   f"RENAME TO {live.name}_together")
+
+
+def prepare(engine: Engine, scratch: Tables, prefix: str, workers: int | None = None
+            ) -> Prepared:
+    """Make every index the live tables have (under the scratch names) that the scratch
+    tables lack, then their statistics; the largest tables first, in parallel."""
+    full = build_tables(prefix)
+    have = {index.name for table in scratch.rebuildable for index in table.indexes}
+    with engine.connect() as conn:
+        sizes = {t.name: _pages(conn, t) for t in full.rebuildable}
+        conn.rollback()
+    tables = sorted(full.rebuildable, key=lambda t: sizes[t.name], reverse=True)
+    work: list[tuple[Table, Index]] = [
+        (table, index) for table in tables
+        for index in sorted(table.indexes, key=lambda i: i.name or "")
+        if index.name not in have]
+    parallel = max(1, min(len(work), workers or min(4, os.cpu_count() or 1)))
+    with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="rebuild-index") as pool:
+        for done in pool.map(lambda item: _make_index(engine, *item), work):
+            del done
+        # Statistics once the indexes are in (ANALYZE samples the indexed expressions too).
+        for done in pool.map(lambda table: _analyse(engine, table, prefix), tables):
+            del done
+    return Prepared(prefix)
+
+
+def _pages(conn: Connection, table: Table) -> int:
+    return int(conn.execute(select(func.pg_relation_size(table.name))).scalar() or 0)
+
+
+def _make_index(engine: Engine, table: Table, index: Index) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{MAINTENANCE_MEMORY}'")
+        index.create(conn)
+
+
+def _analyse(engine: Engine, table: Table, prefix: str) -> None:
+    live = table.name.removeprefix(prefix)
+    with engine.begin() as conn:
+        columns = TOGETHER.get(live)
+        if columns is not None:
+            conn.execute(text(
+                f"CREATE STATISTICS IF NOT EXISTS {table.name}_together (mcv, dependencies) "
+                f"ON {', '.join(columns)} FROM {table.name}"))
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
