@@ -42,22 +42,34 @@ def _sqlite_time(value: datetime | None) -> str | None:
 def _pg_time(value: datetime | None) -> str | None:
     """A timestamp as PostgreSQL reads it in COPY text (ISO 8601 with its offset).
 
-    One event's time object is written in several rows and tables, often in
-    different batches: its text is kept, by object, for the next time.
+    One event's time is written in several rows and tables, often in different
+    batches: its text is kept, by value, for the next time (an equal time in
+    another zone is the same instant, which is all a ``timestamptz`` keeps).
     """
     if value is None:
         return None
-    kept = _TIME_TEXT.get(id(value))
-    if kept is not None and kept[0] is value:
-        return kept[1]
-    text = str(value)
-    if len(_TIME_TEXT) >= 20_000:
+    text = _TIME_TEXT.get(value)
+    return _time_text(value) if text is None else text
+
+
+def _pg_times(values: list[datetime | None]) -> list[str | None]:
+    """``_pg_time`` of a column: the kept texts looked up in one pass."""
+    texts = list(map(_TIME_TEXT.get, values))  # None for a NULL and for a time not kept
+    if None not in texts:
+        return texts
+    return [t if t is not None or v is None else _time_text(v)
+            for t, v in zip(texts, values, strict=True)]
+
+
+def _time_text(value: datetime) -> str:
+    if len(_TIME_TEXT) >= TIMES_KEPT:
         _TIME_TEXT.clear()
-    _TIME_TEXT[id(value)] = (value, text)  # the object is kept, so its id stays its own
+    text = _TIME_TEXT[value] = str(value)
     return text
 
 
-_TIME_TEXT: dict[int, tuple[datetime, str]] = {}
+TIMES_KEPT = 50_000
+_TIME_TEXT: dict[datetime | None, str] = {}  # None is never kept: it looks up as missing
 
 
 def _json(value: Any) -> str | None:
@@ -179,7 +191,9 @@ def _column(rows: list[Row], name: str, convert: Convert, done: dict[int, Any]) 
         values = list(map(itemgetter(name), rows))
     except KeyError:  # some rows leave an optional column out
         values = [row.get(name) for row in rows]
-    return values if convert is _same else _converted(values, convert, done)
+    if convert is _same:
+        return values
+    return _pg_times(values) if convert is _pg_time else _converted(values, convert, done)
 
 
 def _converted(values: list[Any], convert: Convert, done: dict[int, Any]) -> list[Any]:
@@ -201,14 +215,23 @@ def _column_text(values: list[Any]) -> list[str]:
     if nulls == len(values):
         return ["\\N"] * nulls
     present = [v for v in values if v is not None] if nulls else values
-    texts = present if set(map(type, present)) == {str} else list(map(_scalar, present))
-    joined = "\x1e".join(texts)
-    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
-        texts = [t.translate(_ESCAPES) for t in texts]
+    kinds = set(map(type, present))
+    if kinds == {int}:  # numbers and booleans need no escaping
+        texts = list(map(str, present))
+    elif kinds == {bool}:
+        texts = list(map(_BOOLEAN_TEXT.__getitem__, present))
+    else:
+        texts = present if kinds == {str} else list(map(_scalar, present))
+        joined = "\x1e".join(texts)
+        if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+            texts = [t.translate(_ESCAPES) for t in texts]
     if not nulls:
         return texts
     it = iter(texts)
     return ["\\N" if v is None else next(it) for v in values]
+
+
+_BOOLEAN_TEXT = {True: "t", False: "f"}
 
 
 def _scalar(value: Any) -> str:

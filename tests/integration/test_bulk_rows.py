@@ -10,8 +10,8 @@ from craton.projections import listing
 from craton.projections.tables import LIVE
 from craton.projections.variables import values_of
 
-AWKWARD = ["", "a,b", 'say "hi"', "line\nbreak", "tab\there", "back\\slash", "ünï", "NULL",
-           "\\N", " spaced "]
+AWKWARD = ["", "a,b", 'say "hi"', "line\nbreak", "carriage\rreturn", "tab\there",
+           "back\\slash", "ünï", "NULL", "\\N", " spaced "]
 
 
 def test_awkward_values_survive_bulk_writes(services: Services) -> None:

@@ -1,0 +1,65 @@
+"""Rows in PostgreSQL's COPY text format: every kind of value, NULLs and escapes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, MetaData, String, Table
+
+from craton.projections import bulk
+
+TABLE = Table("copy_sample", MetaData(),
+              Column("row_id", Integer, primary_key=True),
+              Column("n", Integer), Column("flag", Boolean), Column("text", String),
+              Column("doc", JSON), Column("at", DateTime(timezone=True)))
+NOON = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _lines(rows: list[dict[str, object]]) -> list[list[str]]:
+    names, converts = bulk._plan(TABLE, "postgresql")
+    assert names == ["n", "flag", "text", "doc", "at"]
+    text = bulk.copy_text(rows, names, converts).getvalue()
+    assert text.endswith("\n")
+    return [line.split("\t") for line in text[:-1].split("\n")]
+
+
+def test_each_kind_of_value_and_null() -> None:
+    rows: list[dict[str, object]] = [
+        {"n": 7, "flag": True, "text": "plain", "doc": {"a": [1, None]}, "at": NOON},
+        {"n": None, "flag": False, "text": None, "doc": None, "at": None},
+        {"n": -3, "flag": None, "text": "", "doc": "x", "at": NOON},
+    ]
+    assert _lines(rows) == [
+        ["7", "t", "plain", '{"a":[1,null]}', "2025-03-01 12:00:00+00:00"],
+        ["\\N", "f", "\\N", "\\N", "\\N"],
+        ["-3", "\\N", "", '"x"', "2025-03-01 12:00:00+00:00"],
+    ]
+
+
+def test_text_that_would_break_a_line_or_a_column_is_escaped() -> None:
+    rows: list[dict[str, object]] = [
+        {"n": 1, "flag": True, "text": "tab\there", "doc": {"k": "a\\b"}, "at": NOON},
+        {"n": 2, "flag": True, "text": "line\nbreak\rreturn", "doc": [], "at": NOON},
+        {"n": 3, "flag": True, "text": "\\N", "doc": {}, "at": NOON},
+    ]
+    lines = _lines(rows)
+    assert [line[2] for line in lines] == ["tab\\there", "line\\nbreak\\rreturn", "\\\\N"]
+    assert lines[0][3] == '{"k":"a\\\\\\\\b"}'  # JSON's escaped backslash, escaped for COPY
+
+
+def test_a_time_is_the_same_instant_whichever_zone_spelled_it() -> None:
+    east = NOON.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    later = NOON + timedelta(microseconds=1)
+    texts = bulk._pg_times([NOON, None, east, later])
+    assert texts[1] is None
+    assert [datetime.fromisoformat(t) for t in (texts[0], texts[2], texts[3]) if t] \
+        == [NOON, NOON, later]
+    assert bulk._pg_time(east) is not None
+    assert datetime.fromisoformat(bulk._pg_time(east) or "") == NOON
+
+
+def test_kept_time_texts_are_bounded() -> None:
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    for i in range(bulk.TIMES_KEPT + 10):
+        bulk._pg_time(start + timedelta(seconds=i))
+    assert len(bulk._TIME_TEXT) <= bulk.TIMES_KEPT
