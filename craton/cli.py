@@ -61,8 +61,8 @@ def _replay_args(p: argparse.ArgumentParser) -> None:
                    help="rebuild into scratch tables and compare with the live read models")
     p.add_argument("--batch-size", type=int, default=5000)
     p.add_argument("--workers", type=int, default=None,
-                   help="processes projecting the log (default: one per core, at most 4, on "
-                   "PostgreSQL; one on SQLite)")
+                   help="processes projecting the log (default: one per core, at most 4 on "
+                   "PostgreSQL and 2 on SQLite)")
 
 
 @command("replay", "rebuild every read model from the event log", _replay_args)

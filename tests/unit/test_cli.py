@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -43,8 +44,12 @@ def test_import_plan_and_replay(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["--database-url", url, "replay", "--workers", "2"]) == 0
     said = capsys.readouterr().out
     assert "rebuilt read models from" in said and "(2 processes, peak memory" in said
-    assert main(["--database-url", url, "replay"]) == 0  # SQLite: one process unless asked
+    assert main(["--database-url", url, "replay", "--workers", "1"]) == 0
     assert "(1 process, peak memory" in capsys.readouterr().out
+    assert main(["--database-url", url, "replay"]) == 0  # one per core, at most two
+    expected = min(2, os.cpu_count() or 1)
+    assert f"({expected} process{'es' if expected > 1 else ''}, peak memory" \
+        in capsys.readouterr().out
 
 
 def test_errors_are_one_readable_line(tmp_path: Path,
