@@ -88,7 +88,8 @@ def craton(database_url: str) -> Served:
 def _root_holds_token(database_url: str) -> None:
     """The bench's root token opens the database even where a root user was made
     with another token before (a cached log served by hand, say): that root user
-    is issued the bench's token, once."""
+    is issued the bench's token, once, replacing the other. Called on the bench's
+    own databases only, after its replays have made their read models current."""
     from craton.api.auth import _root_users, ensure_root, hash_token, token_matches
     from craton.bootstrap import bootstrap
     from craton.domain.meta import system_meta

@@ -55,6 +55,7 @@ def prepare(engine: Engine, scratch: Tables, prefix: str, workers: int | None = 
         for index in sorted(table.indexes, key=lambda i: i.name or "")
         if index.name not in have]
     parallel = max(1, min(len(work), workers or min(4, os.cpu_count() or 1)))
+    # A failed build ends the map, which cancels the builds still queued.
     with ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="rebuild-index") as pool:
         for done in pool.map(lambda item: _make_index(engine, *item), work):
             del done

@@ -9,8 +9,9 @@ from sqlalchemy import Connection, func, inspect, select, text
 
 from craton import replay
 from craton.bootstrap import Services
+from craton.projections import indexing
 from craton.projections.projector import Projector
-from craton.projections.tables import LIVE, TOGETHER
+from craton.projections.tables import LIVE, LOOKUP_INDEXES, TOGETHER
 from tests.conftest import make_fleet
 
 
@@ -102,3 +103,33 @@ def _index_names(conn: Connection, table: str) -> set[str]:
     return set(conn.execute(text(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
         "AND sql IS NOT NULL"), {"t": table}).scalars())
+
+
+def test_a_failing_index_build_stops_the_rest_and_leaves_the_live_tables(
+        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not services.db.is_postgres:
+        pytest.skip("indexes are built before the swap on PostgreSQL only")
+    _history(services)
+    before = _counts(services)
+    built: list[str] = []
+    original = indexing._make_index
+
+    def make_index(engine: Any, table: Any, index: Any) -> None:
+        built.append(index.name)
+        if len(built) == 1:
+            raise RuntimeError("no space left on device")
+        original(engine, table, index)
+
+    monkeypatch.setattr(indexing, "_make_index", make_index)
+    scratch = replay._fresh(services, replay.SCRATCH)
+    replay.project_into(services, scratch, workers=1)
+    with pytest.raises(RuntimeError, match="no space left"):
+        indexing.prepare(services.db.engine, scratch, replay.SCRATCH, workers=1)
+    total = sum(len(t.indexes) for t in LIVE.rebuildable) - len(LOOKUP_INDEXES)
+    assert len(built) <= 2 < total  # the queued builds were cancelled, not run
+    built.clear()
+    with pytest.raises(RuntimeError, match="no space left"):
+        replay.rebuild(services)
+    monkeypatch.undo()
+    assert _counts(services) == before
+    assert replay.verify(services).differences == []
