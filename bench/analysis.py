@@ -85,9 +85,9 @@ TEXT: dict[int, str] = {
        "in runs hours apart, while the import itself only got faster (run back to "
        "back at the same size, 96 s against the previous code's 120 s).",
     4: "The read baseline only decodes events. The replay decodes them too, then "
-       "projects each into its rows and formats them for COPY; all of that is Python "
-       "on one core (the interpreter's lock), while the database server takes the rows "
-       "on the other. Rows are appended once each, finished, with no read-back and no "
+       "projects each into its rows and formats them for COPY; all of that is Python, "
+       "at most one core's worth per process (the interpreter's lock). Rows are "
+       "appended once each, finished, with no read-back and no "
        "UPDATE, on a writer thread; each event still costs a resource version, an audit "
        "row and its variable rows. Each replay process is one interpreter; the log is "
        "split between processes (up to four on PostgreSQL, two on SQLite, whose writers "
