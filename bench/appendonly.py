@@ -22,6 +22,8 @@ class AppendOnly(Ledger):
     def __init__(self, db: Database, *, chain: bool = True):
         super().__init__(db)
         self.chain = ChainRecordings(db) if chain else None
+        if not chain:
+            db.read_with_lock = None  # nor the chain's head with the lock
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         with self.db.writing() as session:

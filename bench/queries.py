@@ -15,8 +15,7 @@ from craton.projections.variables import labels_of, resolved_values, values_of
 def whole_fleet(conn: Connection, at: int | None, limit: int) -> dict[int, dict[str, Any]]:
     """Every host with its resolved variables, now (``at`` None) or at a position."""
     rows, _ = list_rows(conn, ListQuery(kinds=("host",), limit=limit, at=at))
-    values = resolved_values(conn, rows, at)
-    return {r.id: values[r.id] for r in rows}
+    return resolved_values(conn, rows, at)
 
 
 def get_host(conn: Connection, host_id: int, at: int | None) -> dict[str, Any]:

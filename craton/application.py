@@ -115,16 +115,12 @@ class Ledger(Application[UUID]):
 
     def _after_store(self, conn: Any, recordings: Sequence[Recording[UUID]]) -> None:
         """Chain and project stored events; their small writes go in one round trip."""
-        pending = Pending.open(conn)
-        try:
+        with Pending.held(conn) as pending:
             for hook in self.after_save:
                 hook(conn, recordings, pending)
             rows = self.projector.apply(
                 conn, [(r.notification.id, r.domain_event) for r in recordings],
                 known=self._local.__dict__.pop("loaded", None), pending=pending)
-        finally:
-            if pending is not None:
-                pending.close()
         self._local.projected = {i: as_resource_row(r) for i, r in rows.items()}
 
     def aggregate(self, uuid: UUID) -> Resource:

@@ -35,14 +35,13 @@ class Services:
 class ChainRecordings:
     """Extend the hash chain over new events, in the transaction that stores them.
 
-    On PostgreSQL the chain's head is read in the round trip that takes the
-    write lock (``Database.read_with_lock``); the first save of a write uses it.
+    On PostgreSQL ``bootstrap`` has the chain's head read in the round trip
+    that takes the write lock (``Database.read_with_lock``); the first save of
+    a write uses it, and one that finds it unread reads it itself.
     """
 
     def __init__(self, db: Database):
         self.db = db
-        if db.is_postgres:
-            db.read_with_lock = chain_head_text(CHAIN)
 
     def __call__(self, conn: Connection, recordings: Sequence[Recording[UUID]],
                  pending: Pending | None = None) -> None:
@@ -66,6 +65,7 @@ def bootstrap(settings: Settings | None = None, *, init: bool = True,
     ledger.after_save.append(ChainRecordings(db))
     if db.is_postgres:
         db.read_on_begin = log_head_text()
+        db.read_with_lock = chain_head_text(CHAIN)
     if init and not is_initialised(db):
         initialise(db, ledger)
     return Services(settings=settings, db=db, ledger=ledger)

@@ -15,6 +15,7 @@ from eventsourcing.persistence import IntegrityError as StoreIntegrityError
 from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.expression import ClauseElement
 
 from craton import codec
 from craton.domain.errors import ConcurrentWrite, DomainError
@@ -105,14 +106,21 @@ class WriteAbandoned(RuntimeError):
 READ_ON_BEGIN = "craton.read_on_begin"  # conn.info key: what the snapshot read first
 
 
-def _end(conn: Connection, statement: str) -> None:
+def piggyback_text(statement: ClauseElement) -> str:
+    """A statement as SQL text with its values written in, to send in another
+    statement's round trip (``read_with_lock``, ``read_on_begin``)."""
+    return str(statement.compile(compile_kwargs={"literal_binds": True}))
+
+
+def _end(conn: Connection, *, commit: bool) -> None:
     """End a reader's transaction; a connection that cannot is not pooled again
-    (an open transaction must not pass to the next reader)."""
+    (an open transaction must not pass to the next reader). A failed rollback
+    is not raised: the error that led to it is."""
     try:
-        conn.exec_driver_sql(statement)
+        conn.exec_driver_sql("COMMIT" if commit else "ROLLBACK")
     except Exception:
         conn.invalidate()
-        if statement == "COMMIT":
+        if commit:
             raise
 
 
@@ -274,10 +282,10 @@ class Database:
             self._local.reader = conn
             yield
         except BaseException:
-            _end(conn, "ROLLBACK")
+            _end(conn, commit=False)
             raise
         else:
-            _end(conn, "COMMIT")
+            _end(conn, commit=True)
         finally:
             self._local.reader = None
             info.pop(READ_ON_BEGIN, None)

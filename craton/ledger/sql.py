@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.expression import TableClause
 
+from craton.db import piggyback_text
 from craton.ledger.chain import GENESIS
 from craton.ledger.records import ChainLink, StoredRecord, extend, normalised_record
 from craton.projections.bulk import Pending, insert_rows
@@ -68,9 +69,9 @@ def _head_query(chain: str | Table) -> Select[Any]:
     return select(links.c.position, links.c.hash).order_by(links.c.position.desc()).limit(1)
 
 
-def chain_head_text(chain: str | Table = "ledger_chain") -> str:
+def chain_head_text(chain: str | Table) -> str:
     """The head query as SQL text, to send in another statement's round trip."""
-    return str(_head_query(chain).compile(compile_kwargs={"literal_binds": True}))
+    return piggyback_text(_head_query(chain))
 
 
 def as_link(row: Any) -> ChainLink | None:

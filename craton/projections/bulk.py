@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from operator import itemgetter
@@ -108,9 +109,18 @@ class Pending:
         self.parts: list[bytes] = []
 
     @staticmethod
-    def open(conn: Connection) -> Pending | None:
-        """One for PostgreSQL; None elsewhere (SQLite's calls cost no round trip)."""
-        return Pending(conn) if conn.dialect.name == "postgresql" else None
+    @contextmanager
+    def held(conn: Connection, given: Pending | None = None) -> Iterator[Pending | None]:
+        """``given`` (its holder closes it), else one for PostgreSQL, closed after;
+        None on SQLite, whose calls cost no round trip."""
+        if given is not None or conn.dialect.name != "postgresql":
+            yield given
+            return
+        pending = Pending(conn)
+        try:
+            yield pending
+        finally:
+            pending.close()
 
     def add(self, head: str, template: str, values: list[Any], tail: str = "") -> None:
         rows = b",".join(self.cursor.mogrify(template, v) for v in values)

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, Index, Table, func, select, text
+from sqlalchemy import Connection, Engine, Index, Table, func, select
 
-from craton.projections.tables import TOGETHER, Tables, build_tables
+from craton.projections.tables import TOGETHER, Tables, build_tables, statistics_ddl
 
 MAINTENANCE_MEMORY = "256MB"  # per connection building an index (PostgreSQL's default: 64MB)
 
@@ -47,7 +47,7 @@ def prepare(engine: Engine, scratch: Tables, prefix: str, workers: int | None = 
     full = build_tables(prefix)
     have = {index.name for table in scratch.rebuildable for index in table.indexes}
     with engine.connect() as conn:
-        sizes = {t.name: _pages(conn, t) for t in full.rebuildable}
+        sizes = {t.name: _bytes(conn, t) for t in full.rebuildable}
         conn.rollback()
     tables = sorted(full.rebuildable, key=lambda t: sizes[t.name], reverse=True)
     work: list[tuple[Table, Index]] = [
@@ -65,7 +65,7 @@ def prepare(engine: Engine, scratch: Tables, prefix: str, workers: int | None = 
     return Prepared(prefix)
 
 
-def _pages(conn: Connection, table: Table) -> int:
+def _bytes(conn: Connection, table: Table) -> int:
     return int(conn.execute(select(func.pg_relation_size(table.name))).scalar() or 0)
 
 
@@ -76,11 +76,8 @@ def _make_index(engine: Engine, table: Table, index: Index) -> None:
 
 
 def _analyse(engine: Engine, table: Table, prefix: str) -> None:
-    live = table.name.removeprefix(prefix)
     with engine.begin() as conn:
-        columns = TOGETHER.get(live)
-        if columns is not None:
-            conn.execute(text(
-                f"CREATE STATISTICS IF NOT EXISTS {table.name}_together (mcv, dependencies) "
-                f"ON {', '.join(columns)} FROM {table.name}"))
+        ddl = statistics_ddl(table.name.removeprefix(prefix), prefix)
+        if ddl is not None:
+            conn.exec_driver_sql(ddl)
         conn.exec_driver_sql(f"ANALYZE {table.name}")

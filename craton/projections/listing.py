@@ -129,7 +129,8 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
     page: list[Any] = []
     chunk, offset = q.limit + 1, 0
     while True:
-        rows = list(conn.execute(stmt.limit(chunk).offset(offset), params).all())
+        rows = list(conn.execute(pages.chunked(stmt),
+                                 {**params, "chunk_limit": chunk, "chunk_offset": offset}).all())
         if not rows:
             return page, False
         values = resolved_values(conn, rows, q.at, tables)

@@ -25,17 +25,15 @@ from sqlalchemy import (
     select,
 )
 
-from craton.projections.tables import Tables, valid_until
+from craton.projections.tables import Tables
+from craton.projections.timeline import visible
 
 INT_COLUMNS = ("id", "region_id", "cell_id", "cloud_id", "parent_id", "host_id")
 
 
 def visible_bound(t: Table, past: bool) -> ColumnElement[bool]:
     """``timeline.visible`` with the moment bound as ``:at`` (current rows: no bind)."""
-    if not past:
-        return t.c.valid_to.is_(None)
-    at = bindparam("at", type_=BigInteger)
-    return and_(t.c.valid_from <= at, valid_until(t) > at)
+    return visible(t, bindparam("at", type_=BigInteger) if past else None)
 
 
 def sort_column(t: Table, key: str) -> Any:
@@ -114,3 +112,10 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
 def limited(statement: Select[Any]) -> Select[Any]:
     """The statement, limited to ``:page_limit`` rows."""
     return statement.limit(bindparam("page_limit", type_=BigInteger))
+
+
+@lru_cache(maxsize=256)
+def chunked(statement: Select[Any]) -> Select[Any]:
+    """The statement's rows from ``:chunk_offset``, ``:chunk_limit`` of them."""
+    return statement.limit(bindparam("chunk_limit", type_=BigInteger)).offset(
+        bindparam("chunk_offset", type_=BigInteger))

@@ -160,8 +160,7 @@ class Batch:
     def flush(self, held: Pending | None = None) -> None:
         """Write the batch; ``held`` is a round trip the caller already holds writes in
         (sent here, with these), else one is opened (PostgreSQL) for these alone."""
-        pending = held or Pending.open(self.conn)  # every small write in one round trip
-        try:
+        with Pending.held(self.conn, held) as pending:  # every small write, one round trip
             flush_rows(self.conn, self.tables.resources, self.closed_resources,
                        self.new_resources, pending)
             for keyed in (self.variables, self.facts, self.labels, self.members):
@@ -169,8 +168,5 @@ class Batch:
             insert_rows(self.conn, self.tables.events, self.events, pending)
             if pending is not None:
                 pending.send()
-        finally:
-            if pending is not None and held is None:
-                pending.close()
         self.closed_resources, self.new_resources, self.events = [], [], []
         self.by_uuid = {}

@@ -108,13 +108,14 @@ TOGETHER = {"variable_versions": ("key", "value", "valid_to"),
             "label_versions": ("label", "valid_to")}
 
 
-def statistics_ddl(name: str) -> str | None:
-    """``CREATE STATISTICS`` for a live table that has some (PostgreSQL only)."""
+def statistics_ddl(name: str, prefix: str = "") -> str | None:
+    """``CREATE STATISTICS`` for a live table that has some (PostgreSQL only), or for
+    its copy named with ``prefix`` (a rebuild's)."""
     columns = TOGETHER.get(name)
     if columns is None:
         return None
-    return (f"CREATE STATISTICS IF NOT EXISTS {name}_together (mcv, dependencies) "
-            f"ON {', '.join(columns)} FROM {name}")
+    return (f"CREATE STATISTICS IF NOT EXISTS {prefix}{name}_together (mcv, dependencies) "
+            f"ON {', '.join(columns)} FROM {prefix}{name}")
 
 
 # The indexes a projection itself reads through; a rebuild loads tables with only

@@ -9,13 +9,14 @@ from typing import Any
 import orjson
 from sqlalchemy import ColumnElement, Connection, Select, Table, and_, func, select
 
-from craton.db import READ_ON_BEGIN
+from craton.db import READ_ON_BEGIN, piggyback_text
 from craton.domain.errors import InvalidInput
 from craton.projections.tables import LIVE, Tables, valid_until
 
 
-def visible(t: Table, at: int | None) -> ColumnElement[bool]:
-    """Rows true at position ``at`` (``None``: the current rows).
+def visible(t: Table, at: int | ColumnElement[Any] | None) -> ColumnElement[bool]:
+    """Rows true at position ``at``, a number or a bound parameter (``None``: the
+    current rows).
 
     Past rows are matched on ``valid_from`` and ``valid_until`` (``valid_to``
     with the current rows' open end spelt as a number), both in the as-of
@@ -44,7 +45,7 @@ def head(conn: Connection, tables: Tables = LIVE) -> int:
 
 def log_head_text() -> str:
     """The live head's query as SQL text, for ``Database.read_on_begin``."""
-    return str(_head_statement(LIVE.events).compile(compile_kwargs={"literal_binds": True}))
+    return piggyback_text(_head_statement(LIVE.events))
 
 
 def position_at(conn: Connection, moment: datetime, tables: Tables = LIVE) -> int:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Table, select
+from sqlalchemy import Connection, Table
 
 from craton.batches import pieces
 from craton.collector import collector_paused
 from craton.projections.pages import of_resources
 from craton.projections.rows import load_value
 from craton.projections.tables import LIVE, Tables
-from craton.projections.timeline import visible
 
 CHAIN = ("cell_id", "region_id", "cloud_id")
 # The columns a chain follows, in this order (indexes below).
@@ -58,9 +57,9 @@ def _rows_by_id(conn: Connection, ids: set[int], at: int | None,
 def _projects_by_uuid(conn: Connection, uuids: set[str], at: int | None,
                       tables: Tables) -> dict[str, Any]:
     t = tables.resources
-    rows = conn.execute(select(t).where(
-        t.c.uuid.in_(sorted(uuids)), t.c.kind == "project", visible(t, at)))
-    return {r.uuid: r for r in rows}
+    rows = conn.execute(of_resources(t, tuple(t.c.keys()), "uuid", at is not None),
+                        {"ids": sorted(uuids), "at": at})
+    return {r.uuid: r for r in rows if r.kind == "project"}
 
 
 def chains(conn: Connection, rows: list[Any], at: int | None, tables: Tables = LIVE

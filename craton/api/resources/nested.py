@@ -34,11 +34,14 @@ def _variables(read: ItemRead) -> dict[str, Any]:
     """Resolved (with the resource each value comes from, on ``blame``) or own variables."""
     row, q = read.row, read.params
     out: dict[str, Any] = {"resolved": q["resolved_values"]}
+    if q["resolved_values"] and not q["blame"]:
+        values = variables.resolved_values(read.conn, [row], read.at)[row.id]
+        out["variables"] = dict(sorted(values.items()))
+        return out
     if q["resolved_values"]:
         found = variables.resolved(read.conn, [row], read.at)[row.id]
         out["variables"] = {k: v for k, (v, _) in sorted(found.items())}
-        if q["blame"]:
-            out["blame"] = {k: _source(src) for k, (_, src) in sorted(found.items())}
+        out["blame"] = {k: _source(src) for k, (_, src) in sorted(found.items())}
         return out
     own = variables.values_of(read.conn, LIVE.variables, [row.id], read.at)[row.id]
     out["variables"] = own
