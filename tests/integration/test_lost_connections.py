@@ -25,7 +25,7 @@ def pg_services() -> Iterator[Services]:
             svc.close()
 
 
-def _terminate_pooled(svc: Services) -> int:
+def _terminate_pooled(svc: Services) -> None:
     """End, from the server's side, every backend the services' pools hold."""
     pids = []
     for engine in (svc.db.engine, svc.db.read_engine):
@@ -39,14 +39,13 @@ def _terminate_pooled(svc: Services) -> int:
             conn.execute(text("SELECT pg_sleep(0.2)"))  # the backends say goodbye and go
     finally:
         admin.dispose()
-    return len(pids)
 
 
 def test_reads_and_writes_go_on_after_the_server_ends_pooled_connections(
         pg_services: Services) -> None:
     svc = pg_services
     project = svc.ledger.register(system_meta(), "project", {"name": "before"})
-    assert _terminate_pooled(svc) == 2
+    _terminate_pooled(svc)
     with svc.db.reading() as conn:  # would fail on the terminated connection
         assert conn.exec_driver_sql("SELECT 1").scalar() == 1
     after = svc.ledger.register(system_meta(), "project", {"name": "after"})

@@ -219,7 +219,9 @@ def test_inherited_vars_filter_pages_through_sparse_and_dense_matches(
             seen += [r.name for r in rows]
             if not more:
                 break
+            assert len(rows) == limit  # only the last page is short, and none is empty
             marker = rows[-1].id
+    assert rows
     assert seen == expected
 
 
