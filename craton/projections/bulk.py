@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -41,36 +41,59 @@ def _sqlite_time(value: datetime | None) -> str | None:
 
 
 def _pg_time(value: datetime | None) -> str | None:
-    """A timestamp as PostgreSQL reads it in COPY text (ISO 8601 with its offset).
+    """A timestamp as PostgreSQL reads it in COPY text (ISO 8601 with its offset)."""
+    return None if value is None else TIME_TEXTS.column([value])[0]
 
-    One event's time is written in several rows and tables, often in different
-    batches: its text is kept, by value, for the next time (an equal time in
-    another zone is the same instant, which is all a ``timestamptz`` keeps).
+
+def _pg_times(values: Sequence[datetime | None]) -> list[str | None]:
+    """``_pg_time`` of a column."""
+    return TIME_TEXTS.column(values)
+
+
+class TimeTexts:
+    """The COPY text of times, kept by value for the next time they are written.
+
+    One event's time is written in several rows and tables, often far apart:
+    a resource row carries its creation time in every version, and a version
+    is written when its successor closes it, maybe hundreds of thousands of
+    events later. Texts are kept in two generations: when the young one is
+    full it becomes the old one and the old one goes; a text found in the old
+    generation moves back to the young one. Times written again and again stay,
+    at most ``2 * per_generation`` are kept, and a replay formats each time
+    about once rather than every time it is written. (An equal time in another
+    zone is the same instant, which is all a ``timestamptz`` keeps.)
     """
-    if value is None:
-        return None
-    text = _TIME_TEXT.get(value)
-    return _time_text(value) if text is None else text
+
+    def __init__(self, per_generation: int):
+        self.per_generation = per_generation
+        self.young: dict[datetime, str] = {}
+        self.old: dict[datetime, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.young) + len(self.old)
+
+    def column(self, values: Sequence[datetime | None]) -> list[str | None]:
+        """The texts of a column of times (None for NULL), kept ones looked up in one pass."""
+        texts: list[str | None] = list(map(self.young.get, values))  # type: ignore[arg-type]
+        if None not in texts:
+            return texts
+        return [t if t is not None or v is None else self._miss(v)
+                for t, v in zip(texts, values, strict=True)]
+
+    def _miss(self, value: datetime) -> str:
+        text = self.young.get(value)  # kept since the column was looked up
+        if text is not None:
+            return text
+        text = self.old.get(value)
+        if text is None:
+            text = str(value)
+        if len(self.young) >= self.per_generation:
+            self.old, self.young = self.young, {}
+        self.young[value] = text
+        return text
 
 
-def _pg_times(values: list[datetime | None]) -> list[str | None]:
-    """``_pg_time`` of a column: the kept texts looked up in one pass."""
-    texts = list(map(_TIME_TEXT.get, values))  # None for a NULL and for a time not kept
-    if None not in texts:
-        return texts
-    return [t if t is not None or v is None else _time_text(v)
-            for t, v in zip(texts, values, strict=True)]
-
-
-def _time_text(value: datetime) -> str:
-    if len(_TIME_TEXT) >= TIMES_KEPT:
-        _TIME_TEXT.clear()
-    text = _TIME_TEXT[value] = str(value)
-    return text
-
-
-TIMES_KEPT = 50_000
-_TIME_TEXT: dict[datetime | None, str] = {}  # None is never kept: it looks up as missing
+TIME_TEXTS = TimeTexts(per_generation=100_000)
 
 
 def _json(value: Any) -> str | None:
@@ -187,26 +210,47 @@ def copy_text(rows: list[Row], names: list[str], converts: list[Convert]) -> io.
     and escaped only if one of its values holds a backslash, tab or line
     break; the lines are then joined column-wise.
     """
-    done: dict[int, Any] = {}  # id -> text, shared by columns (a row's times are one object)
-    columns = [_column_text(_column(rows, name, convert, done))
-               for name, convert in zip(names, converts, strict=True)]
+    done: dict[int, Any] = {}  # id -> text, shared by columns
+    columns = [_column_text(_converted_column(values, convert, done))
+               for values, convert in zip(_columns(rows, names), converts, strict=True)]
     lines = list(map("\t".join, zip(*columns, strict=True)))
     lines.append("")
     return io.StringIO("\n".join(lines))
 
 
-def _column(rows: list[Row], name: str, convert: Convert, done: dict[int, Any]) -> list[Any]:
-    """One column's values, converted (JSON, times) once per distinct object."""
+def _columns(rows: list[Row], names: list[str]) -> Iterator[Sequence[Any]]:
+    """The rows' values, column by column.
+
+    Each row is read once for all its values, then the values are turned
+    into columns: a batch's rows were made over a long stretch of the log and
+    lie all over memory, and reading one column from every row, then the
+    next, fetched each row into the cache once per column.
+    """
+    if not rows or len(names) == 1:  # (one name: itemgetter gives values, not tuples)
+        return iter([_column(rows, name) for name in names])
     try:
-        values = list(map(itemgetter(name), rows))
+        tuples = list(map(itemgetter(*names), rows))
     except KeyError:  # some rows leave an optional column out
-        values = [row.get(name) for row in rows]
+        tuples = [tuple(map(row.get, names)) for row in rows]
+    return zip(*tuples, strict=True)
+
+
+def _column(rows: list[Row], name: str) -> list[Any]:
+    try:
+        return list(map(itemgetter(name), rows))
+    except KeyError:
+        return [row.get(name) for row in rows]
+
+
+def _converted_column(values: Sequence[Any], convert: Convert, done: dict[int, Any]
+                      ) -> Sequence[Any]:
+    """One column's values, converted (JSON, times) once per distinct object."""
     if convert is _same:
         return values
     return _pg_times(values) if convert is _pg_time else _converted(values, convert, done)
 
 
-def _converted(values: list[Any], convert: Convert, done: dict[int, Any]) -> list[Any]:
+def _converted(values: Sequence[Any], convert: Convert, done: dict[int, Any]) -> list[Any]:
     """Converted values; ``done`` maps an object's id to its text (objects outlive it)."""
     out: list[Any] = []
     for value in values:
@@ -220,12 +264,13 @@ def _converted(values: list[Any], convert: Convert, done: dict[int, Any]) -> lis
     return out
 
 
-def _column_text(values: list[Any]) -> list[str]:
+def _column_text(values: Sequence[Any]) -> Sequence[str]:
     nulls = values.count(None)
     if nulls == len(values):
         return ["\\N"] * nulls
     present = [v for v in values if v is not None] if nulls else values
     kinds = set(map(type, present))
+    texts: Sequence[str]
     if kinds == {int}:  # numbers and booleans need no escaping
         texts = list(map(str, present))
     elif kinds == {bool}:
@@ -258,8 +303,8 @@ def _values(rows: list[Row], names: list[str], converts: list[Convert]
     event share its time, so each distinct object is converted once per call.
     """
     done: dict[int, Any] = {}  # id(object) -> converted; every object outlives the call
-    columns = [_column(rows, name, convert, done)
-               for name, convert in zip(names, converts, strict=True)]
+    columns = [_converted_column(values, convert, done)
+               for values, convert in zip(_columns(rows, names), converts, strict=True)]
     return list(zip(*columns, strict=True))
 
 

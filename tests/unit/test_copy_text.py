@@ -58,8 +58,13 @@ def test_a_time_is_the_same_instant_whichever_zone_spelled_it() -> None:
     assert datetime.fromisoformat(bulk._pg_time(east) or "") == NOON
 
 
-def test_kept_time_texts_are_bounded() -> None:
+def test_kept_time_texts_are_bounded_and_keep_the_times_written_again() -> None:
+    texts = bulk.TimeTexts(per_generation=3)
     start = datetime(2020, 1, 1, tzinfo=UTC)
-    for i in range(bulk.TIMES_KEPT + 10):
-        bulk._pg_time(start + timedelta(seconds=i))
-    assert len(bulk._TIME_TEXT) <= bulk.TIMES_KEPT
+    created = start - timedelta(days=1)  # written again in every version of a row
+    for i in range(20):
+        later = start + timedelta(seconds=i)
+        assert texts.column([created, later, None]) == [str(created), str(later), None]
+        assert len(texts) <= 6
+    assert created in texts.young or created in texts.old
+    assert start not in texts.young and start not in texts.old  # written once, long ago
