@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import cache, lru_cache
+from functools import cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
@@ -27,31 +27,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
-Convert = Callable[[Any], Any]
-
-
-@lru_cache(maxsize=8192)  # the rows of one event share its time
-def _sqlite_time(value: datetime | None) -> str | None:
-    """The text SQLAlchemy's SQLite dialect stores a DateTime as (UTC, no offset)."""
-    if value is None:
-        return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _pg_time(value: datetime | None) -> str | None:
-    """A timestamp as PostgreSQL reads it in COPY text (ISO 8601 with its offset)."""
-    return None if value is None else TIME_TEXTS.column([value])[0]
-
-
-def _pg_times(values: Sequence[datetime | None]) -> list[str | None]:
-    """``_pg_time`` of a column."""
-    return TIME_TEXTS.column(values)
+Convert = Callable[[Sequence[Any], dict[int, Any]], Sequence[Any]]  # a whole column
 
 
 class TimeTexts:
-    """The COPY text of times, kept by value for the next time they are written.
+    """The text of times as a database reads them, kept by value for the next time.
 
     One event's time is written in several rows and tables, often far apart:
     a resource row carries its creation time in every version, and a version
@@ -59,12 +39,12 @@ class TimeTexts:
     events later. Texts are kept in two generations: when the young one is
     full it becomes the old one and the old one goes; a text found in the old
     generation moves back to the young one. Times written again and again stay,
-    at most ``2 * per_generation`` are kept, and a replay formats each time
-    about once rather than every time it is written. (An equal time in another
-    zone is the same instant, which is all a ``timestamptz`` keeps.)
+    at most ``2 * per_generation`` are kept, and a replay spells each time
+    about once rather than every time it is written.
     """
 
-    def __init__(self, per_generation: int):
+    def __init__(self, spell: Callable[[datetime], str], per_generation: int = 100_000):
+        self.spell = spell
         self.per_generation = per_generation
         self.young: dict[datetime, str] = {}
         self.old: dict[datetime, str] = {}
@@ -72,7 +52,8 @@ class TimeTexts:
     def __len__(self) -> int:
         return len(self.young) + len(self.old)
 
-    def column(self, values: Sequence[datetime | None]) -> list[str | None]:
+    def column(self, values: Sequence[datetime | None], done: object = None
+               ) -> list[str | None]:
         """The texts of a column of times (None for NULL), kept ones looked up in one pass."""
         texts: list[str | None] = list(map(self.young.get, values))  # type: ignore[arg-type]
         if None not in texts:
@@ -86,34 +67,56 @@ class TimeTexts:
             return text
         text = self.old.get(value)
         if text is None:
-            text = str(value)
+            text = self.spell(value)
         if len(self.young) >= self.per_generation:
             self.old, self.young = self.young, {}
         self.young[value] = text
         return text
 
 
-TIME_TEXTS = TimeTexts(per_generation=100_000)
+def _sqlite_spelling(value: datetime) -> str:
+    """What SQLAlchemy's SQLite dialect stores a DateTime as (UTC, no offset)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC)
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _json(value: Any) -> str | None:
-    """JSON text for a JSON column (not matched as text, so any valid spelling does)."""
-    return None if value is None else codec.dumps(value)
+# PostgreSQL reads ISO 8601 with its offset (an equal time in another zone is the
+# same instant, which is all a ``timestamptz`` keeps).
+PG_TIMES = TimeTexts(str)
+SQLITE_TIMES = TimeTexts(_sqlite_spelling)
 
 
-def _same(value: Any) -> Any:
-    return value
+def _json_column(values: Sequence[Any], done: dict[int, Any]) -> list[Any]:
+    """JSON text for a JSON column (not matched as text, so any valid spelling does),
+    once per distinct object; ``done`` maps an object's id to its text (the
+    objects outlive it)."""
+    out: list[Any] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        converted = done.get(id(value))
+        if converted is None:
+            converted = done[id(value)] = codec.dumps(value)
+        out.append(converted)
+    return out
+
+
+def _same(values: Sequence[Any], done: object = None) -> Sequence[Any]:
+    return values
 
 
 @cache
 def _plan(table: Table, dialect: str) -> tuple[list[str], list[Convert]]:
+    """The columns written (all but ``row_id``) and how each column's values are converted."""
     columns = [c for c in table.columns if c.name != "row_id"]
     converts: list[Convert] = []
     for column in columns:
         if isinstance(column.type, JSON):
-            converts.append(_json)
+            converts.append(_json_column)
         elif isinstance(column.type, DateTime):
-            converts.append(_sqlite_time if dialect == "sqlite" else _pg_time)
+            converts.append((SQLITE_TIMES if dialect == "sqlite" else PG_TIMES).column)
         else:
             converts.append(_same)
     return [c.name for c in columns], converts
@@ -211,7 +214,7 @@ def copy_text(rows: list[Row], names: list[str], converts: list[Convert]) -> io.
     break; the lines are then joined column-wise.
     """
     done: dict[int, Any] = {}  # id -> text, shared by columns
-    columns = [_column_text(_converted_column(values, convert, done))
+    columns = [_column_text(convert(values, done))
                for values, convert in zip(_columns(rows, names), converts, strict=True)]
     lines = list(map("\t".join, zip(*columns, strict=True)))
     lines.append("")
@@ -240,28 +243,6 @@ def _column(rows: list[Row], name: str) -> list[Any]:
         return list(map(itemgetter(name), rows))
     except KeyError:
         return [row.get(name) for row in rows]
-
-
-def _converted_column(values: Sequence[Any], convert: Convert, done: dict[int, Any]
-                      ) -> Sequence[Any]:
-    """One column's values, converted (JSON, times) once per distinct object."""
-    if convert is _same:
-        return values
-    return _pg_times(values) if convert is _pg_time else _converted(values, convert, done)
-
-
-def _converted(values: Sequence[Any], convert: Convert, done: dict[int, Any]) -> list[Any]:
-    """Converted values; ``done`` maps an object's id to its text (objects outlive it)."""
-    out: list[Any] = []
-    for value in values:
-        if value is None:
-            out.append(None)
-            continue
-        converted = done.get(id(value))
-        if converted is None:
-            converted = done[id(value)] = convert(value)
-        out.append(converted)
-    return out
 
 
 def _column_text(values: Sequence[Any]) -> Sequence[str]:
@@ -303,7 +284,7 @@ def _values(rows: list[Row], names: list[str], converts: list[Convert]
     event share its time, so each distinct object is converted once per call.
     """
     done: dict[int, Any] = {}  # id(object) -> converted; every object outlives the call
-    columns = [_converted_column(values, convert, done)
+    columns = [convert(values, done)
                for values, convert in zip(_columns(rows, names), converts, strict=True)]
     return list(zip(*columns, strict=True))
 
@@ -319,9 +300,10 @@ def close_rows(conn: Connection, table: Table, rows: list[Row],
     if not rows:
         return
     dialect = conn.dialect.name
-    when = _sqlite_time if dialect == "sqlite" else _same
     mark = "?" if dialect == "sqlite" else "%s"
-    values = [(r["valid_to"], when(r["to_time"]), r["row_id"]) for r in rows]
+    times = SQLITE_TIMES.column([r["to_time"] for r in rows]) if dialect == "sqlite" \
+        else [r["to_time"] for r in rows]
+    values = [(r["valid_to"], t, r["row_id"]) for r, t in zip(rows, times, strict=True)]
     if pending is not None:
         if len(rows) < COPY_FROM:
             pending.add(_CLOSE_HEAD.format(table.name), _CLOSE_ROW, values, _CLOSE_TAIL)

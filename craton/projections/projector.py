@@ -40,7 +40,9 @@ class Projector:
         """
         batch = Batch(conn, self.tables)
         batch.by_uuid.update({u: dict(r) for u, r in (known or {}).items()})
-        batch.preload([str(e.originator_id) for _, e in events if e.originator_version > 1])
+        born = {e.originator_id for _, e in events if e.originator_version == 1}
+        batch.preload([str(e.originator_id) for _, e in events  # (not those born here)
+                       if e.originator_version > 1 and e.originator_id not in born])
         self._preload_values(batch, events)
         self.project(batch, events)
         current = {r["id"]: r for r in batch.new_resources if r["valid_to"] is None}

@@ -50,16 +50,22 @@ def test_text_that_would_break_a_line_or_a_column_is_escaped() -> None:
 def test_a_time_is_the_same_instant_whichever_zone_spelled_it() -> None:
     east = NOON.astimezone(timezone(timedelta(hours=5, minutes=30)))
     later = NOON + timedelta(microseconds=1)
-    texts = bulk._pg_times([NOON, None, east, later])
+    texts = bulk.PG_TIMES.column([NOON, None, east, later])
     assert texts[1] is None
     assert [datetime.fromisoformat(t) for t in (texts[0], texts[2], texts[3]) if t] \
         == [NOON, NOON, later]
-    assert bulk._pg_time(east) is not None
-    assert datetime.fromisoformat(bulk._pg_time(east) or "") == NOON
+    alone = bulk.PG_TIMES.column([east])[0]
+    assert alone is not None and datetime.fromisoformat(alone) == NOON
+
+
+def test_sqlite_times_are_spelled_in_utc_without_an_offset() -> None:
+    east = NOON.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    assert bulk.SQLITE_TIMES.column([east, None, NOON]) == [
+        "2025-03-01 12:00:00.000000", None, "2025-03-01 12:00:00.000000"]
 
 
 def test_kept_time_texts_are_bounded_and_keep_the_times_written_again() -> None:
-    texts = bulk.TimeTexts(per_generation=3)
+    texts = bulk.TimeTexts(str, per_generation=3)
     start = datetime(2020, 1, 1, tzinfo=UTC)
     created = start - timedelta(days=1)  # written again in every version of a row
     for i in range(20):
