@@ -23,7 +23,8 @@ from craton.domain.meta import Meta
 from craton.domain.validation import check_fields
 from craton.progress import Progress
 from craton.projections.bulk import analyze, analyze_committed
-from craton.projections.lookup import CurrentLookup, as_resource
+from craton.projections.lookup import RESOURCE_COLUMNS, CurrentLookup, as_resource_row
+from craton.projections.pages import of_resources
 
 ANALYZE_AFTER = 10_000  # resources imported at once
 # The order in which kinds can be imported: parents before children.
@@ -48,9 +49,9 @@ class BatchLookup(CurrentLookup):
         for chunk in pieces(missing):
             for i in chunk:
                 self.rows[i] = None
-            for row in self.conn.execute(select(self.t).where(
-                    self.t.c.id.in_(chunk), self.t.c.valid_to.is_(None))):
-                self.rows[row.id] = as_resource(row)
+            for row in self.conn.execute(of_resources(self.t, RESOURCE_COLUMNS, "id", False),
+                                         {"ids": chunk}).mappings():
+                self.rows[row["id"]] = as_resource_row(row)
 
     def current(self, resource_id: int) -> dict[str, Any] | None:
         if resource_id not in self.rows:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -22,7 +23,12 @@ def as_resource(row: Any) -> dict[str, Any]:
     }
 
 
-def as_resource_row(row: dict[str, Any]) -> dict[str, Any]:
+# The columns ``as_resource_row`` reads.
+RESOURCE_COLUMNS = ("id", "uuid", "kind", "project_id", "name", "version", "data",
+                    "created_at", "updated_at")
+
+
+def as_resource_row(row: Mapping[Any, Any]) -> dict[str, Any]:
     """The same, from a row held as a dict (as the projector holds them)."""
     return {
         "id": row["id"], "uuid": row["uuid"], "kind": row["kind"],
