@@ -44,6 +44,11 @@ class ListQuery:
     details: bool = False
     descendants_of: int | None = None
     with_labels: bool = False  # each row carries its labels (read in the same query)
+    columns: tuple[str, ...] | None = None  # the resource columns read (None: every one)
+
+
+# The columns ``present`` shows (a listing reads only these).
+PRESENTED = ("id", "uuid", "kind", "project_id", "data", "created_at", "updated_at")
 
 
 def present(row: Any, *, labels: list[str] | None = None,
@@ -112,7 +117,8 @@ def _page(conn: Connection, q: ListQuery, tables: Tables) -> tuple[Any, dict[str
         tables, conn.dialect.name, tuple(q.kinds), past, q.project_id is not None,
         tuple(sorted((k, v is None) for k, v in q.filters.items())), len(q.labels),
         len(matched), q.descendants_of is not None, q.marker is not None, keys,
-        q.sort_dir == "desc", q.with_labels and any(KINDS[k].labels for k in q.kinds))
+        q.sort_dir == "desc", q.with_labels and any(KINDS[k].labels for k in q.kinds),
+        None if q.vars and q.resolved_vars else q.columns)  # (resolving reads them all)
     return statement, params
 
 
@@ -144,7 +150,8 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
         chunk = min(chunk * 4, RESOLVE_CHUNK_MAX)
 
 
-def _row_labels(value: Any) -> list[str]:
+def row_labels(value: Any) -> list[str]:
+    """A row's ``labels`` column (a page read ``with_labels``) as a sorted list."""
     if value is None:
         return []
     # Label text holds no numbers for the standard parser to guard: orjson reads it.
@@ -157,7 +164,7 @@ def present_rows(conn: Connection, rows: list[Any], at: int | None, details: boo
     maps = [r._mapping for r in rows]  # by key: a Row's attributes are slow
     ids = [m["id"] for m in maps]
     if maps and "labels" in maps[0]:
-        labels = {m["id"]: _row_labels(m["labels"]) for m in maps}
+        labels = {m["id"]: row_labels(m["labels"]) for m in maps}
     elif any(KINDS[m["kind"]].labels for m in maps):
         labels = labels_of(conn, ids, at, tables)
     else:

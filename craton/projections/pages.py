@@ -49,10 +49,12 @@ def sort_keys(keys: tuple[str, ...]) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=64)
-def of_resources(table: Table, columns: tuple[str, ...], key: str, past: bool
+def of_resources(table: Table, columns: tuple[str, ...] | None, key: str, past: bool
                  ) -> Select[Any]:
-    """``columns`` of ``table``'s rows whose ``key`` is in ``:ids``, now or at ``:at``."""
-    return select(*[table.c[c] for c in columns]).where(
+    """``columns`` (None: every column) of ``table``'s rows whose ``key`` is in
+    ``:ids``, now or at ``:at``."""
+    chosen = table.c if columns is None else [table.c[c] for c in columns]
+    return select(*chosen).where(
         table.c[key].in_(bindparam("ids", expanding=True)), visible_bound(table, past))
 
 
@@ -67,10 +69,12 @@ def marker_statement(t: Table, keys: tuple[str, ...], past: bool) -> Select[Any]
 def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: bool,
                    project: bool, filters: tuple[tuple[str, bool], ...], labels: int,
                    variables: int, descendants: bool, marker: bool, keys: tuple[str, ...],
-                   descending: bool, with_labels: bool) -> Select[Any]:
+                   descending: bool, with_labels: bool,
+                   columns: tuple[str, ...] | None = None) -> Select[Any]:
     """A page's statement for one shape; binds: ``at``, ``project_id``,
     ``f_<field>``, ``label_<i>``, ``var_key_<i>``/``var_value_<i>``, ``descendants``,
-    ``marker_<i>`` (the marker row's sort values) and ``page_limit``."""
+    ``marker_<i>`` (the marker row's sort values) and ``page_limit``; ``columns``:
+    the resource columns read (None: every one)."""
     t = tables.resources
     conds: list[ColumnElement[bool]] = [t.c.kind.in_(kinds), visible_bound(t, past)]
     if project:
@@ -97,15 +101,15 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
             after: Any = bindparam(f"marker_{i}")
             clauses.append(and_(*eq, col < after if descending else col > after))
         conds.append(or_(*clauses))
-    columns: list[Any] = [t]
+    chosen: list[Any] = [t] if columns is None else [t.c[c] for c in columns]
     if with_labels:
         agg = func.array_agg(lab.c.label) if dialect == "postgresql" \
             else func.json_group_array(lab.c.label)
-        columns.append(select(agg).where(lab.c.resource_id == t.c.id,
+        chosen.append(select(agg).where(lab.c.resource_id == t.c.id,
                                          visible_bound(lab, past))
                        .scalar_subquery().label("labels"))
     order = [c.desc() if descending else c for c in cols]
-    return select(*columns).where(*conds).order_by(*order)
+    return select(*chosen).where(*conds).order_by(*order)
 
 
 @lru_cache(maxsize=256)

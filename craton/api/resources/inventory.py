@@ -7,7 +7,7 @@ from typing import Any
 import falcon
 
 from craton.domain.kinds import KINDS, Kind
-from craton.projections.listing import ListQuery, list_rows, present_rows
+from craton.projections.listing import PRESENTED, ListQuery, list_rows, present_rows
 
 from .. import policy
 from ..context import (
@@ -40,7 +40,7 @@ def list_query(kind_names: tuple[str, ...], q: dict[str, Any], scope: str | None
         labels=q.get("label", []), vars=q.get("vars") or {},
         resolved_vars=q.get("resolved_values", False), limit=q["limit"],
         marker=q.get("marker"), sort_keys=tuple(q["sort_keys"]), sort_dir=q["sort_dir"],
-        at=at, details=q["details"], with_labels=True)
+        at=at, details=q["details"], with_labels=True, columns=PRESENTED)
 
 
 def item_id(row: Any) -> Any:
