@@ -117,7 +117,7 @@ def flush_rows(conn: Connection, table: Table, closed: list[Row], new: list[Row]
 
 def _live(table: Table, key: str) -> Select[Any]:
     """Every column of the live rows whose ``key`` is in ``:ids``."""
-    return of_resources(table, tuple(table.c.keys()), key, False)
+    return of_resources(table, None, key, False)
 
 
 class Batch:

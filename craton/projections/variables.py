@@ -47,7 +47,7 @@ def _rows_by_id(conn: Connection, ids: set[int], at: int | None,
                 tables: Tables) -> dict[int, Any]:
     t = tables.resources
     out: dict[int, Any] = {}
-    statement = of_resources(t, tuple(t.c.keys()), "id", at is not None)
+    statement = of_resources(t, None, "id", at is not None)
     for chunk in pieces(sorted(ids)):
         for row in conn.execute(statement, {"ids": chunk, "at": at}).all():
             out[row._mapping["id"]] = row
@@ -57,7 +57,7 @@ def _rows_by_id(conn: Connection, ids: set[int], at: int | None,
 def _projects_by_uuid(conn: Connection, uuids: set[str], at: int | None,
                       tables: Tables) -> dict[str, Any]:
     t = tables.resources
-    rows = conn.execute(of_resources(t, tuple(t.c.keys()), "uuid", at is not None),
+    rows = conn.execute(of_resources(t, None, "uuid", at is not None),
                         {"ids": sorted(uuids), "at": at})
     return {r.uuid: r for r in rows if r.kind == "project"}
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from craton.domain.kinds import DEVICE_KINDS, KINDS
 from craton.projections import variables
-from craton.projections.listing import ListQuery, list_rows, present_rows
+from craton.projections.listing import ListQuery, list_rows, present_rows, row_labels
 from craton.projections.tables import LIVE
 from craton.projections.timeline import visible
 
@@ -66,7 +66,7 @@ class AnsibleInventory:
         filters: dict[str, Any] = {k: q[k] for k in ("region_id", "cell_id") if k in q}
         with self.api.snapshot(q.get("as_of")) as snap:
             query = ListQuery(kinds=("host",), project_id=caller.project_id, filters=filters,
-                              labels=q["label"], limit=1000, at=snap.at)
+                              labels=q["label"], limit=1000, at=snap.at, with_labels=True)
             rows: list[Any] = []
             while True:
                 page, more = list_rows(snap.conn, query)
@@ -75,7 +75,6 @@ class AnsibleInventory:
                     break
                 query = replace(query, marker=page[-1].id)
             names = self._names(snap.conn, rows, snap.at)
-            labels = variables.labels_of(snap.conn, [r.id for r in rows], snap.at)
             resolved = variables.resolved_values(snap.conn, rows, snap.at)
         groups: dict[str, Any] = {}
         hostvars: dict[str, Any] = {}
@@ -87,7 +86,7 @@ class AnsibleInventory:
             for ref, prefix in ((row.region_id, "region"), (row.cell_id, "cell")):
                 if ref in names:
                     _group(groups, f"{prefix}_{names[ref]}", host)
-            for label in labels[row.id]:
+            for label in row_labels(row.labels):
                 _group(groups, f"label_{label}", host)
             if row.device_type:
                 _group(groups, f"device_type_{row.device_type}", host)
