@@ -34,7 +34,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from craton.domain.ids import MAX_ID
 
 # Bump when a read-model shape changes: a rebuild from the log follows.
-SCHEMA_VERSION = 2  # 2: values spelled by orjson (UTF-8, keys sorted)
+SCHEMA_VERSION = 3  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
+# indexes on the key/value tables
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 TIME = DateTime(timezone=True)
@@ -62,9 +63,11 @@ def valid_until(t: Table) -> ColumnElement[Any]:
     return func.coalesce(t.c.valid_to, literal_column(str(OPEN_END)))
 
 
-def _as_of(name: str, t: Table, *cols: str) -> Index:
-    """An index for past rows: the columns, then ``valid_from`` and ``valid_until``."""
-    return Index(name, *[t.c[c] for c in cols], t.c.valid_from, valid_until(t))
+def _as_of(name: str, t: Table, *cols: str, covering: tuple[str, ...] = ()) -> Index:
+    """An index for past rows: the columns, then ``valid_from`` and ``valid_until``,
+    then the ``covering`` columns an as-of read takes from it (no table lookups)."""
+    return Index(name, *[t.c[c] for c in cols], t.c.valid_from, valid_until(t),
+                 *[t.c[c] for c in covering])
 
 
 def _current(name: str, *cols: str, unique: bool = False) -> Index:
@@ -172,7 +175,8 @@ def build_tables(prefix: str = "", lean: bool = False) -> Tables:
             by_value = (key, "value") if name == "variable" else (key,)
             indexes.append(_current(f"{p}ix_{name}_by_value", *by_value))
         table = Table(f"{p}{name}_versions", md, *cols, *_interval(), *indexes)
-        _as_of(f"{p}ix_{name}_res_from", table, "resource_id")
+        _as_of(f"{p}ix_{name}_res_from", table, "resource_id",
+               covering=(key,) if name == "label" else (key, "value"))
         kv.append(table)
     members = Table(
         f"{p}member_versions", md,
