@@ -109,9 +109,10 @@ TEXT: dict[int, str] = {
        "ratio moves with it.",
     5: "The trivial endpoint does no work. A listing page checks the caller (kept by "
        "the worker for a few seconds after the first request), opens a read snapshot "
-       "and reads the log's head (one round trip on PostgreSQL), reads the page with "
-       "its labels in one statement (`vars=` matches the hosts' own variables inside "
-       "it; details=true reads their variables in a second), commits, and writes 100 "
+       "and reads the log's head (one round trip on PostgreSQL), reads the page (only "
+       "the columns an item shows) with its labels in one statement (`vars=` matches "
+       "the hosts' own variables inside it; details=true reads their variables in a "
+       "second), commits, and writes 100 "
        "items as JSON. With two workers on two cores, shared with the load generator "
        "and the database server, each request's Python time is the limit.",
     6: "The current-state query for the whole fleet reads 20,000 host rows and resolves "
