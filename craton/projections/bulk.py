@@ -40,12 +40,16 @@ class TimeTexts:
     full it becomes the old one and the old one goes; a text found in the old
     generation moves back to the young one. Times written again and again stay,
     at most ``2 * per_generation`` are kept, and a replay spells each time
-    about once rather than every time it is written.
+    about once rather than every time it is written. A column shorter than
+    ``keep_from`` (a live change's few rows, whose times are mostly new) is
+    spelled without keeping anything, so an API worker holds no texts for them.
     """
 
-    def __init__(self, spell: Callable[[datetime], str], per_generation: int = 100_000):
+    def __init__(self, spell: Callable[[datetime], str], per_generation: int = 100_000,
+                 keep_from: int = 64):
         self.spell = spell
         self.per_generation = per_generation
+        self.keep_from = keep_from
         self.young: dict[datetime, str] = {}
         self.old: dict[datetime, str] = {}
 
@@ -55,6 +59,8 @@ class TimeTexts:
     def column(self, values: Sequence[datetime | None], done: object = None
                ) -> list[str | None]:
         """The texts of a column of times (None for NULL), kept ones looked up in one pass."""
+        if len(values) < self.keep_from:
+            return [None if v is None else self.spell(v) for v in values]
         texts: list[str | None] = list(map(self.young.get, values))  # type: ignore[arg-type]
         if None not in texts:
             return texts

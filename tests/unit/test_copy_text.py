@@ -65,7 +65,7 @@ def test_sqlite_times_are_spelled_in_utc_without_an_offset() -> None:
 
 
 def test_kept_time_texts_are_bounded_and_keep_the_times_written_again() -> None:
-    texts = bulk.TimeTexts(str, per_generation=3)
+    texts = bulk.TimeTexts(str, per_generation=3, keep_from=1)
     start = datetime(2020, 1, 1, tzinfo=UTC)
     created = start - timedelta(days=1)  # written again in every version of a row
     for i in range(20):
@@ -74,3 +74,11 @@ def test_kept_time_texts_are_bounded_and_keep_the_times_written_again() -> None:
         assert len(texts) <= 6
     assert created in texts.young or created in texts.old
     assert start not in texts.young and start not in texts.old  # written once, long ago
+
+
+def test_the_few_times_of_a_live_change_are_spelled_and_not_kept() -> None:
+    texts = bulk.TimeTexts(str, keep_from=64)
+    assert texts.column([NOON, None]) == [str(NOON), None]
+    assert len(texts) == 0
+    assert texts.column([NOON] * 64) == [str(NOON)] * 64
+    assert len(texts) == 1
