@@ -34,8 +34,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from craton.domain.ids import MAX_ID
 
 # Bump when a read-model shape changes: a rebuild from the log follows.
-SCHEMA_VERSION = 3  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
-# indexes on the key/value tables
+SCHEMA_VERSION = 4  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
+# indexes on the key/value tables; 4: the facts' one covers the key only
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 TIME = DateTime(timezone=True)
@@ -175,8 +175,10 @@ def build_tables(prefix: str = "", lean: bool = False) -> Tables:
             by_value = (key, "value") if name == "variable" else (key,)
             indexes.append(_current(f"{p}ix_{name}_by_value", *by_value))
         table = Table(f"{p}{name}_versions", md, *cols, *_interval(), *indexes)
+        # Variables' values are already bounded by ``ix_variable_by_value``; a fact's
+        # value (a certificate, a log) may be longer than a PostgreSQL index entry holds.
         _as_of(f"{p}ix_{name}_res_from", table, "resource_id",
-               covering=(key,) if name == "label" else (key, "value"))
+               covering=(key, "value") if name == "variable" else (key,))
         kv.append(table)
     members = Table(
         f"{p}member_versions", md,

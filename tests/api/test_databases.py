@@ -6,6 +6,7 @@ import falcon.testing
 
 from craton.api import create_app
 from craton.api.auth import create_root
+from craton.domain.meta import system_meta
 
 from .conftest import Caller, build_fleet, ok
 
@@ -32,3 +33,19 @@ def test_write_read_time_travel_and_idempotency_on_each_database(services):
     assert [c["name"] for c in diff["created"]] == ["c9"]
     assert ok(member.get(f"/v1/clouds?as_of=@{start}"))["clouds"][0]["name"] == "acme-cloud"
     assert client.simulate_get("/readyz").status_code == 200
+
+
+def test_a_large_fact_is_recorded_and_read_back_now_and_as_of_on_each_database(services):
+    client = falcon.testing.TestClient(create_app(services))
+    root = Caller(client, {"Authorization": f"Bearer {create_root(services)}"})
+    fleet = build_fleet(root)
+    member, host = fleet["root"], fleet["host"]["id"]
+    meta = system_meta(source="import").for_project(fleet["pid"])
+    dmesg = "".join(f"{i:08x}" for i in range(1000))  # 8 KB: more than an index entry holds
+    services.ledger.record_facts(meta, "host", host, {"dmesg": dmesg})
+    now = member.get(f"/v1/hosts/{host}/facts")
+    assert ok(now) == {"facts": {"dmesg": dmesg}}
+    services.ledger.record_facts(meta, "host", host, {"dmesg": "quiet"})
+    assert ok(member.get(f"/v1/hosts/{host}/facts"))["facts"] == {"dmesg": "quiet"}
+    then = f"/v1/hosts/{host}/facts?as_of=@{now.headers['X-Craton-Position']}"
+    assert ok(member.get(then)) == {"facts": {"dmesg": dmesg}}
