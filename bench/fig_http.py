@@ -204,39 +204,43 @@ def _load(port: int, path: str, seconds: float, clients: int = READERS
     return count, elapsed, [x for per in latencies for x in per]
 
 
+def _listings(fig: Figure, sampler: RssSampler, base_port: int, port: int, sizes: Sizes,
+              log: Any, only: set[int]) -> float:
+    """Figure 5's loads, taking turns; returns the API workers' peak RSS under them."""
+    try:
+        log(f"  fig 5: the trivial Falcon endpoint and GET {', '.join(LISTINGS.values())} "
+            f"taking turns, {READERS} clients, {sizes.listing_seconds} s each")
+        measured = taking_turns({"trivial": (base_port, "/ping"), **{
+            name: (port, path) for name, path in LISTINGS.items()}},
+            sizes.listing_seconds)
+    finally:
+        peak = sampler.stop()
+    base_rps, base_lat = measured.pop("trivial")
+    if 5 in only:
+        for name, (rps, lat) in measured.items():
+            fig.measurements += [
+                Measurement(f"{name}: requests/s", "req/s", rps, base_rps,
+                            "trivial Falcon endpoint, same gunicorn settings",
+                            Target(">=", 0.3)),
+                Measurement(f"{name}: p50", "ms", 1000 * median(lat),
+                            1000 * median(base_lat), "trivial endpoint p50"),
+                Measurement(f"{name}: p99", "ms", 1000 * percentile(lat, 99),
+                            1000 * percentile(base_lat, 99), "trivial endpoint p99"),
+            ]
+    return peak
+
+
 def _reads(run: Run, dbs: dict[int, Scratch], sizes: Sizes, log: Any, only: set[int]
            ) -> Figure:
     big, small = dbs[sizes.log_events], dbs[sizes.log_events // 10]
     fig = run.figure(5)
-    base_server = trivial()
-    try:
+    with contextlib.ExitStack() as servers:
+        base_server = trivial()
+        servers.callback(base_server.stop)
         server = craton(big.url)
-    except BaseException:
-        base_server.stop()
-        raise
-    sampler = RssSampler(server)
-    try:
-        log(f"  fig 5: the trivial Falcon endpoint and GET {', '.join(LISTINGS.values())} "
-            f"taking turns, {READERS} clients, {sizes.listing_seconds} s each")
-        measured = taking_turns({"trivial": (base_server.port, "/ping"), **{
-            name: (server.port, path) for name, path in LISTINGS.items()}},
-            sizes.listing_seconds)
-        base_rps, base_lat = measured.pop("trivial")
-        for name, (rps, lat) in measured.items():
-            if 5 in only:
-                fig.measurements += [
-                    Measurement(f"{name}: requests/s", "req/s", rps, base_rps,
-                                "trivial Falcon endpoint, same gunicorn settings",
-                                Target(">=", 0.3)),
-                    Measurement(f"{name}: p50", "ms", 1000 * median(lat),
-                                1000 * median(base_lat), "trivial endpoint p50"),
-                    Measurement(f"{name}: p99", "ms", 1000 * percentile(lat, 99),
-                                1000 * percentile(base_lat, 99), "trivial endpoint p99"),
-                ]
-    finally:
-        peak_big = sampler.stop()
-        server.stop()
-        base_server.stop()
+        servers.callback(server.stop)
+        sampler = RssSampler(server)
+        peak_big = _listings(fig, sampler, base_server.port, server.port, sizes, log, only)
     fig.details = {"log_events": sizes.log_events, "hosts": sizes.log_hosts,
                    "clients": READERS, "workers": 2, "seconds_each": sizes.listing_seconds,
                    "turns": ROUNDS}
