@@ -166,7 +166,7 @@ class Resource(Aggregate):
         self._check_live()
         if not self.spec().facts:
             raise InvalidInput(f"{self.spec().plural} carry no facts")
-        check_json_values(facts)
+        check_json_values(facts, what="facts", max_value_bytes=None)
         changed = {k: v for k, v in facts.items() if self.facts.get(k, ...) != v}
         if changed:
             self._record_facts(meta, changed)

@@ -9,6 +9,11 @@ from craton.domain.errors import InvalidInput
 from craton.domain.kinds import Kind
 
 MAX_LABEL = 255
+MAX_KEY_BYTES = 255  # a variable's or fact's key (UTF-8)
+# A variable's value as JSON (UTF-8): variables are matched by value, through an index
+# whose entries PostgreSQL caps at about 2.7 KB with the key. Facts are not matched by
+# value and have no such limit.
+MAX_VARIABLE_BYTES = 2000
 
 
 def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
@@ -40,19 +45,28 @@ def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
         raise InvalidInput(f"invalid {spec.name}: " + _summary(errors), errors)
 
 
-def check_json_values(values: dict[str, Any]) -> None:
-    """Variables and facts must be JSON values under non-empty string keys."""
+def check_json_values(values: dict[str, Any], *, what: str = "variables",
+                      max_value_bytes: int | None = MAX_VARIABLE_BYTES) -> None:
+    """Variables and facts must be JSON values under non-empty string keys of at most
+    ``MAX_KEY_BYTES``; a value's JSON at most ``max_value_bytes`` (None: any length)."""
     errors: dict[str, list[str]] = {}
     for key, value in values.items():
         if not isinstance(key, str) or not key:
             errors[str(key)] = ["keys must be non-empty strings"]
             continue
+        if len(key.encode()) > MAX_KEY_BYTES:
+            errors[key[:40]] = [f"keys may be at most {MAX_KEY_BYTES} bytes long"]
+            continue
         try:
-            json.dumps(value, allow_nan=False)
+            text = json.dumps(value, allow_nan=False, ensure_ascii=False,
+                              separators=(",", ":"))
         except (TypeError, ValueError):
             errors[key] = ["value is not JSON"]
+            continue
+        if max_value_bytes is not None and len(text.encode()) > max_value_bytes:
+            errors[key] = [f"value is longer than {max_value_bytes} bytes as JSON"]
     if errors:
-        raise InvalidInput("invalid variables: " + _summary(errors), errors)
+        raise InvalidInput(f"invalid {what}: " + _summary(errors), errors)
 
 
 def check_labels(labels: list[str]) -> None:

@@ -49,3 +49,17 @@ def test_a_large_fact_is_recorded_and_read_back_now_and_as_of_on_each_database(s
     assert ok(member.get(f"/v1/hosts/{host}/facts"))["facts"] == {"dmesg": "quiet"}
     then = f"/v1/hosts/{host}/facts?as_of=@{now.headers['X-Craton-Position']}"
     assert ok(member.get(then)) == {"facts": {"dmesg": dmesg}}
+
+
+def test_a_variable_too_long_to_match_by_value_is_refused_on_each_database(services):
+    client = falcon.testing.TestClient(create_app(services))
+    root = Caller(client, {"Authorization": f"Bearer {create_root(services)}"})
+    member = build_fleet(root)["root"]
+    host = member.get("/v1/hosts").json["hosts"][0]["id"]
+    path = f"/v1/hosts/{host}/variables"
+    longest = "".join(f"{i:08x}" for i in range(249))  # 1,994 bytes as JSON: no repeats
+    assert ok(member.put(path, json={"variables": {"cert": longest}}))
+    refused = member.put(path, json={"variables": {"cert": longest + "0123456789", "x": 1}})
+    assert ok(refused, 400)["errors"] == {"cert": ["value is longer than 2000 bytes as JSON"]}
+    assert ok(member.put(path, json={"variables": {"k" * 256: 1}}), 400)
+    assert ok(member.get(path))["variables"] == {"cert": longest}  # nothing else was set
