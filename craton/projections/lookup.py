@@ -13,14 +13,9 @@ from craton.projections.tables import LIVE, Tables
 
 
 def as_resource(row: Any) -> dict[str, Any]:
-    """A resource row as a plain dict: identity, project, name and fields."""
-    if isinstance(row, dict):
-        return as_resource_row(row)
-    return {
-        "id": row.id, "uuid": row.uuid, "kind": row.kind, "project_id": row.project_id,
-        "name": row.name, "version": row.version, "fields": dict(row.data),
-        "created_at": row.created_at, "updated_at": row.updated_at,
-    }
+    """A resource row (a result row, or a dict as the projector holds them) as a plain
+    dict: identity, project, name and fields."""
+    return as_resource_row(row if isinstance(row, Mapping) else row._mapping)
 
 
 # The columns ``as_resource_row`` reads.
@@ -29,7 +24,7 @@ RESOURCE_COLUMNS = ("id", "uuid", "kind", "project_id", "name", "version", "data
 
 
 def as_resource_row(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """The same, from a row held as a dict (as the projector holds them)."""
+    """``as_resource`` of a row held as a mapping."""
     return {
         "id": row["id"], "uuid": row["uuid"], "kind": row["kind"],
         "project_id": row["project_id"], "name": row["name"], "version": row["version"],
