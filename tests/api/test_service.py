@@ -60,8 +60,11 @@ def test_ansible_inventory_groups_hosts_and_resolves_their_variables(member, fle
                json={"variables": {"ntp": "10.0.0.1"}})
     host = fleet["host"]
     member.put(f"/v1/hosts/{host['id']}", json={"ip_address": "192.0.2.7"})
+    before = member.get("/v1/ansible-inventory").headers["X-Craton-Position"]
     member.put(f"/v1/hosts/{host['id']}/labels", json={"labels": ["web"]})
     inv = ok(member.get(f"/v1/ansible-inventory?region_id={fleet['region']['id']}"))
+    then = ok(member.get(f"/v1/ansible-inventory?as_of=@{before}"))
+    assert "label_web" not in then and host["name"] in then["_meta"]["hostvars"]
     name = host["name"]
     assert inv["_meta"]["hostvars"][name] == {"ntp": "10.0.0.1", "ansible_host": "192.0.2.7"}
     assert inv["label_web"]["hosts"] == [name]
