@@ -21,6 +21,29 @@ def logs(kind: str, sizes: Sizes, log: Any) -> dict[int, Scratch]:
     return ensure_logs(kind, wanted, sizes.log_hosts, sizes.log_instances, log)
 
 
+def projected(dbs: list[Scratch], log: Any) -> None:
+    """Replay each log whose read models are behind its events (a log built but
+    never replayed: figure 5 asked for alone), so a served log lists its fleet."""
+    from sqlalchemy import create_engine, func, select
+
+    from craton.projections.tables import LIVE
+
+    for db in dbs:
+        engine = create_engine(db.url)
+        try:
+            with engine.connect() as conn:
+                stored = conn.execute(select(func.max(LIVE.events.c.position))).scalar()
+                logged = conn.exec_driver_sql(
+                    f"SELECT max(id) FROM {EVENTS_TABLE}").scalar()
+        finally:
+            engine.dispose()
+        if (stored or 0) < (logged or 0):
+            log(f"  projecting {db.name} first (its read models are behind its log)")
+            replay(db)
+            if db.kind == "postgres":
+                reset_sequences(db)
+
+
 def growth(run: Run, dbs: dict[int, Scratch], sizes: Sizes, log: Any) -> dict[int, Any]:
     """Replay every log (which also builds its read models), then time as-of on each."""
     replays: dict[int, Any] = {}

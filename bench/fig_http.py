@@ -74,6 +74,7 @@ def measure(run: Run, kind: str, sizes: Sizes, log: Any, only: set[int],
         fig_core.guarded(run, first, lambda: _writes(run, kind, db, sizes, log, only), log)
     if only & {5, 8}:
         dbs = fig_core.logs(kind, sizes, log)
+        fig_core.projected([dbs[sizes.log_events], dbs[sizes.log_events // 10]], log)
         fig_core.guarded(run, 5, lambda: _reads(run, dbs, sizes, log, only), log)
 
 
