@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,18 +68,27 @@ def events(conn: Connection, q: EventQuery, tables: Tables = LIVE) -> tuple[list
 
 
 def history(conn: Connection, resource_id: int, tables: Tables = LIVE) -> list[dict[str, Any]]:
-    """Every version of one resource, each with the event that made it."""
+    """Every event of one resource, each with the resource's fields as it left them.
+
+    An entry's ``state`` is the version true at its event (none once deleted);
+    ``valid_from``/``valid_to`` are its event's position and the next one's.
+    """
     t, e = tables.resources, tables.events
-    versions = {valid_from: (valid_to, data) for valid_from, valid_to, data in conn.execute(
+    versions = conn.execute(
         select(t.c.valid_from, t.c.valid_to, t.c.data)  # only what an entry shows
-        .where(t.c.id == resource_id)).all()}
+        .where(t.c.id == resource_id).order_by(t.c.valid_from)).all()
+    starts = [v.valid_from for v in versions]
+    events = conn.execute(
+        select(e).where(e.c.resource_id == resource_id).order_by(e.c.position)).all()
     out = []
-    for ev in conn.execute(
-            select(e).where(e.c.resource_id == resource_id).order_by(e.c.position)).all():
+    for i, ev in enumerate(events):
         entry = present_event(ev)
-        valid_to, state = versions.get(ev.position, (None, None))
-        entry["state"] = state  # decoded for this call: nobody else holds it
+        found = bisect_right(starts, ev.position) - 1
+        version = versions[found] if found >= 0 else None
+        true_then = version is not None and (
+            version.valid_to is None or version.valid_to > ev.position)
+        entry["state"] = version.data if true_then else None  # type: ignore[union-attr]
         entry["valid_from"] = ev.position
-        entry["valid_to"] = valid_to
+        entry["valid_to"] = events[i + 1].position if i + 1 < len(events) else None
         out.append(entry)
     return out

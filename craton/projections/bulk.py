@@ -295,24 +295,37 @@ def _values(rows: list[Row], names: list[str], converts: list[Convert]
     return list(zip(*columns, strict=True))
 
 
-_CLOSE_HEAD = "UPDATE {} AS t SET valid_to = v.valid_to, to_time = v.to_time FROM (VALUES "
-_CLOSE_TAIL = ") AS v (valid_to, to_time, row_id) WHERE t.row_id = v.row_id"
-_CLOSE_ROW = "(%s::bigint, %s::timestamptz, %s::bigint)"
+_SET_HEAD = "UPDATE {} AS t SET {} = v.{}, {} = v.{} FROM (VALUES "
+_SET_TAIL = ") AS v ({}, {}, row_id) WHERE t.row_id = v.row_id"
+_SET_ROW = "(%s::bigint, %s::timestamptz, %s::bigint)"
 
 
 def close_rows(conn: Connection, table: Table, rows: list[Row],
                pending: Pending | None = None) -> None:
     """Set ``valid_to``/``to_time`` on rows that existed before the batch, by ``row_id``."""
+    _set_rows(conn, table, rows, "valid_to", "to_time", pending)
+
+
+def touch_rows(conn: Connection, table: Table, rows: list[Row],
+               pending: Pending | None = None) -> None:
+    """Set ``version``/``updated_at`` on rows that existed before the batch, by ``row_id``."""
+    _set_rows(conn, table, rows, "version", "updated_at", pending)
+
+
+def _set_rows(conn: Connection, table: Table, rows: list[Row], number: str, time: str,
+              pending: Pending | None) -> None:
+    """Set a number and a time column on rows stored before the batch, by ``row_id``."""
     if not rows:
         return
     dialect = conn.dialect.name
-    mark = "?" if dialect == "sqlite" else "%s"
-    times = SQLITE_TIMES.column([r["to_time"] for r in rows]) if dialect == "sqlite" \
-        else [r["to_time"] for r in rows]
-    values = [(r["valid_to"], t, r["row_id"]) for r, t in zip(rows, times, strict=True)]
+    times = SQLITE_TIMES.column([r[time] for r in rows]) if dialect == "sqlite" \
+        else [r[time] for r in rows]
+    values = [(r[number], t, r["row_id"]) for r, t in zip(rows, times, strict=True)]
+    head = _SET_HEAD.format(table.name, number, number, time, time)
+    tail = _SET_TAIL.format(number, time)
     if pending is not None:
         if len(rows) < COPY_FROM:
-            pending.add(_CLOSE_HEAD.format(table.name), _CLOSE_ROW, values, _CLOSE_TAIL)
+            pending.add(head, _SET_ROW, values, tail)
             return
         pending.send()
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -320,13 +333,11 @@ def close_rows(conn: Connection, table: Table, rows: list[Row],
         if dialect == "postgresql":  # one statement for the whole batch
             from psycopg2.extras import execute_values
 
-            execute_values(
-                cursor, _CLOSE_HEAD.format(table.name) + "%s" + _CLOSE_TAIL, values,
-                template=_CLOSE_ROW, page_size=5000)
+            execute_values(cursor, head + "%s" + tail, values, template=_SET_ROW,
+                           page_size=5000)
         else:
             cursor.executemany(
-                f"UPDATE {table.name} SET valid_to = {mark}, to_time = {mark} "
-                f"WHERE row_id = {mark}", values)
+                f"UPDATE {table.name} SET {number} = ?, {time} = ? WHERE row_id = ?", values)
     finally:
         cursor.close()
 

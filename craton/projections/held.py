@@ -75,6 +75,9 @@ class HeldBatch:
     def open_resource(self, row: Row) -> None:
         self.by_uuid[row["uuid"]] = row
 
+    def touch_resource(self, row: Row) -> None:
+        """Nothing to do: the row moved on in place is written when it is finished."""
+
     def close_resource(self, row: Row, position: int, time: datetime) -> None:
         row["valid_to"], row["to_time"] = position, time
         self.finished_resources.append(row)

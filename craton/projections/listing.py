@@ -78,13 +78,14 @@ def get_row(conn: Connection, kind: str, resource_id: int, project_id: str | Non
     conds = [t.c.id == resource_id, t.c.kind == kind, visible(t, at)]
     if project_id is not None:
         conds.append(t.c.project_id == project_id)
-    return conn.execute(select(t).where(*conds)).first()
+    return conn.execute(select(*pages.resource_columns(tables, None, at))
+                        .where(*conds)).first()
 
 
 def get_project_row(conn: Connection, uuid: str, at: int | None,
                     tables: Tables = LIVE) -> Any | None:
     t = tables.resources
-    return conn.execute(select(t).where(
+    return conn.execute(select(*pages.resource_columns(tables, None, at)).where(
         t.c.uuid == uuid, t.c.kind == "project", visible(t, at))).first()
 
 
@@ -96,7 +97,7 @@ def _page(conn: Connection, q: ListQuery, tables: Tables) -> tuple[Any, dict[str
     for key in q.filters:
         if key not in FILTERABLE:
             raise InvalidInput(f"cannot filter on {key!r}")
-    t, past, keys = tables.resources, q.at is not None, pages.sort_keys(q.sort_keys)
+    past, keys = q.at is not None, pages.sort_keys(q.sort_keys)
     params: dict[str, Any] = {"at": q.at, "project_id": q.project_id,
                               "page_limit": q.limit + 1}
     params.update({f"f_{k}": v for k, v in q.filters.items() if v is not None})
@@ -107,7 +108,7 @@ def _page(conn: Connection, q: ListQuery, tables: Tables) -> tuple[Any, dict[str
     if q.descendants_of is not None:
         params["descendants"] = descendants(conn, q.descendants_of, q.at, tables) or [-1]
     if q.marker is not None:
-        marker = conn.execute(pages.marker_statement(t, keys, past),
+        marker = conn.execute(pages.marker_statement(tables, keys, past),
                               {"marker": q.marker, "at": q.at}).first()
         if marker is None:
             raise InvalidInput(f"marker {q.marker} is not an item of this listing",

@@ -36,7 +36,36 @@ def visible_bound(t: Table, past: bool) -> ColumnElement[bool]:
     return visible(t, bindparam("at", type_=BigInteger) if past else None)
 
 
-def sort_column(t: Table, key: str) -> Any:
+def stamps(tables: Tables, at: Any) -> dict[str, Any]:
+    """A resource row's ``version`` and ``updated_at`` as they were at ``at``.
+
+    A row is versioned only when what it describes changes; a change of its
+    variables, facts or labels moves its version and update time on in place.
+    A past read therefore takes both from the row's last event at or before
+    the moment (``ix_event_resource`` covers them).
+    """
+    t, e = tables.resources, tables.events
+
+    def last(column: str) -> Any:
+        return (select(e.c[column]).where(e.c.resource_id == t.c.id, e.c.position <= at)
+                .order_by(e.c.position.desc()).limit(1).scalar_subquery())
+    return {"version": last("version"), "updated_at": last("time")}
+
+
+def resource_columns(tables: Tables, columns: tuple[str, ...] | None, at: Any) -> list[Any]:
+    """``columns`` of the resources (None: every one) as read at ``at`` (None: now)."""
+    t = tables.resources
+    names = [c.name for c in t.c] if columns is None else list(columns)
+    if at is None:
+        return [t.c[name] for name in names]
+    past = stamps(tables, at)
+    return [past[name].label(name) if name in past else t.c[name] for name in names]
+
+
+def sort_column(t: Table, key: str, past: dict[str, Any] | None = None) -> Any:
+    """The expression a listing sorts on (``past``: the stamps of a past read)."""
+    if past is not None and key in past:
+        return past[key]
     col = t.c[key]
     if key in ("created_at", "updated_at", "id"):
         return col
@@ -58,10 +87,16 @@ def of_resources(table: Table, columns: tuple[str, ...] | None, key: str, past: 
         table.c[key].in_(bindparam("ids", expanding=True)), visible_bound(table, past))
 
 
+def _at(past: bool) -> Any:
+    return bindparam("at", type_=BigInteger) if past else None
+
+
 @lru_cache(maxsize=64)
-def marker_statement(t: Table, keys: tuple[str, ...], past: bool) -> Select[Any]:
+def marker_statement(tables: Tables, keys: tuple[str, ...], past: bool) -> Select[Any]:
     """The sort values of the marker row (bound as ``:marker``)."""
-    return select(*[sort_column(t, k) for k in keys]).where(
+    t = tables.resources
+    stamped = stamps(tables, _at(past)) if past else None
+    return select(*[sort_column(t, k, stamped) for k in keys]).where(
         t.c.id == bindparam("marker"), visible_bound(t, past))
 
 
@@ -93,7 +128,8 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
             v.c.value == bindparam(f"var_value_{i}"), visible_bound(v, past)))
     if descendants:
         conds.append(t.c.id.in_(bindparam("descendants", expanding=True)))
-    cols = [sort_column(t, k) for k in keys]
+    stamped = stamps(tables, _at(past)) if past else None
+    cols = [sort_column(t, k, stamped) for k in keys]
     if marker:
         clauses = []
         for i, col in enumerate(cols):
@@ -101,7 +137,7 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
             after: Any = bindparam(f"marker_{i}")
             clauses.append(and_(*eq, col < after if descending else col > after))
         conds.append(or_(*clauses))
-    chosen: list[Any] = [t] if columns is None else [t.c[c] for c in columns]
+    chosen = resource_columns(tables, columns, _at(past))
     if with_labels:
         agg = func.array_agg(lab.c.label) if dialect == "postgresql" \
             else func.json_group_array(lab.c.label)

@@ -45,7 +45,8 @@ class Projector:
                        if e.originator_version > 1 and e.originator_id not in born])
         self._preload_values(batch, events)
         self.project(batch, events)
-        current = {r["id"]: r for r in batch.new_resources if r["valid_to"] is None}
+        current = {r["id"]: r for r in (*batch.new_resources, *batch.touched.values())
+                   if r["valid_to"] is None}
         batch.flush(pending)
         return current
 
@@ -85,6 +86,7 @@ class Projector:
             elif isinstance(getattr(event, "changes", None), dict):
                 changes = self._on_Updated(batch, old, event, position, time)
             else:  # a step of a run, say: logged with its details, no new version
+                self._touch(batch, old, event, time)
                 changes = {"detail": _detail(event)}
             row = old
         self._log(batch, position, event, name, row, row["kind"], changes, uuid)
@@ -141,6 +143,14 @@ class Projector:
         batch.open_resource(row)
         return row
 
+    def _touch(self, batch: Any, row: Row, event: Any, time: datetime) -> Row:
+        """The current row now stands at ``event``: its version and update time move
+        on in place. What it describes is unchanged, so no new version is written
+        (a past read takes both from the events read model instead)."""
+        row.update(version=event.originator_version, updated_at=time)
+        batch.touch_resource(row)
+        return row
+
     # -- handlers: each returns the field-level change ---------------------------
     def _on_Updated(self, batch: Batch, old: Row, event: Any, position: int,
                     time: datetime) -> dict[str, Any]:
@@ -179,7 +189,7 @@ class Projector:
 
     def _put_values(self, keyed: Any, batch: Batch, old: Row, values: dict[str, Any],
                     event: Any, position: int, time: datetime) -> dict[str, Any]:
-        row = self._next_version(batch, old, event, position, time)
+        row = self._touch(batch, old, event, time)
         current = keyed.of(row["id"])
         change = {}
         for key, value in values.items():
@@ -190,7 +200,7 @@ class Projector:
 
     def _on_VariablesDeleted(self, batch: Batch, old: Row, event: Any, position: int,
                              time: datetime) -> dict[str, Any]:
-        row = self._next_version(batch, old, event, position, time)
+        row = self._touch(batch, old, event, time)
         current = batch.variables.of(row["id"])
         change = {}
         for key in event.keys:
@@ -201,14 +211,14 @@ class Projector:
 
     def _on_LabelsAdded(self, batch: Batch, old: Row, event: Any, position: int,
                         time: datetime) -> dict[str, Any]:
-        row = self._next_version(batch, old, event, position, time)
+        row = self._touch(batch, old, event, time)
         for label in event.labels:
             batch.labels.put(row["id"], label, {}, position, time)
         return {"labels": {"added": list(event.labels), "removed": []}}
 
     def _on_LabelsRemoved(self, batch: Batch, old: Row, event: Any, position: int,
                           time: datetime) -> dict[str, Any]:
-        row = self._next_version(batch, old, event, position, time)
+        row = self._touch(batch, old, event, time)
         for label in event.labels:
             batch.labels.drop(row["id"], label, position, time)
         return {"labels": {"added": [], "removed": list(event.labels)}}

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Select, Table
 
 from craton import codec
 from craton.batches import pieces
-from craton.projections.bulk import Pending, close_rows, insert_rows
+from craton.projections.bulk import Pending, close_rows, insert_rows, touch_rows
 from craton.projections.pages import of_resources
 from craton.projections.tables import Tables
 
@@ -128,6 +128,7 @@ class Batch:
         self.by_uuid: dict[str, Row] = {}
         self.new_resources: list[Row] = []
         self.closed_resources: list[Row] = []
+        self.touched: dict[int, Row] = {}  # rows stored before the batch, moved on in place
         self.variables = KeyedSet(conn, tables.variables, "key")
         self.facts = KeyedSet(conn, tables.facts, "key")
         self.labels = KeyedSet(conn, tables.labels, "label")
@@ -157,10 +158,18 @@ class Batch:
         if "row_id" in row:
             self.closed_resources.append(row)
 
+    def touch_resource(self, row: Row) -> None:
+        """``row``'s version and update time moved on (a row opened in this batch is
+        inserted with them; one stored before is updated)."""
+        if "row_id" in row:
+            self.touched[row["row_id"]] = row
+
     def flush(self, held: Pending | None = None) -> None:
         """Write the batch; ``held`` is a round trip the caller already holds writes in
         (sent here, with these), else one is opened (PostgreSQL) for these alone."""
         with Pending.held(self.conn, held) as pending:  # every small write, one round trip
+            touch_rows(self.conn, self.tables.resources, list(self.touched.values()),
+                       pending)
             flush_rows(self.conn, self.tables.resources, self.closed_resources,
                        self.new_resources, pending)
             for keyed in (self.variables, self.facts, self.labels, self.members):
@@ -169,4 +178,4 @@ class Batch:
             if pending is not None:
                 pending.send()
         self.closed_resources, self.new_resources, self.events = [], [], []
-        self.by_uuid = {}
+        self.touched, self.by_uuid = {}, {}

@@ -34,8 +34,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from craton.domain.ids import MAX_ID
 
 # Bump when a read-model shape changes: a rebuild from the log follows.
-SCHEMA_VERSION = 4  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
-# indexes on the key/value tables; 4: the facts' one covers the key only
+SCHEMA_VERSION = 5  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
+# indexes on the key/value tables; 4: the facts' one covers the key only; 5: a resource
+# row is versioned only when its fields change (variables, facts, labels: in place)
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 TIME = DateTime(timezone=True)
@@ -207,7 +208,8 @@ def build_tables(prefix: str = "", lean: bool = False) -> Tables:
         Column("run_id", String(36)),
         Column("changes", JSON, nullable=False),
         Index(f"{p}ix_event_time", "time"),
-        Index(f"{p}ix_event_resource", "resource_id", "position"),
+        # A past read's version and update time of a row (``pages.stamps``), covered.
+        Index(f"{p}ix_event_resource", "resource_id", "position", "version", "time"),
         Index(f"{p}ix_event_request", "request_id"),
         Index(f"{p}ix_event_run", "run_id", "position"),
         Index(f"{p}ix_event_actor", "actor_name", "position"),

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select
 
 from craton.batches import pieces
+from craton.projections.pages import resource_columns
 from craton.projections.tables import LIVE
 from craton.projections.timeline import visible
 from craton.reports.base import Window
@@ -40,7 +41,8 @@ def resources_at(conn: Connection, kind: str, at: int, project_id: str | None) -
     where = [t.c.kind == kind, visible(t, at)]
     if project_id is not None:
         where.append(t.c.project_id == project_id)
-    return list(conn.execute(select(t).where(*where).order_by(t.c.id)))
+    return list(conn.execute(select(*resource_columns(LIVE, None, at)).where(*where)
+                             .order_by(t.c.id)))
 
 
 def versions_of(conn: Connection, ids: Iterable[int], until: int) -> dict[int, list[Any]]:

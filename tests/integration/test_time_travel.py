@@ -246,3 +246,47 @@ def test_resolved_values_are_the_resolved_variables_without_their_sources(
         assert plain == {rid: {k: v for k, (v, _src) in found.items()}
                          for rid, found in with_sources.items()}
         assert len(plain) == 2 and all(plain.values())
+
+
+def test_a_past_read_shows_the_version_and_update_time_of_its_moment(
+        services: Services) -> None:
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    with clock.using(lambda: start):
+        f = make_fleet(services)
+    led, meta, hid = services.ledger, f["meta"], f["host"]["id"]  # type: ignore[index]
+    changes = [
+        lambda: led.set_variables(meta, "host", hid, {"kernel": "6.1"}),
+        lambda: led.add_labels(meta, "host", hid, ["gpu"]),
+        lambda: led.record_facts(meta, "host", hid, {"cpus": 64}),
+        lambda: led.update(meta, "host", hid, {"name": "host-1b"}),
+        lambda: led.remove_labels(meta, "host", hid, ["gpu"]),
+        lambda: led.delete_variables(meta, "host", hid, ["kernel"]),
+    ]
+    moments = [(head(services), 1, start)]
+    for day, change in enumerate(changes, start=1):
+        when = start + timedelta(days=day)
+        with clock.using(lambda when=when: when):  # type: ignore[misc]
+            change()
+        moments.append((head(services), day + 1, when))
+    for at, version, when in moments:
+        with services.db.reading() as conn:
+            row = listing.get_row(conn, "host", hid, None, at)
+            assert row is not None
+            assert (row.version, timeline.iso(row.updated_at)) == (version, timeline.iso(when))
+            by_update = listing.ListQuery(kinds=("host",), at=at, sort_keys=("updated_at",),
+                                          columns=listing.PRESENTED)
+            page, _ = listing.list_rows(conn, by_update)
+            assert [timeline.iso(r.updated_at) for r in page] == [timeline.iso(when)]
+    with services.db.reading() as conn:
+        now = listing.get_row(conn, "host", hid, None, None)
+        assert now is not None
+        assert (now.version, timeline.iso(now.updated_at)) == (7, timeline.iso(moments[-1][2]))
+        # a new version of the row only where its fields changed: registered, renamed
+        t = LIVE.resources
+        versions = conn.execute(t.select().where(t.c.id == hid)).all()
+        assert [v.data["name"] for v in sorted(versions, key=lambda v: v.valid_from)] == [
+            "host-1", "host-1b"]
+        entries = audit.history(conn, hid)
+    assert [e["state"]["name"] for e in entries] == ["host-1"] * 4 + ["host-1b"] * 3
+    assert [e["valid_to"] for e in entries] == [e["valid_from"] for e in entries[1:]] + [None]
+    assert replay.verify(services, batch_size=2).differences == []
