@@ -5,7 +5,8 @@ as the largest tables took to index, one index after another. On PostgreSQL
 they are made beforehand instead, over one connection per core, and the swap
 only renames them: the lock is held for the catch-up and a few renames. The
 tables are analysed the same way, so the planner knows them from the first
-query after the swap. SQLite cannot rename an index; there the swap still
+query after the swap, and vacuumed, so index-only scans need no heap page
+from the first query either. SQLite cannot rename an index; there the swap still
 builds them (``replay._swap``).
 """
 
@@ -76,8 +77,13 @@ def _make_index(engine: Engine, table: Table, index: Index) -> None:
 
 
 def _analyse(engine: Engine, table: Table, prefix: str) -> None:
-    with engine.begin() as conn:
+    """Statistics, and the visibility map: a filled table is vacuumed (outside any
+    transaction) so every page is marked all-visible, and index-only scans skip the
+    heap from the first query. A table only ever appended to otherwise waits for
+    autovacuum, or for ever where it is off: an as-of listing then read a heap
+    page for each row its index had already answered."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         ddl = statistics_ddl(table.name.removeprefix(prefix), prefix)
         if ddl is not None:
             conn.exec_driver_sql(ddl)
-        conn.exec_driver_sql(f"ANALYZE {table.name}")
+        conn.exec_driver_sql(f"VACUUM (ANALYZE) {table.name}")

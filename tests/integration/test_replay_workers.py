@@ -138,3 +138,18 @@ def test_a_failing_index_build_stops_the_rest_and_leaves_the_live_tables(
     monkeypatch.undo()
     assert _counts(services) == before
     assert replay.verify(services).differences == []
+
+
+def test_rebuilt_tables_are_vacuumed_so_index_only_scans_skip_the_heap(
+        services: Services) -> None:
+    if not services.db.is_postgres:
+        pytest.skip("only PostgreSQL keeps a visibility map")
+    _history(services)
+    replay.rebuild(services, workers=1)
+    with services.db.engine.connect() as conn:
+        pages = {name: (int(relpages), int(visible)) for name, relpages, visible in conn.execute(
+            text("SELECT relname, relpages, relallvisible FROM pg_class WHERE relname IN "
+                 "('event_log', 'resource_versions', 'variable_versions')"))}
+    assert set(pages) == {"event_log", "resource_versions", "variable_versions"}
+    for name, (relpages, visible) in pages.items():
+        assert relpages > 0 and visible == relpages, name
