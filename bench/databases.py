@@ -93,9 +93,11 @@ class Scratch:
 
             conn = sqlite3.connect(self.path)
             try:
-                if table is None:
+                if table is None:  # pages in use: a rebuild leaves the old tables' free
                     pages = conn.execute("PRAGMA page_count").fetchone()[0]
-                    return int(pages) * int(conn.execute("PRAGMA page_size").fetchone()[0])
+                    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+                    size = conn.execute("PRAGMA page_size").fetchone()[0]
+                    return (int(pages) - int(free)) * int(size)
                 rows = conn.execute(
                     "SELECT SUM(pgsize) FROM dbstat WHERE name = ? OR name IN "
                     "(SELECT name FROM sqlite_master WHERE tbl_name = ? AND type = 'index')",

@@ -9,12 +9,14 @@ from sqlalchemy import Connection
 from craton.projections import audit, timeline
 from craton.projections.listing import ListQuery, get_row, list_rows, present
 from craton.projections.tables import LIVE
-from craton.projections.variables import labels_of, resolved_values, values_of
+from craton.projections.variables import RESOLVES, labels_of, resolved_values, values_of
 
 
 def whole_fleet(conn: Connection, at: int | None, limit: int) -> dict[int, dict[str, Any]]:
-    """Every host with its resolved variables, now (``at`` None) or at a position."""
-    rows, _ = list_rows(conn, ListQuery(kinds=("host",), limit=limit, at=at))
+    """Every host with its resolved variables, now (``at`` None) or at a position,
+    reading the columns resolving follows (as the Ansible inventory does)."""
+    rows, _ = list_rows(conn, ListQuery(kinds=("host",), limit=limit, at=at,
+                                        columns=RESOLVES))
     return resolved_values(conn, rows, at)
 
 

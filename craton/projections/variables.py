@@ -16,6 +16,8 @@ CHAIN = ("cell_id", "region_id", "cloud_id")
 # The columns a chain follows, in this order (indexes below).
 LINKS = ("kind", "project_id", "parent_id", "device_id", *CHAIN)
 KIND, P, PARENT, DEVICE, CELL, REGION, CLOUD = range(len(LINKS))
+# The columns of the rows handed to ``resolved`` that resolving reads.
+RESOLVES = ("id", *LINKS)
 
 
 def values_of(conn: Connection, table: Table, ids: list[int], at: int | None

@@ -22,6 +22,10 @@ from ..params import AnsibleParams, list_params
 from ..schemas import AnsibleOut, DevicesOut
 from .inventory import list_query
 
+# The host columns the Ansible inventory reads: what resolving variables follows,
+# and what names a host and its groups.
+INVENTORY_COLUMNS = (*variables.RESOLVES, "name", "ip_address", "device_type")
+
 
 class Devices:
     """``/v1/devices``: read-only; ``parent_id`` with ``descendants=true`` walks a subtree."""
@@ -66,7 +70,8 @@ class AnsibleInventory:
         filters: dict[str, Any] = {k: q[k] for k in ("region_id", "cell_id") if k in q}
         with self.api.snapshot(q.get("as_of")) as snap:
             query = ListQuery(kinds=("host",), project_id=caller.project_id, filters=filters,
-                              labels=q["label"], limit=1000, at=snap.at, with_labels=True)
+                              labels=q["label"], limit=1000, at=snap.at, with_labels=True,
+                              columns=INVENTORY_COLUMNS)
             rows: list[Any] = []
             while True:
                 page, more = list_rows(snap.conn, query)
