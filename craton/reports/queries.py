@@ -35,14 +35,19 @@ def project_of(event: Any) -> str | None:
     return str(event.uuid) if event.kind == "project" else event.project_id
 
 
-def resources_at(conn: Connection, kind: str, at: int, project_id: str | None) -> list[Any]:
-    """Resources of one kind as they were at position ``at``."""
+UNSTAMPED = tuple(c.name for c in LIVE.resources.c if c.name not in ("version", "updated_at"))
+
+
+def resources_at(conn: Connection, kind: str, at: int, project_id: str | None,
+                 stamped: bool = False) -> list[Any]:
+    """Resources of one kind as they were at position ``at``; ``stamped``: with their
+    version and update time then (an index probe per row), else without either."""
     t = LIVE.resources
     where = [t.c.kind == kind, visible(t, at)]
     if project_id is not None:
         where.append(t.c.project_id == project_id)
-    return list(conn.execute(select(*resource_columns(LIVE, None, at)).where(*where)
-                             .order_by(t.c.id)))
+    columns = resource_columns(LIVE, None if stamped else UNSTAMPED, at)
+    return list(conn.execute(select(*columns).where(*where).order_by(t.c.id)))
 
 
 def versions_of(conn: Connection, ids: Iterable[int], until: int) -> dict[int, list[Any]]:

@@ -67,7 +67,8 @@ class WorkflowOutcomes(BaseReport):
     description = "Runs, failed steps, retries and hand-overs to manual remediation."
 
     def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
-        runs = [r for r in resources_at(conn, "workflow-run", window.until, project_id)
+        runs = [r for r in resources_at(conn, "workflow-run", window.until, project_id,
+                                           stamped=True)
                 if r.id > window.after]
         steps, handed = _steps(conn, [r.uuid for r in runs], window.until)
         run_rows: list[list[Cell]] = []

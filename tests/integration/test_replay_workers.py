@@ -146,10 +146,11 @@ def test_rebuilt_tables_are_vacuumed_so_index_only_scans_skip_the_heap(
         pytest.skip("only PostgreSQL keeps a visibility map")
     _history(services)
     replay.rebuild(services, workers=1)
+    # (Whether every page is then all-visible also depends on the snapshots other
+    # sessions hold: the vacuum having run on the swapped-in tables is what is ours.)
     with services.db.engine.connect() as conn:
-        pages = {name: (int(relpages), int(visible)) for name, relpages, visible in conn.execute(
-            text("SELECT relname, relpages, relallvisible FROM pg_class WHERE relname IN "
-                 "('event_log', 'resource_versions', 'variable_versions')"))}
-    assert set(pages) == {"event_log", "resource_versions", "variable_versions"}
-    for name, (relpages, visible) in pages.items():
-        assert relpages > 0 and visible == relpages, name
+        vacuumed = dict(conn.execute(text(
+            "SELECT relname, vacuum_count FROM pg_stat_user_tables "
+            "WHERE schemaname = current_schema() AND relname IN "
+            "('event_log', 'resource_versions', 'variable_versions')")).all())
+    assert vacuumed == {"event_log": 1, "resource_versions": 1, "variable_versions": 1}

@@ -22,7 +22,7 @@ from ..schemas import DiffOut, EventsOut, HistoryOut
 
 
 class History:
-    """``/v1/<plural>/<id>/history``: every version, with its event and who made it."""
+    """``/v1/<plural>/<id>/history``: every event, who made it, and the fields it left."""
 
     def __init__(self, api: Api, kind: Kind):
         self.api, self.kind = api, kind
