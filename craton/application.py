@@ -33,6 +33,7 @@ from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, Tables
 from craton.store import (
     AGGREGATE_CACHE_SIZE,
+    Collected,
     EveryResource,
     LockHeldRecorder,
     SnapshotRecorder,
@@ -103,7 +104,7 @@ class Ledger(Application[UUID]):
             self._local.__dict__.setdefault("saved", set()).update(
                 _originator(o) for o in objs if o is not None)
             try:
-                recordings = super().save(*objs, **kwargs)
+                recordings = self._store(*objs, **kwargs)
                 if recordings:
                     self._after_store(session.connection(), recordings)
             except BaseException:
@@ -111,6 +112,16 @@ class Ledger(Application[UUID]):
                 # write must not commit, even if a caller catches this and goes on.
                 self.db.abandon()
                 raise
+        return recordings
+
+    def _store(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """The library's ``save``, with the pending events gathered by ``Collected``
+        (the library's own ``notify`` is deprecated and does nothing: not called)."""
+        collected = Collected()
+        collected.collect_events(*objs, **kwargs)
+        recordings = self._record(collected)
+        self._take_snapshots(collected)
+        self._notify(recordings)
         return recordings
 
     def _after_store(self, conn: Any, recordings: Sequence[Recording[UUID]]) -> None:

@@ -7,6 +7,8 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.application import ProcessingEvent
+from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import StoredEvent
 from eventsourcing_sqlalchemy.recorders import (
     SQLAlchemyAggregateRecorder,
@@ -30,6 +32,26 @@ class EveryResource(dict):  # type: ignore[type-arg]
 
     def __bool__(self) -> bool:
         return True
+
+
+class Collected(ProcessingEvent[UUID]):
+    """The pending events of the objects a save is given, aggregates told by class.
+
+    The library tells an aggregate from an event with two isinstance checks
+    against runtime-checkable protocols, which on Python 3.11 look up every
+    attribute of the protocol: about 26 microseconds per aggregate saved, 5.7 s
+    of a 240,000-event import. An aggregate is an instance of ``BaseAggregate``,
+    a check of a class; anything else goes the library's way.
+    """
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:
+            if isinstance(obj, BaseAggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            elif obj is not None:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
 
 
 class _Statements:

@@ -166,3 +166,18 @@ def test_a_rolled_back_write_forgets_only_what_it_saved(memory_services: Service
     with pytest.raises(KeyError):
         cache.get(UUID(host["uuid"]))
     assert led.aggregate(UUID(host["uuid"])).variables == {}
+
+
+def test_every_fiftieth_version_of_a_resource_is_snapshotted(memory_services: Services) -> None:
+    svc = memory_services
+    f = make_fleet(svc)
+    host = f["host"]
+    for i in range(60):
+        svc.ledger.set_variables(f["meta"], "host", host["id"], {"n": i})  # type: ignore[arg-type,index]
+    snapshots = svc.ledger.snapshots
+    assert snapshots is not None
+    with svc.db.writing():  # the store reads through the write session
+        taken = [s.originator_version
+                 for s in snapshots.get(UUID(host["uuid"]))]  # type: ignore[index]
+    assert taken == [50]
+    assert svc.ledger.aggregate(UUID(host["uuid"])).version == 61  # type: ignore[index]
