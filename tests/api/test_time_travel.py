@@ -142,3 +142,20 @@ def test_prev_link_returns_the_previous_page(member, fleet):
     back = ok(member.get(next(x["href"] for x in second["links"] if x["rel"] == "prev")))
     assert back["clouds"] == first["clouds"]
     assert ok(member.get("/v1/clouds?marker=999999"), 400)
+
+
+def test_an_item_as_of_a_moment_carries_that_moments_version_and_update_time(member, fleet):
+    host = fleet["host"]["id"]
+    path = f"/v1/hosts/{host}"
+    seen = []
+    for change in ({"variables": {"k": 1}}, {"variables": {"k": 2}}, {"labels": ["gpu"]}):
+        nested = "variables" if "variables" in change else "labels"
+        ok(member.put(f"{path}/{nested}", json=change))
+        now = member.get(path)
+        seen.append((position(now), now.headers["ETag"], ok(now)["updated_at"]))
+    assert len({etag for _, etag, _ in seen}) == 3  # each change is a new version
+    for at, etag, updated in seen:
+        then = member.get(f"{path}?as_of=@{at}")
+        assert (then.headers["ETag"], ok(then)["updated_at"]) == (etag, updated)
+        listed = ok(member.get(f"/v1/hosts?as_of=@{at}&sort_keys=updated_at"))["hosts"]
+        assert [h["updated_at"] for h in listed] == [updated]
