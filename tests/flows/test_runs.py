@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from craton.domain.errors import InvalidInput
@@ -114,3 +116,23 @@ def test_executing_a_plan_carries_out_its_moves(fleet):
     assert run["plan_id"] == plan["id"]
     assert {v.id for v in vms} <= {i.id for i in fleet.instances_on([target])}, (
         run["handovers"], run.get("skipped"), run.get("failed_steps"))
+
+
+def test_a_runs_version_and_update_time_move_with_each_step(fleet):
+    from uuid import UUID
+
+    from craton.domain import clock
+    from craton.projections.lookup import CurrentLookup
+    from craton.projections.timeline import iso
+
+    run = fleet.request("audit", hosts=fleet.hosts[:1])
+    aggregate = fleet.svc.ledger.aggregate(UUID(run["uuid"]))
+    later = datetime(2031, 1, 1, tzinfo=UTC)
+    with clock.using(lambda: later):
+        assert aggregate.change_step(fleet.meta.as_dict(), "gather", "RUNNING")
+        fleet.svc.ledger.save(aggregate)
+    shown = service.get_run(fleet.svc, run["id"], fleet.project)
+    assert shown["updated_at"] == iso(later) != run["updated_at"]
+    with fleet.svc.db.reading() as conn:
+        row = CurrentLookup(conn).current(run["id"])
+    assert row is not None and row["version"] == aggregate.version == 2
