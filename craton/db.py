@@ -66,11 +66,17 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
             return
         # A reader's BEGIN takes no lock and waits for nothing; sent through the
         # driver it costs 2 microseconds instead of SQLAlchemy's 25 (every request).
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        driver.execute("BEGIN")
+        driver(conn).execute("BEGIN")
 
     return engine
+
+
+def driver(conn: Connection) -> Any:
+    """The driver's own connection under ``conn`` (sqlite3 or psycopg2), for calls that
+    SQLAlchemy's execution would cost more than they do."""
+    found = conn.connection.driver_connection
+    assert found is not None
+    return found
 
 
 def _postgres_engine(url: str, **kwargs: Any) -> Engine:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import JSON, Connection, DateTime, Table
 
 from craton import codec
+from craton.db import driver
 
 if TYPE_CHECKING:
     from craton.db import Database
@@ -137,7 +138,7 @@ class Pending:
     """
 
     def __init__(self, conn: Connection):
-        self.cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        self.cursor = driver(conn).cursor()
         self.parts: list[bytes] = []
 
     @staticmethod
@@ -185,7 +186,7 @@ def insert_rows(conn: Connection, table: Table, rows: list[Row],
                         _values(rows, names, converts))
             return
         pending.send()  # what is held (closing versions first) runs before this write
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver(conn).cursor()
     try:
         if dialect == "postgresql" and len(rows) >= COPY_FROM:
             cursor.copy_expert(f"COPY {table.name} ({columns}) FROM STDIN",
@@ -328,7 +329,7 @@ def _set_rows(conn: Connection, table: Table, rows: list[Row], number: str, time
             pending.add(head, _SET_ROW, values, tail)
             return
         pending.send()
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = driver(conn).cursor()
     try:
         if dialect == "postgresql":  # one statement for the whole batch
             from psycopg2.extras import execute_values

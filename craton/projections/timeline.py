@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy import ColumnElement, Connection, Select, Table, and_, func, select
 from sqlalchemy.dialects import sqlite
 
-from craton.db import READ_ON_BEGIN, piggyback_text
+from craton.db import READ_ON_BEGIN, driver, piggyback_text
 from craton.domain.errors import InvalidInput
 from craton.projections.tables import LIVE, Tables, valid_until
 
@@ -50,9 +50,7 @@ def head(conn: Connection, tables: Tables = LIVE) -> int:
     if tables is LIVE and READ_ON_BEGIN in conn.info:
         return int(conn.info[READ_ON_BEGIN] or 0)
     if conn.dialect.name == "sqlite":
-        driver = conn.connection.driver_connection
-        assert driver is not None
-        row = driver.execute(_head_sql(tables.events)).fetchone()
+        row = driver(conn).execute(_head_sql(tables.events)).fetchone()
         return int(row[0] or 0)
     return int(conn.execute(_head_statement(tables.events)).scalar() or 0)
 
