@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Select, Table, Text, bindparam, cast, func, literal, select
 
+from craton import codec
 from craton.batches import pieces
 from craton.collector import collector_paused
-from craton.projections.pages import of_resources
-from craton.projections.rows import load_value
+from craton.projections.pages import of_resources, visible_bound
 from craton.projections.tables import LIVE, Tables
 
 CHAIN = ("cell_id", "region_id", "cloud_id")
@@ -18,18 +20,41 @@ LINKS = ("kind", "project_id", "parent_id", "device_id", *CHAIN)
 KIND, P, PARENT, DEVICE, CELL, REGION, CLOUD = range(len(LINKS))
 # The columns of the rows handed to ``resolved`` that resolving reads.
 RESOLVES = ("id", *LINKS)
+_links = itemgetter(*LINKS)
 
 
 def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
               ) -> dict[int, dict[str, Any]]:
-    """Key/value rows (variables or facts) of many resources, by resource id."""
+    """Key/value rows (variables or facts) of many resources, by resource id.
+
+    The database joins each resource's rows into the text of one JSON object
+    (values are stored as JSON text already), so a fleet's worth of variables
+    comes back as a row and one parse per resource, not a row and a parse per
+    value.
+    """
     out: dict[int, dict[str, Any]] = {i: {} for i in ids}
-    statement = of_resources(table, ("resource_id", "key", "value"), "resource_id",
-                              at is not None)
+    statement = documents_statement(table, conn.dialect.name, at is not None)
     for chunk in pieces(ids):
-        for rid, key, value in conn.execute(statement, {"ids": chunk, "at": at}).all():
-            out[rid][key] = load_value(value)
+        for rid, members in conn.execute(statement, {"ids": chunk, "at": at}).all():
+            out[rid] = codec.loads(f"{{{members}}}")
     return out
+
+
+@lru_cache(maxsize=16)
+def documents_statement(table: Table, dialect: str, past: bool) -> Select[Any]:
+    """Each resource in ``:ids`` with the members of its key/value rows' JSON object
+    (``"key":value`` pairs joined by commas), now or at ``:at``."""
+    key, value = table.c.key, table.c.value
+    if dialect == "postgresql":
+        member = cast(func.to_json(key), Text).concat(":").concat(value)
+        joined = func.string_agg(member, literal(","))
+    else:  # SQLite's JSON functions
+        member = func.json_quote(key).concat(":").concat(value)
+        joined = func.group_concat(member, literal(","))
+    return (select(table.c.resource_id, joined)
+            .where(table.c.resource_id.in_(bindparam("ids", expanding=True)),
+                   visible_bound(table, past))
+            .group_by(table.c.resource_id))
 
 
 def labels_of(conn: Connection, ids: list[int], at: int | None,
@@ -70,13 +95,14 @@ def chains(conn: Connection, rows: list[Any], at: int | None, tables: Tables = L
     known: dict[int, Any] = {}  # id -> row
     links: dict[int, tuple[Any, ...]] = {}  # id -> the row's columns a chain follows
 
-    def keep(found: Any) -> None:
+    def keep(found: Any) -> int:
         m = found._mapping  # by key: a Row's attributes are slow
-        known[m["id"]] = found
-        links[m["id"]] = tuple(m[c] for c in LINKS)
+        rid: int = m["id"]
+        known[rid] = found
+        links[rid] = _links(m)
+        return rid
 
-    for row in rows:
-        keep(row)
+    order = [keep(row) for row in rows]
     projects = _projects_by_uuid(
         conn, {link[P] for link in links.values() if link[P]}, at, tables)
 
@@ -93,12 +119,11 @@ def chains(conn: Connection, rows: list[Any], at: int | None, tables: Tables = L
                     if i in links and links[i][PARENT] and links[i][PARENT] not in links}
     fetch({link[c] for link in list(links.values()) for c in (CELL, REGION, CLOUD)
            if link[c]})
-    out: dict[int, tuple[list[Any], tuple[int, ...]]] = {}
-    for row in rows:
-        rid = row._mapping["id"]
-        link = links[rid]
-        chain: list[Any] = [row]
-        ids = [rid]
+
+    def above(rid: int, link: tuple[Any, ...]) -> tuple[list[Any], list[int]]:
+        """The rows above ``rid`` (nearest first) and their ids."""
+        chain: list[Any] = []
+        ids: list[int] = []
         base, base_id = link, rid
         if link[DEVICE] and link[DEVICE] in known:
             base_id = link[DEVICE]
@@ -123,7 +148,24 @@ def chains(conn: Connection, rows: list[Any], at: int | None, tables: Tables = L
             if project is not None:
                 chain.append(project)
                 ids.append(project._mapping["id"])
-        out[rid] = (chain, tuple(ids))
+        return chain, ids
+
+    # Most rows (a fleet's hosts) have neither parent nor device: what lies above
+    # them depends only on their cell, region, cloud and project, worked out once.
+    shared: dict[tuple[Any, ...], tuple[list[Any], tuple[int, ...]]] = {}
+    out: dict[int, tuple[list[Any], tuple[int, ...]]] = {}
+    for rid, row in zip(order, rows, strict=True):
+        link = links[rid]
+        if link[PARENT] or link[DEVICE] or rid in (link[CELL], link[REGION], link[CLOUD]):
+            chain, ids = above(rid, link)
+            out[rid] = ([row, *chain], (rid, *ids))
+            continue
+        key = link[KIND] == "project", link[CELL], link[REGION], link[CLOUD], link[P]
+        tail = shared.get(key)
+        if tail is None:
+            chain, ids = above(rid, link)
+            tail = shared[key] = chain, tuple(ids)
+        out[rid] = ([row, *tail[0]], (rid, *tail[1]))
     return out
 
 

@@ -290,3 +290,24 @@ def test_a_past_read_shows_the_version_and_update_time_of_its_moment(
     assert [e["state"]["name"] for e in entries] == ["host-1"] * 4 + ["host-1b"] * 3
     assert [e["valid_to"] for e in entries] == [e["valid_from"] for e in entries[1:]] + [None]
     assert replay.verify(services, batch_size=2).differences == []
+
+
+def test_values_joined_by_the_database_read_back_exactly(services: Services) -> None:
+    """A resource's key/value rows come back as one JSON object built in SQL: keys
+    that need escaping and values that look like its punctuation survive it."""
+    f = make_fleet(services)
+    led, meta, host = services.ledger, f["meta"], f["host"]
+    awkward = {'quote"d': 'a "b", c', "back\\slash": "}{", "ünï ☃": ["x", {"y": ":"}],
+               "comma,colon:": 2 ** 70, "tab\tnew\nline": -1.5, "nothing": None,
+               "empty": "", "nested": {"deep": {"er": [True, False]}}}
+    led.set_variables(meta, "host", host["id"], awkward)
+    moment = head(services)
+    led.set_variables(meta, "host", host["id"], {'quote"d': 1})
+    led.delete_variables(meta, "host", host["id"], ["back\\slash"])
+    later = {**awkward, 'quote"d': 1}
+    del later["back\\slash"]
+    for at, expected in ((moment, awkward), (None, later)):
+        with services.db.reading() as conn:
+            found = variables.values_of(conn, LIVE.variables, [host["id"], -1], at)
+        assert found == {host["id"]: expected, -1: {}}
+        assert type(found[host["id"]]["comma,colon:"]) is int
