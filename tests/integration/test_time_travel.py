@@ -311,3 +311,27 @@ def test_values_joined_by_the_database_read_back_exactly(services: Services) -> 
             found = variables.values_of(conn, LIVE.variables, [host["id"], -1], at)
         assert found == {host["id"]: expected, -1: {}}
         assert type(found[host["id"]]["comma,colon:"]) is int
+
+
+def test_variables_as_of_are_read_from_the_index_alone(services: Services) -> None:
+    """A past read of variables names only columns its as-of index holds, so neither
+    database visits the table for it (``valid_to`` is in the index beside the
+    ``valid_until`` expression over it)."""
+    f = make_fleet(services)
+    services.ledger.set_variables(f["meta"], "host", f["host"]["id"], {"kernel": "6.1"})
+    statement = variables.documents_statement(LIVE.variables, services.db.engine.dialect.name,
+                                              True)
+    with services.db.engine.connect() as conn:
+        compiled = statement.params(ids=[f["host"]["id"]], at=head(services)).compile(
+            conn, compile_kwargs={"render_postcompile": True})
+        if services.db.is_postgres:
+            for kind in ("seqscan", "bitmapscan", "indexscan"):  # what is left: index only
+                conn.exec_driver_sql(f"SET LOCAL enable_{kind} = off")
+            plan = conn.exec_driver_sql("EXPLAIN " + compiled.string, compiled.params).all()
+            expected = "Index Only Scan using ix_variable_res_from"
+        else:
+            positional = tuple(compiled.params[k] for k in compiled.positiontup or ())
+            plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + compiled.string,
+                                        positional).all()
+            expected = "USING COVERING INDEX ix_variable_res_from"
+    assert any(expected in str(line[-1]) for line in plan), plan
