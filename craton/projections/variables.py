@@ -6,11 +6,27 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, Text, bindparam, cast, func, literal, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Dialect,
+    Select,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from craton import codec
 from craton.batches import pieces
 from craton.collector import collector_paused
+from craton.db import driver
 from craton.projections.pages import of_resources, visible_bound
 from craton.projections.tables import LIVE, Tables
 
@@ -21,6 +37,9 @@ KIND, P, PARENT, DEVICE, CELL, REGION, CLOUD = range(len(LINKS))
 # The columns of the rows handed to ``resolved`` that resolving reads.
 RESOLVES = ("id", *LINKS)
 _links = itemgetter(*LINKS)
+# Resources per statement of ``values_of``: many more, and PostgreSQL's planner
+# judges a scan of the whole table cheaper than the index (it is not, by half).
+DOCUMENTS_CHUNK = 2000
 
 
 def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
@@ -29,32 +48,58 @@ def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
 
     The database joins each resource's rows into the text of one JSON object
     (values are stored as JSON text already), so a fleet's worth of variables
-    comes back as a row and one parse per resource, not a row and a parse per
-    value.
+    comes back as a row per resource, all of them parsed at once, through the
+    driver (each statement's ids bound as one array).
     """
     out: dict[int, dict[str, Any]] = {i: {} for i in ids}
-    statement = documents_statement(table, conn.dialect.name, at is not None)
-    for chunk in pieces(ids):
-        for rid, members in conn.execute(statement, {"ids": chunk, "at": at}).all():
-            out[rid] = codec.loads(f"{{{members}}}")
+    if not ids:
+        return out
+    sql, order = documents_sql(conn.dialect, table, at is not None)
+    postgres = conn.dialect.name == "postgresql"
+    found: list[tuple[int, str]] = []
+    cursor = driver(conn).cursor()
+    try:
+        for chunk in pieces(ids, DOCUMENTS_CHUNK):
+            listed = ",".join(map(str, chunk))
+            params = {"ids": f"{{{listed}}}" if postgres else f"[{listed}]", "at": at}
+            cursor.execute(sql, params if postgres else [params[name] for name in order])
+            found += cursor.fetchall()
+    finally:
+        cursor.close()
+    if found:  # every object as one JSON array: one parse, one check for long integers
+        objects = codec.loads("[{" + "},{".join([m for _, m in found]) + "}]")
+        out.update(zip([rid for rid, _ in found], objects, strict=True))
     return out
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=32)
+def documents_sql(dialect: Dialect, table: Table, past: bool) -> tuple[str, tuple[str, ...]]:
+    """``documents_statement`` as the driver's SQL text and the order of its
+    parameters (SQLite's are positional)."""
+    compiled = documents_statement(table, dialect.name, past).compile(dialect=dialect)
+    return compiled.string, tuple(compiled.positiontup or ())
+
+
 def documents_statement(table: Table, dialect: str, past: bool) -> Select[Any]:
     """Each resource in ``:ids`` with the members of its key/value rows' JSON object
-    (``"key":value`` pairs joined by commas), now or at ``:at``."""
+    (``"key":value`` pairs joined by commas), now or at ``:at``. ``:ids`` is bound
+    whole, as text: a PostgreSQL array's, or a JSON array's on SQLite."""
     key, value = table.c.key, table.c.value
+    colon: ColumnElement[str] = literal_column("':'")
+    comma: ColumnElement[str] = literal_column("','")
+    rid = table.c.resource_id
     if dialect == "postgresql":
-        member = cast(func.to_json(key), Text).concat(":").concat(value)
-        joined = func.string_agg(member, literal(","))
+        member = cast(func.to_json(key), Text).concat(colon).concat(value)
+        joined = func.string_agg(member, comma)
+        # (one text parameter: an ARRAY[...] of 20,000 numbers is parsed and planned
+        # slowly, and misjudged into a sequential scan)
+        wanted = rid == any_(cast(bindparam("ids", type_=Text), ARRAY(BigInteger)))
     else:  # SQLite's JSON functions
-        member = func.json_quote(key).concat(":").concat(value)
-        joined = func.group_concat(member, literal(","))
-    return (select(table.c.resource_id, joined)
-            .where(table.c.resource_id.in_(bindparam("ids", expanding=True)),
-                   visible_bound(table, past))
-            .group_by(table.c.resource_id))
+        member = func.json_quote(key).concat(colon).concat(value)
+        joined = func.group_concat(member, comma)
+        wanted = rid.in_(select(literal_column("value"))
+                         .select_from(func.json_each(bindparam("ids"))).scalar_subquery())
+    return (select(rid, joined).where(wanted, visible_bound(table, past)).group_by(rid))
 
 
 def labels_of(conn: Connection, ids: list[int], at: int | None,
