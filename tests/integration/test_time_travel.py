@@ -333,3 +333,45 @@ def test_variables_as_of_are_read_from_the_index_alone(services: Services) -> No
                                         tuple(params[k] for k in order)).all()
             expected = "USING COVERING INDEX ix_variable_res_from"
     assert any(expected in str(line[-1]) for line in plan), plan
+
+
+def test_resolving_many_rows_shares_what_lies_above_them_and_no_more(
+        services: Services) -> None:
+    """Rows with the same cell, region, cloud and project share the levels above them;
+    a row with a parent or a device, or in another cell, resolves through its own."""
+    f = make_fleet(services)
+    led, meta = services.ledger, f["meta"]
+    region = f["region"]["id"]
+    led.set_variables(meta, "project", f["project"]["id"], {"p": "project", "x": "project"})
+    led.set_variables(meta, "cloud", f["cloud"]["id"], {"x": "cloud"})
+    led.set_variables(meta, "region", region, {"x": "region", "r": "region"})
+    led.set_variables(meta, "cell", f["cell"]["id"], {"x": "cell"})
+    other_cell = led.register(meta, "cell", {"name": "cell-2", "region_id": region},
+                              variables={"x": "cell-2"})
+    switch = led.register(meta, "network-device", {"name": "sw1", "region_id": region},
+                          variables={"x": "switch", "s": "switch"})
+    twin = led.register(meta, "host", {"name": "host-2", "region_id": region,
+                                       "cell_id": f["cell"]["id"]}, variables={"own": 2})
+    moved = led.register(meta, "host", {"name": "host-3", "region_id": region,
+                                        "cell_id": other_cell["id"]})
+    below = led.register(meta, "host", {"name": "host-4", "region_id": region,
+                                        "parent_id": switch["id"]})
+    nic = led.register(meta, "network-interface", {"name": "eth0", "device_id": twin["id"]},
+                       variables={"mtu": 9000})
+    above = {"p": "project", "r": "region"}
+    expected = {
+        f["host"]["id"]: {**above, "x": "cell"},
+        twin["id"]: {**above, "x": "cell", "own": 2},
+        moved["id"]: {**above, "x": "cell-2"},
+        below["id"]: {**above, "x": "switch", "s": "switch"},
+        nic["id"]: {**above, "x": "cell", "own": 2, "mtu": 9000},
+        f["cell"]["id"]: {**above, "x": "cell"},
+        region: {**above, "x": "region"},
+    }
+    with services.db.reading() as conn:
+        rows = [listing.get_row(conn, kind, rid, None, None) for kind, rid in (
+            ("host", f["host"]["id"]), ("host", twin["id"]), ("host", moved["id"]),
+            ("host", below["id"]), ("network-interface", nic["id"]),
+            ("cell", f["cell"]["id"]), ("region", region))]
+        found = variables.resolved_values(conn, rows, None)
+    assert found == expected
