@@ -50,6 +50,12 @@ def measure_fleet(db: Scratch, sizes: Sizes, log: Any) -> Figure:
         moment, position = past_position(svc)
         log(f"  fig 6: whole fleet as of {moment} (position {position:,})")
         times = fleet_timings(svc, sizes.log_hosts, sizes.asof_repeats)
+        lookups = []  # the moment to a position, part of every as-of run above
+        for _ in range(sizes.asof_repeats):
+            with svc.db.reading() as conn:
+                start = now()
+                position_at(conn, moment)
+                lookups.append(now() - start)
         with svc.db.reading() as conn:
             start = now()
             folded = naive.fleet_as_of(conn, svc.ledger.mapper, position)
@@ -66,6 +72,7 @@ def measure_fleet(db: Scratch, sizes: Sizes, log: Any) -> Figure:
         fig.details = {"hosts": len(queried), "position": position, "moment": str(moment),
                        "as_of_runs_s": [round(t, 3) for t in times["as_of"]],
                        "current_runs_s": [round(t, 3) for t in times["current"]],
+                       "moment_to_position_s": round(median(lookups), 3),
                        "naive_replay_s": round(naive_s, 3),
                        "naive_replay_agrees": folded == queried}
         if folded != queried:  # a fast wrong answer must not pass
