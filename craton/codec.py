@@ -36,10 +36,28 @@ def canonical(value: Any) -> str:
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def _maybe_long(text: str | bytes) -> bool:
+    """Whether ``text`` holds nineteen digits in a row (perhaps a long integer)."""
+    return len(text) >= 19 and _NINETEEN_DIGITS in (
+        text.encode() if isinstance(text, str) else text).translate(_DIGITS_AS_ZERO)
+
+
 def loads(text: str | bytes) -> Any:
     """A value back from JSON text; nineteen digits in a row may be an integer that
     orjson would read as a float, so such text takes the standard parser."""
-    if len(text) >= 19 and _NINETEEN_DIGITS in (
-            text.encode() if isinstance(text, str) else text).translate(_DIGITS_AS_ZERO):
+    if _maybe_long(text):
         return json.loads(text)
     return orjson.loads(text)
+
+
+def loads_objects(members: list[str]) -> list[dict[str, Any]]:
+    """JSON objects given by the text of their members (``"key":value,...``), parsed
+    in one call; when nineteen digits in a row turn up, the objects are parsed one by
+    one, so only those holding them take the standard parser."""
+    if not members:
+        return []
+    joined = "[{" + "},{".join(members) + "}]"
+    if not _maybe_long(joined):
+        found: list[dict[str, Any]] = orjson.loads(joined)
+        return found
+    return [loads(f"{{{text}}}") for text in members]

@@ -66,8 +66,8 @@ def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
             found += cursor.fetchall()
     finally:
         cursor.close()
-    if found:  # every object as one JSON array: one parse, one check for long integers
-        objects = codec.loads("[{" + "},{".join([m for _, m in found]) + "}]")
+    if found:
+        objects = codec.loads_objects([members for _, members in found])
         out.update(zip([rid for rid, _ in found], objects, strict=True))
     return out
 

@@ -54,6 +54,18 @@ def test_long_integers_are_not_read_as_floats() -> None:
         assert type(codec.loads(text)["n"]) is int
 
 
+@given(st.lists(st.dictionaries(st.text(), st.integers() | st.text() | st.none()
+                                | st.floats(allow_nan=False, allow_infinity=False),
+                                max_size=4), max_size=6))
+def test_objects_parsed_together_come_back_as_each_alone(objects: list[dict[str, object]]
+                                                         ) -> None:
+    members = [json.dumps(o)[1:-1] for o in objects]  # "key": value, ... (standard spelling)
+    assert codec.loads_objects(members) == objects
+    ints = [dict(o, n=2**70) for o in objects]
+    parsed = codec.loads_objects([json.dumps(o)[1:-1] for o in ints])
+    assert parsed == ints and all(type(o["n"]) is int for o in parsed)
+
+
 class _Moment(datetime):
     """A datetime subclass (as time-freezing libraries hand out), which orjson refuses."""
 
