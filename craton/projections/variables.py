@@ -128,10 +128,28 @@ def _rows_by_id(conn: Connection, ids: set[int], at: int | None,
 
 def _projects_by_uuid(conn: Connection, uuids: set[str], at: int | None,
                       tables: Tables) -> dict[str, Any]:
+    """The project rows, now or as of ``at``, by uuid.
+
+    Only current rows are indexed by uuid, and a project keeps its id for life, so
+    a past read takes each project's id from its current row and then the row true
+    at ``at`` by id (an index probe each); a project deleted since is looked for by
+    uuid among every version (a scan of the table).
+    """
     t = tables.resources
-    rows = conn.execute(of_resources(t, None, "uuid", at is not None),
-                        {"ids": sorted(uuids), "at": at})
-    return {r.uuid: r for r in rows if r.kind == "project"}
+    if not uuids:
+        return {}
+    current = {r.uuid: r for r in conn.execute(of_resources(t, None, "uuid", False),
+                                               {"ids": sorted(uuids)}) if r.kind == "project"}
+    if at is None:
+        return current
+    found = {r.uuid: r for r in _rows_by_id(conn, {r.id for r in current.values()}, at,
+                                            tables).values() if r.kind == "project"}
+    gone = uuids - current.keys()
+    if gone:
+        rows = conn.execute(of_resources(t, None, "uuid", True),
+                            {"ids": sorted(gone), "at": at})
+        found.update({r.uuid: r for r in rows if r.kind == "project"})
+    return found
 
 
 def chains(conn: Connection, rows: list[Any], at: int | None, tables: Tables = LIVE

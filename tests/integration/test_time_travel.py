@@ -9,6 +9,7 @@ import pytest
 from craton import replay
 from craton.bootstrap import Services
 from craton.domain import clock
+from craton.domain.meta import Meta, system_meta
 from craton.projections import audit, diff, listing, timeline, variables
 from craton.projections.tables import LIVE
 from tests.conftest import make_fleet
@@ -375,3 +376,27 @@ def test_resolving_many_rows_shares_what_lies_above_them_and_no_more(
             ("cell", f["cell"]["id"]), ("region", region))]
         found = variables.resolved_values(conn, rows, None)
     assert found == expected
+
+
+def test_a_past_read_resolves_through_its_project_even_one_deleted_since(
+        services: Services) -> None:
+    f = make_fleet(services)
+    led = services.ledger
+    led.set_variables(f["meta"], "project", f["project"]["id"], {"owner": "acme"})
+    gone = led.register(system_meta(), "project", {"name": "gone"}, variables={"owner": "x"})
+    meta = Meta(actor_id=1, actor_name="alice", source="api", project_id=str(gone["uuid"]),
+                reason="setup")
+    cloud = led.register(meta, "cloud", {"name": "cloud-x"})
+    moment = head(services)
+    led.delete(meta, "cloud", cloud["id"])
+    led.delete(system_meta(), "project", gone["id"])
+    later = led.register(system_meta(), "project", {"name": "later"}, variables={"owner": "y"})
+    for at, expected in ((moment, {f["host"]["id"]: "acme", cloud["id"]: "x"}),
+                         (None, {f["host"]["id"]: "acme"})):
+        with services.db.reading() as conn:
+            rows = [r for r in (listing.get_row(conn, kind, rid, None, at) for kind, rid in (
+                ("host", f["host"]["id"]), ("cloud", cloud["id"]))) if r is not None]
+            found = variables.resolved_values(conn, rows, at)
+        assert {rid: values.get("owner") for rid, values in found.items()} == expected
+    with services.db.reading() as conn:  # a project born after the moment is not there yet
+        assert variables._projects_by_uuid(conn, {str(later["uuid"])}, moment, LIVE) == {}
