@@ -27,7 +27,7 @@ from craton.collector import collector_paused
 from craton.db import EVENTS_TABLE
 from craton.memory import peak_mib
 from craton.progress import Progress
-from craton.projections import indexing
+from craton.projections import indexing, lateness
 from craton.projections.appender import Appender
 from craton.projections.bulk import analyze_committed
 from craton.projections.held import HeldBatch
@@ -44,6 +44,7 @@ SORT_KEYS = {
     "label_versions": ("resource_id", "label", "valid_from"),
     "member_versions": ("resource_id", "group_id", "valid_from"),
     "event_log": ("position",),
+    "late_events": ("position",),
     "projection_state": ("name",),
 }
 
@@ -131,6 +132,8 @@ def project_into(svc: Services, tables: Tables, *, batch_size: int = 5000,
         _project_share(svc, tables, batch_size, stop, Share(0, 1), bar.advance)
     else:
         workers_mib = _project_in_processes(svc, tables, batch_size, stop, parts, bar)
+    with svc.db.engine.begin() as conn:  # (which events are late takes the whole log)
+        lateness.record_all(conn, tables)
     bar.finish()
     return ReplayResult(events=bar.done, workers=parts, peak_mib=peak_mib() + workers_mib)
 

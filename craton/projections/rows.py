@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Select, Table
 
 from craton import codec
 from craton.batches import pieces
+from craton.projections import lateness
 from craton.projections.bulk import Pending, close_rows, insert_rows, touch_rows
 from craton.projections.pages import of_resources
 from craton.projections.tables import Tables
@@ -174,6 +175,7 @@ class Batch:
                        self.new_resources, pending)
             for keyed in (self.variables, self.facts, self.labels, self.members):
                 keyed.flush(pending)
+            lateness.record(self.conn, self.tables, self.events, pending)
             insert_rows(self.conn, self.tables.events, self.events, pending)
             if pending is not None:
                 pending.send()

@@ -34,10 +34,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from craton.domain.ids import MAX_ID
 
 # Bump when a read-model shape changes: a rebuild from the log follows.
-SCHEMA_VERSION = 6  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
+SCHEMA_VERSION = 7  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
 # indexes on the key/value tables; 4: the facts' one covers the key only; 5: a resource
 # row is versioned only when its fields change (variables, facts, labels: in place);
-# 6: the covering as-of indexes hold ``valid_to`` (index-only scans on PostgreSQL)
+# 6: the covering as-of indexes hold ``valid_to`` (index-only scans on PostgreSQL);
+# 7: late events, the time index holds positions (``lateness``)
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 TIME = DateTime(timezone=True)
@@ -96,6 +97,7 @@ class Tables:
     facts: Table
     members: Table
     events: Table
+    late: Table
     state: Table
 
     @property
@@ -105,11 +107,11 @@ class Tables:
     @property
     def rebuildable(self) -> list[Table]:
         """Every table a replay rebuilds from the log."""
-        return [*self.versioned, self.events]
+        return [*self.versioned, self.events, self.late]
 
     @property
     def all(self) -> list[Table]:
-        return [*self.versioned, self.events, self.state]
+        return [*self.versioned, self.events, self.late, self.state]
 
 
 # Columns PostgreSQL should know go together (multivariate statistics): a key
@@ -215,7 +217,8 @@ def build_tables(prefix: str = "", lean: bool = False) -> Tables:
         Column("reason", Text),
         Column("run_id", String(36)),
         Column("changes", JSON, nullable=False),
-        Index(f"{p}ix_event_time", "time"),
+        # The last event at or before a moment: one seek (``lateness``).
+        Index(f"{p}ix_event_time", "time", "position"),
         # A past read's version and update time of a row (``pages.stamps``), covered.
         Index(f"{p}ix_event_resource", "resource_id", "position", "version", "time"),
         Index(f"{p}ix_event_request", "request_id"),
@@ -223,12 +226,18 @@ def build_tables(prefix: str = "", lean: bool = False) -> Tables:
         Index(f"{p}ix_event_actor", "actor_name", "position"),
         Index(f"{p}ix_event_kind", "kind", "position"),
     )
+    # Events stamped earlier than one recorded before them (``lateness``).
+    late = Table(
+        f"{p}late_events", md,
+        Column("position", ID, primary_key=True, autoincrement=False),
+        Column("time", TIME, nullable=False),
+    )
     state = Table(
         f"{p}projection_state", md,
         Column("name", String(64), primary_key=True),
         Column("value", BigInteger().with_variant(Integer(), "sqlite"), nullable=False),
     )
-    tables = Tables(md, resources, kv[0], kv[2], kv[1], members, events, state)
+    tables = Tables(md, resources, kv[0], kv[2], kv[1], members, events, late, state)
     if not prefix:
         for table in tables.all:
             ddl = statistics_ddl(table.name)

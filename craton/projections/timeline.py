@@ -12,6 +12,7 @@ from sqlalchemy.dialects import sqlite
 
 from craton.db import READ_ON_BEGIN, driver, piggyback_text
 from craton.domain.errors import InvalidInput
+from craton.projections import lateness
 from craton.projections.tables import LIVE, Tables, valid_until
 
 
@@ -61,10 +62,9 @@ def log_head_text() -> str:
 
 
 def position_at(conn: Connection, moment: datetime, tables: Tables = LIVE) -> int:
-    """The last position recorded at or before ``moment`` (0 before the first event)."""
-    e = tables.events
-    value = conn.execute(select(func.max(e.c.position)).where(e.c.time <= moment)).scalar()
-    return int(value or 0)
+    """The last position recorded at or before ``moment`` (0 before the first event):
+    a seek on the time index and a look at the late events (``lateness``)."""
+    return lateness.position_at(conn, moment, tables)
 
 
 def parse_moment(value: str) -> int | datetime:
