@@ -66,6 +66,17 @@ def test_objects_parsed_together_come_back_as_each_alone(objects: list[dict[str,
     assert parsed == ints and all(type(o["n"]) is int for o in parsed)
 
 
+@given(st.lists(st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner), max_leaves=8),
+    max_size=6))
+def test_values_parsed_together_come_back_as_each_alone(values: list[object]) -> None:
+    texts = [json.dumps(v) for v in values]  # long integers included
+    assert codec.loads_many(texts) == [json.loads(t) for t in texts]
+    assert codec.loads_many([codec.dumps(v) for v in values]) == [json.loads(t) for t in texts]
+
+
 class _Moment(datetime):
     """A datetime subclass (as time-freezing libraries hand out), which orjson refuses."""
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from craton.domain.kinds import DEVICE_KINDS, KINDS
 from craton.projections import variables
-from craton.projections.listing import ListQuery, list_rows, present_rows, row_labels
+from craton.projections.items import list_items
+from craton.projections.listing import ListQuery, list_rows, row_labels
 from craton.projections.tables import LIVE
 from craton.projections.timeline import visible
 
@@ -41,14 +42,14 @@ class Devices:
             query = list_query(DEVICE_KINDS, q, caller.project_id, snap.at)
             if q["descendants"] and "parent_id" in query.filters:
                 query = replace(query, descendants_of=query.filters.pop("parent_id"))
-            rows, more = list_rows(snap.conn, query)
-            items = present_rows(snap.conn, rows, snap.at, query.details)
+            page = list_items(snap.conn, query)
             has_prev, before = previous_marker(snap.conn, query)
         grouped: dict[str, list[Any]] = {KINDS[k].plural: [] for k in DEVICE_KINDS}
-        for row, item in zip(rows, items, strict=True):
-            grouped[KINDS[row.kind].plural].append(item)
+        for kind, item in zip(page.kinds, page.items, strict=True):
+            grouped[KINDS[kind].plural].append(item)
         resp.media = {"devices": grouped, "links": links(
-            req, snap.position, q.get("marker"), rows[-1].id if rows else None, more,
+            req, snap.position, q.get("marker"), page.items[-1]["id"] if page.items else None,
+            page.more,
             (has_prev, before.id if before is not None else None))}
         set_position(resp, snap.position)
 

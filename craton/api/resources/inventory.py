@@ -7,7 +7,8 @@ from typing import Any
 import falcon
 
 from craton.domain.kinds import KINDS, Kind
-from craton.projections.listing import PRESENTED, ListQuery, list_rows, present_rows
+from craton.projections.items import list_items
+from craton.projections.listing import PRESENTED, ListQuery
 
 from .. import policy
 from ..context import (
@@ -69,15 +70,15 @@ class Collection:
             query = list_query((self.kind.name,), q, scope, snap.at)
             if self.kind.name == "project":
                 query.filters = {"name": q["name"]} if "name" in q else {}
-            rows, more = list_rows(snap.conn, query)
+            page = list_items(snap.conn, query)
+            items, more = page.items, page.more
             if self.kind.name == "project" and caller.project_id is not None:
                 # Root acting inside a project sees that project only.
-                rows, more = [r for r in rows if r.uuid == caller.project_id], False
-            items = present_rows(snap.conn, rows, snap.at, query.details)
+                items, more = [i for i in items if i["uuid"] == caller.project_id], False
             has_prev, before = previous_marker(snap.conn, query)
         set_position(resp, snap.position)
         resp.media = {self.kind.plural: items, "links": links(
-            req, snap.position, marker, item_id(rows[-1]) if rows else None, more,
+            req, snap.position, marker, items[-1]["id"] if items else None, more,
             (has_prev, item_id(before) if before is not None else None))}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:

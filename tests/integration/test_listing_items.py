@@ -1,0 +1,78 @@
+"""A listing page made from the driver's rows equals the same page made from
+SQLAlchemy's rows, item for item; the same tests on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from craton.api.auth import ensure_root
+from craton.bootstrap import Services
+from craton.domain import clock
+from craton.domain.meta import system_meta
+from craton.projections import timeline
+from craton.projections.items import list_items, sqlite_iso
+from craton.projections.listing import PRESENTED, ListQuery, list_rows, present_rows
+from tests.conftest import make_fleet
+
+WHOLE = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)  # no microseconds: spelt without them
+
+
+def both_ways(svc: Services, **asked: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    q = ListQuery(with_labels=True, columns=PRESENTED, **asked)
+    with svc.db.reading() as conn:
+        rows, more = list_rows(conn, q)
+        expected = present_rows(conn, rows, q.at, q.details)
+        page = list_items(conn, q)
+    assert page.more == more
+    assert page.kinds == [r.kind for r in rows]
+    return page.items, expected
+
+
+def test_items_from_the_drivers_rows_equal_the_presented_rows(services: Services) -> None:
+    with clock.using(lambda: WHOLE):
+        f = make_fleet(services)
+    led, meta, region = services.ledger, f["meta"], f["region"]["id"]
+    for n in range(5):
+        moment = WHOLE + timedelta(seconds=n, microseconds=n * 1001)
+        with clock.using(lambda moment=moment: moment):  # type: ignore[misc]
+            host = led.register(meta, "host", {"name": f"h{n}", "region_id": region,
+                                               "ip_address": f"10.0.0.{n}"},
+                                variables={"n": n, "big": 2**70}, labels=["gpu", f"r{n}"])
+    with services.db.reading() as conn:
+        past = timeline.head(conn)
+    led.set_variables(meta, "host", host["id"], {"n": "later"})
+    led.add_labels(meta, "host", f["host"]["id"], ["zeta", "alpha"])
+    led.register(meta, "network-device", {"name": "sw1", "region_id": region,
+                                          "device_type": "switch"})
+    led.register(system_meta(), "project", {"name": "second"})
+    ensure_root(services, "root-token-" + "r" * 30)
+    asks: list[dict[str, Any]] = [
+        {"kinds": ("host",)},
+        {"kinds": ("host",), "details": True},
+        {"kinds": ("host",), "limit": 2},
+        {"kinds": ("host",), "at": past, "details": True},
+        {"kinds": ("host",), "labels": ["gpu"], "sort_dir": "desc"},
+        {"kinds": ("host",), "vars": {"n": 1}},
+        {"kinds": ("host", "network-device")},
+        {"kinds": ("project",)},
+        {"kinds": ("user",)},
+        {"kinds": ("region",), "project_id": str(f["project"]["uuid"])},
+    ]
+    for asked in asks:
+        items, expected = both_ways(services, **asked)
+        assert items == expected, asked
+        assert items, asked
+    users, _ = both_ways(services, kinds=("user",))
+    assert all("username" in u and "name" not in u for u in users)
+
+
+@pytest.mark.parametrize("stored", [
+    "2026-05-01 12:00:00.000000", "2026-05-01 12:00:00.000001", "1999-12-31 23:59:59.999999",
+    "2026-05-01 12:00:00", "2026-05-01T12:00:00.250000",
+])
+def test_sqlite_times_are_respelt_as_iso_spells_them(stored: str) -> None:
+    parsed = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    assert sqlite_iso(stored) == timeline.iso(parsed)
