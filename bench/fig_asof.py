@@ -61,6 +61,7 @@ def measure_fleet(db: Scratch, sizes: Sizes, log: Any) -> Figure:
             folded = naive.fleet_as_of(conn, svc.ledger.mapper, position)
             naive_s = now() - start
             queried = whole_fleet(conn, position, sizes.log_hosts + 1)
+            late = conn.execute(select(func.count()).select_from(LIVE.late)).scalar()
         as_of, current = median(times["as_of"]), median(times["current"])
         fig.measurements += [
             Measurement("whole fleet as of a past moment", "s", as_of, current,
@@ -73,6 +74,7 @@ def measure_fleet(db: Scratch, sizes: Sizes, log: Any) -> Figure:
                        "as_of_runs_s": [round(t, 3) for t in times["as_of"]],
                        "current_runs_s": [round(t, 3) for t in times["current"]],
                        "moment_to_position_s": round(median(times["moment_to_position"]), 3),
+                       "late_events": late,
                        "naive_replay_s": round(naive_s, 3),
                        "naive_replay_agrees": folded == queried}
         if folded != queried:  # a fast wrong answer must not pass

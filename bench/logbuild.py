@@ -44,7 +44,8 @@ from craton.settings import Settings
 
 BATCH = 5000
 INFO = "bench_log_info"
-FORMAT = 2  # bumped whenever what a log holds changes, so old caches are not reused
+FORMAT = 3  # bumped whenever what a log holds changes, so old caches are not reused
+# (3: every event stamped no earlier than the one recorded before it)
 
 
 def log_name(kind: str, events: int, hosts: int, instances: int) -> str:
@@ -124,10 +125,14 @@ def _build(svc: Any, work: Scratch, dbs: dict[int, Scratch], sizes: list[int],
                 _snapshot(svc, work, dbs[pending.pop(0)], total, log)
             if not pending:
                 break
-            todo = min(BATCH, pending[0] - total)
+            # Distinct hosts per batch: a batch records each aggregate's events together,
+            # so a host changed twice in one would have its second change recorded before
+            # changes stamped earlier. A ledger's commands record each change as it is
+            # stamped; so does this log.
+            todo = min(BATCH, pending[0] - total, len(host_aggs))
             batch = []
-            for _ in range(todo):
-                _hid, agg = host_aggs[rng.randrange(len(host_aggs))]
+            for index in rng.sample(range(len(host_aggs)), todo):
+                _hid, agg = host_aggs[index]
                 agg.set_variables(change_meta(project["uuid"], rng).as_dict(),
                                   variable_change(rng))
                 batch.append(agg)
