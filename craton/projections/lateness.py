@@ -5,8 +5,10 @@ before it: a past imported after the present, or a writer whose clock runs
 behind. The events that are not late are stamped in the order they were
 recorded, so the last event at or before a moment is found by one seek on
 the time index, and a late one recorded after it (stamped at or before the
-moment) by a look at the late events, normally none. Without them, finding
-that event meant walking the log back from its head to the moment.
+moment) by walking the late events back from the last one: none in a ledger
+whose writers share one clock, as many as an imported past or a clock
+running behind left after the answer otherwise. Without them, finding that
+event meant walking the whole log back from its head to the moment.
 
 Which events are late follows from the log alone: a live change works it out
 for its own events as it records them (against the latest stamp recorded
@@ -21,11 +23,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, func, select
 
+from craton.batches import pieces
 from craton.db import driver
 from craton.projections.bulk import SQLITE_TIMES, Pending
 from craton.projections.tables import Tables
 
 Row = dict[str, Any]
+SQLITE_EVENTS_PER_STATEMENT = 300  # three values each
 
 
 def _flags(events: list[Row]) -> list[bool]:
@@ -63,11 +67,15 @@ def record(conn: Connection, tables: Tables, events: list[Row],
             own.send()
         return
     times = SQLITE_TIMES.column([e["time"] for e in events])
-    rows = ",".join(["(?, ?, ?)"] * len(events))
-    values = [v for e, t, f in zip(events, times, flags, strict=True)
-              for v in (e["position"], t, int(f))]
-    driver(conn).execute(f"INSERT INTO {late} (position, time) SELECT column1, column2 "
-                         f"FROM (VALUES {rows}) AS batch {where}", values)
+    marked = list(zip(events, times, flags, strict=True))
+    cursor = driver(conn)
+    # In pieces: SQLite binds at most 32,766 values to a statement (999 before 3.32).
+    # Every piece still runs before the batch's events are in the log.
+    for piece in pieces(marked, SQLITE_EVENTS_PER_STATEMENT):
+        rows = ",".join(["(?, ?, ?)"] * len(piece))
+        values = [v for e, t, f in piece for v in (e["position"], t, int(f))]
+        cursor.execute(f"INSERT INTO {late} (position, time) SELECT column1, column2 "
+                       f"FROM (VALUES {rows}) AS batch {where}", values)
 
 
 def record_all(conn: Connection, tables: Tables) -> int:
@@ -86,7 +94,10 @@ def _position_statement(events: Table, late: Table) -> Select[Any]:
     moment = bindparam("moment", type_=events.c.time.type)
     t, p = events.c.time, events.c.position
     last = select(p).where(t <= moment).order_by(t.desc(), p.desc()).limit(1)  # one seek
-    after = select(func.max(late.c.position)).where(late.c.time <= moment)
+    # (the primary key walked back from the last late event: no time index on either
+    # database finds the greatest position among the stamps at or before a moment)
+    after = select(late.c.position).where(late.c.time <= moment) \
+        .order_by(late.c.position.desc()).limit(1)
     return select(last.scalar_subquery(), after.scalar_subquery())
 
 

@@ -122,6 +122,45 @@ def test_a_replay_finds_the_same_late_events(services: Services) -> None:
     assert_every_moment_exact(services)
 
 
+def test_one_large_write_notes_its_late_events_in_every_piece(services: Services) -> None:
+    """A write larger than a COPY (PostgreSQL) and than one statement's values (SQLite),
+    late both within itself and against the log before it."""
+    with clock.using(lambda: START + timedelta(hours=2)):
+        f = make_fleet(services)
+    times = cycle(stamped([130, 20, 140, 90, 150, 150, 10]))
+    document = {"clouds": [{"name": "c"}], "regions": [{"name": "r", "cloud": "c"}],
+                "hosts": [{"name": f"h{i}", "region": "r"} for i in range(700)]}
+    with clock.using(lambda: next(times)):
+        import_fleet(services.ledger, f["meta"], document, batch_size=1000)
+    log = stamps(services)
+    assert late_positions(services) == expected_late(log)
+    assert len(late_positions(services)) > 300
+    assert_every_moment_exact(services)
+
+
+def test_changes_made_while_a_rebuild_runs_are_noted_by_its_catch_up(
+        services: Services) -> None:
+    with clock.using(lambda: START + timedelta(hours=1)):
+        f = make_fleet(services)
+    led, meta, host = services.ledger, f["meta"], f["host"]["id"]
+    scratch = replay._fresh(services, replay.SCRATCH)
+    try:
+        replay.project_into(services, scratch, workers=1)
+        for minutes in (90, 30, 95, 95, 0):  # after the replay read the log
+            moment = START + timedelta(minutes=minutes)
+            with clock.using(lambda moment=moment: moment):  # type: ignore[misc]
+                led.set_variables(meta, "host", host, {"m": minutes})
+        with services.db.writing() as session:
+            replay._catch_up(services, scratch, session.connection())
+        with services.db.reading() as conn:
+            caught = list(conn.execute(select(scratch.late.c.position)
+                                       .order_by(scratch.late.c.position)).scalars())
+    finally:
+        scratch.metadata.drop_all(services.db.engine)
+    assert caught == late_positions(services) == expected_late(stamps(services))
+    assert len(caught) == 2
+
+
 def test_a_log_in_order_has_no_late_events(services: Services) -> None:
     make_fleet(services)
     assert late_positions(services) == []

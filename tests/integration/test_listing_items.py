@@ -67,6 +67,22 @@ def test_items_from_the_drivers_rows_equal_the_presented_rows(services: Services
         assert items, asked
     users, _ = both_ways(services, kinds=("user",))
     assert all("username" in u and "name" not in u for u in users)
+    # a second page, after a marker; a page past the end
+    first, _ = both_ways(services, kinds=("host",), limit=3)
+    second, expected = both_ways(services, kinds=("host",), limit=3, marker=first[-1]["id"])
+    assert second == expected and second and second[0]["id"] != first[-1]["id"]
+    empty, expected = both_ways(services, kinds=("host",), labels=["no-such-label"])
+    assert empty == expected == []
+
+
+def test_items_keep_long_integers_exact(services: Services) -> None:
+    f = make_fleet(services)
+    big = 10**20 + 1
+    services.ledger.register(f["meta"], "instance", {"name": "vm", "host_id": f["host"]["id"],
+                                                    "memory_mb": big})
+    items, expected = both_ways(services, kinds=("instance",))
+    assert items == expected
+    assert items[0]["memory_mb"] == big and type(items[0]["memory_mb"]) is int
 
 
 @pytest.mark.parametrize("stored", [
