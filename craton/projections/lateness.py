@@ -10,9 +10,9 @@ whose writers share one clock, as many as an imported past or a clock
 running behind left after the answer otherwise. Without them, finding that
 event meant walking the whole log back from its head to the moment.
 
-Which events are late follows from the log alone: a live change works it out
-for its own events as it records them (against the latest stamp recorded
-before them, in the same round trip), and a replay for the whole log at once.
+Which events are late follows from the log alone: a live change has the
+database work it out for its own events once they are written (in the same
+round trip), and a replay for the whole log at once.
 """
 
 from __future__ import annotations
@@ -23,69 +23,47 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, Table, bindparam, func, select
 
-from craton.batches import pieces
 from craton.db import driver
-from craton.projections.bulk import SQLITE_TIMES, Pending
+from craton.projections.bulk import Pending
 from craton.projections.tables import Tables
 
 Row = dict[str, Any]
-SQLITE_EVENTS_PER_STATEMENT = 300  # three values each
 
 
-def _flags(events: list[Row]) -> list[bool]:
-    """For each event of a batch (in position order): stamped earlier than one before
-    it in the batch. The others are late only if earlier than the stamps recorded
-    before the batch, which the database knows."""
-    flags, latest = [], None
-    for event in events:
-        time = event["time"]
-        flags.append(latest is not None and time < latest)
-        if latest is None or time > latest:
-            latest = time
-    return flags
+def _record_sql(log: str, late: str, first: int) -> str:
+    """The late events among those from position ``first`` on (the batch just
+    written, the last in the log): each against the latest stamp before it, in the
+    batch or before the batch."""
+    return (f"INSERT INTO {late} (position, time) SELECT batch.position, batch.time FROM ("
+            "SELECT position, time, max(time) OVER (ORDER BY position "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before "
+            f"FROM {log} WHERE position >= {int(first)}) AS batch, "
+            f"(SELECT max(time) AS latest FROM {log} WHERE position < {int(first)}) AS prior "
+            "WHERE batch.time < prior.latest OR batch.time < batch.before")
 
 
 def record(conn: Connection, tables: Tables, events: list[Row],
            pending: Pending | None = None) -> None:
-    """Note a batch's late events; to run before the batch's events are written to the
-    event log (its latest stamp is then the latest one recorded before them)."""
+    """Note a batch's late events, once its events are written to the event log (in
+    ``pending``'s round trip, after them, when given). The database works them out
+    from the rows it holds: nothing is sent but the batch's first position."""
     if not events:
         return
-    late, log = tables.late.name, tables.events.name
-    flags = _flags(events)
-    where = f"WHERE column3 OR column2 < (SELECT max(time) FROM {log})"
+    sql = _record_sql(tables.events.name, tables.late.name,
+                      min(e["position"] for e in events))
     if pending is not None:
-        pending.add(f"INSERT INTO {late} (position, time) SELECT column1, column2 "
-                    "FROM (VALUES ", "(%s::bigint, %s::timestamptz, %s)",
-                    [(e["position"], e["time"], f) for e, f in zip(events, flags, strict=True)],
-                    f") AS batch {where}")
+        pending.add(sql, "", [])
         return
-    if conn.dialect.name == "postgresql":
-        with Pending.held(conn) as own:
-            assert own is not None
-            record(conn, tables, events, own)
-            own.send()
-        return
-    times = SQLITE_TIMES.column([e["time"] for e in events])
-    marked = list(zip(events, times, flags, strict=True))
-    cursor = driver(conn)
-    # In pieces: SQLite binds at most 32,766 values to a statement (999 before 3.32).
-    # Every piece still runs before the batch's events are in the log.
-    for piece in pieces(marked, SQLITE_EVENTS_PER_STATEMENT):
-        rows = ",".join(["(?, ?, ?)"] * len(piece))
-        values = [v for e, t, f in piece for v in (e["position"], t, int(f))]
-        cursor.execute(f"INSERT INTO {late} (position, time) SELECT column1, column2 "
-                       f"FROM (VALUES {rows}) AS batch {where}", values)
+    cursor = driver(conn).cursor()
+    try:
+        cursor.execute(sql)
+    finally:
+        cursor.close()
 
 
 def record_all(conn: Connection, tables: Tables) -> int:
     """Note every late event of a freshly projected log (a replay's); returns how many."""
-    late, log = tables.late.name, tables.events.name
-    conn.exec_driver_sql(
-        f"INSERT INTO {late} (position, time) SELECT position, time FROM ("
-        "SELECT position, time, max(time) OVER (ORDER BY position "
-        "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before "
-        f"FROM {log}) AS ordered WHERE time < before")
+    conn.exec_driver_sql(_record_sql(tables.events.name, tables.late.name, 0))
     return int(conn.execute(select(func.count()).select_from(tables.late)).scalar() or 0)
 
 

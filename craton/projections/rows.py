@@ -175,8 +175,8 @@ class Batch:
                        self.new_resources, pending)
             for keyed in (self.variables, self.facts, self.labels, self.members):
                 keyed.flush(pending)
-            lateness.record(self.conn, self.tables, self.events, pending)
             insert_rows(self.conn, self.tables.events, self.events, pending)
+            lateness.record(self.conn, self.tables, self.events, pending)
             if pending is not None:
                 pending.send()
         self.closed_resources, self.new_resources, self.events = [], [], []

@@ -122,9 +122,9 @@ def test_a_replay_finds_the_same_late_events(services: Services) -> None:
     assert_every_moment_exact(services)
 
 
-def test_one_large_write_notes_its_late_events_in_every_piece(services: Services) -> None:
-    """A write larger than a COPY (PostgreSQL) and than one statement's values (SQLite),
-    late both within itself and against the log before it."""
+def test_one_large_write_notes_its_late_events(services: Services) -> None:
+    """A write whose events go in by COPY (PostgreSQL), late both within itself and
+    against the log before it."""
     with clock.using(lambda: START + timedelta(hours=2)):
         f = make_fleet(services)
     times = cycle(stamped([130, 20, 140, 90, 150, 150, 10]))
