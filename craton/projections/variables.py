@@ -152,9 +152,13 @@ def _projects_by_uuid(conn: Connection, uuids: set[str], at: int | None,
     return found
 
 
+Above = tuple[Any, list[Any], tuple[int, ...]]  # a row, the rows above it and their ids
+
+
 def chains(conn: Connection, rows: list[Any], at: int | None, tables: Tables = LIVE
-           ) -> dict[int, tuple[list[Any], tuple[int, ...]]]:
-    """For each row, the rows its variables resolve through (nearest first) and their ids."""
+           ) -> dict[int, Above]:
+    """For each row: itself, the rows its variables resolve through (nearest first) and
+    their ids. Rows that share what lies above them share one list and one tuple."""
     known: dict[int, Any] = {}  # id -> row
     links: dict[int, tuple[Any, ...]] = {}  # id -> the row's columns a chain follows
 
@@ -216,19 +220,19 @@ def chains(conn: Connection, rows: list[Any], at: int | None, tables: Tables = L
     # Most rows (a fleet's hosts) have neither parent nor device: what lies above
     # them depends only on their cell, region, cloud and project, worked out once.
     shared: dict[tuple[Any, ...], tuple[list[Any], tuple[int, ...]]] = {}
-    out: dict[int, tuple[list[Any], tuple[int, ...]]] = {}
+    out: dict[int, Above] = {}
     for rid, row in zip(order, rows, strict=True):
         link = links[rid]
         if link[PARENT] or link[DEVICE] or rid in (link[CELL], link[REGION], link[CLOUD]):
             chain, ids = above(rid, link)
-            out[rid] = ([row, *chain], (rid, *ids))
+            out[rid] = (row, chain, tuple(ids))
             continue
         key = link[KIND] == "project", link[CELL], link[REGION], link[CLOUD], link[P]
         tail = shared.get(key)
         if tail is None:
             chain, ids = above(rid, link)
             tail = shared[key] = chain, tuple(ids)
-        out[rid] = ([row, *tail[0]], (rid, *tail[1]))
+        out[rid] = (row, *tail)
     return out
 
 
@@ -253,9 +257,11 @@ def resolved_values(conn: Connection, rows: list[Any], at: int | None,
 def _resolved(conn: Connection, rows: list[Any], at: int | None,
               tables: Tables, sources: bool) -> dict[int, dict[str, Any]]:
     by_row = chains(conn, rows, at, tables)
-    own = values_of(conn, tables.variables,
-                    sorted({i for _chain, ids in by_row.values() for i in ids}), at)
-    tails: dict[tuple[int, ...], dict[str, Any]] = {}
+    wanted = set(by_row)
+    for ids in {id(above): above for _row, _chain, above in by_row.values()}.values():
+        wanted.update(ids)
+    own = values_of(conn, tables.variables, sorted(wanted), at)
+    tails: dict[tuple[int, ...], dict[str, Any]] = {(): {}}
 
     def level(rid: int, row: Any) -> dict[str, Any]:
         """What one level of a chain sets: values, or (value, row) pairs."""
@@ -277,8 +283,9 @@ def _resolved(conn: Connection, rows: list[Any], at: int | None,
         return merged
 
     out: dict[int, dict[str, Any]] = {}
-    for rid, (chain, ids) in by_row.items():
-        merged = dict(tail_of(chain[1:], ids[1:])) if len(chain) > 1 else {}
-        merged.update(level(rid, chain[0]))
-        out[rid] = merged
+    for rid, (row, chain, ids) in by_row.items():
+        tail = tails.get(ids)
+        if tail is None:
+            tail = tail_of(chain, ids)
+        out[rid] = {**tail, **level(rid, row)}
     return out
