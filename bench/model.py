@@ -87,18 +87,22 @@ class Figure:
         return all(results) if results else None
 
     def as_json(self) -> dict[str, Any]:
-        first = next((m for m in self.measurements if m.target is not None), None)
-        return {
-            "title": TITLES.get(self.number, ""),
-            # the figure's headline: its first measurement with a target
-            "value": _num(first.value) if first else None,
-            "baseline": _num(first.baseline) if first else None,
-            "ratio": _num(first.ratio) if first else None,
-            "target": first.target.text() if first and first.target else None,
-            "met": self.met,
-            "measurements": [m.as_json() for m in self.measurements],
-            "details": self.details, "profile": self.profile, "error": self.error,
-        }
+        measurements = [m.as_json() for m in self.measurements]
+        return {"title": TITLES.get(self.number, ""), **headline(measurements),
+                "met": self.met, "measurements": measurements,
+                "details": self.details, "profile": self.profile, "error": self.error}
+
+
+def headline(measurements: list[dict[str, Any]]) -> dict[str, Any]:
+    """A figure's value, baseline, ratio and target as one line shows them: its first
+    measurement that misses its target, else its first with a target."""
+    targeted = [m for m in measurements if m.get("target") is not None]
+    chosen = next((m for m in targeted if m.get("met") is False),
+                  targeted[0] if targeted else None)
+    if chosen is None:
+        return {"value": None, "baseline": None, "ratio": None, "target": None}
+    return {"value": chosen["value"], "baseline": chosen["baseline"],
+            "ratio": chosen["ratio"], "target": chosen["target"]["text"]}
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 
 from bench import analysis, plots
 from bench.config import DOCS
-from bench.model import TIMES, TITLES
+from bench.model import TIMES, TITLES, headline
 
 JSON_PATH = DOCS / "benchmarks.json"
 MD_PATH = DOCS / "benchmarks.md"
@@ -87,8 +87,7 @@ def _by_number(runs: dict[str, Any]) -> dict[str, Any]:
         for database, run in sorted(runs.items()):
             fig = run.get("figures", {}).get(str(number))
             if fig is not None:
-                entry[database] = {k: fig[k] for k in
-                                   ("value", "baseline", "ratio", "target", "met")}
+                entry[database] = {**headline(fig.get("measurements", [])), "met": fig["met"]}
         out[str(number)] = entry
     return out
 
@@ -137,12 +136,15 @@ def markdown(data: dict[str, Any], images: list[Path], target_plot: Path | None)
         cells = []
         for database in sorted(runs):
             fig = runs[database].get("figures", {}).get(str(number))
+            ratio = headline(fig.get("measurements", []))["ratio"] if fig else None
             cells.append("not run" if fig is None else
-                         _met(fig["met"]) + (f" ({_fmt(fig['ratio'])}{TIMES})"
-                                             if fig.get("ratio") is not None else ""))
+                         _met(fig["met"]) + (f" ({_fmt(ratio)}{TIMES})"
+                                             if ratio is not None else ""))
         lines.append(f"| {number} | {TITLES[number]} | {TARGETS[number]} | "
                      + " | ".join(cells) + " |")
-    lines += ["", "A ratio is the measured value divided by its baseline. For times "
+    lines += ["", "A ratio is the measured value divided by its baseline; where a figure "
+              "has several measurements, the one shown is the first that misses its "
+              "target (else the first). For times "
               f"lower is better (target ≤ N{TIMES}); for rates higher is better "
               f"(target ≥ N{TIMES}).", ""]
     if target_plot is not None:
@@ -170,7 +172,9 @@ def _run_section(database: str, run: dict[str, Any]) -> list[str]:
                      "progress at the time of the run)" if modified else "")
                   + ". Figures carried over from an earlier run name theirs.", ""]
     if run.get("sizes"):
-        lines += ["Sizes: " + ", ".join(f"{k} {v}" for k, v in run["sizes"].items()), ""]
+        lines += ["Sizes: " + ", ".join(
+            f"{k} {tuple(v) if isinstance(v, list) else v}" for k, v in run["sizes"].items()),
+            ""]
     for note in run.get("notes", []):
         lines.append(f"- {note}")
     if run.get("notes"):
