@@ -35,12 +35,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     with svc.db.reading() as conn:
         empty = head(conn) == 0
     token = settings.root_token
-    if token:
-        ensure_root(svc, token)
-    if empty and args.demo:
+    if empty and args.demo:  # first: its weeks of history are stamped before today
         print("loading the demo fleet (a few seconds)...", file=sys.stderr)
         summary = load_demo(svc.ledger)
         print(f"demo fleet: {summary['hosts']} hosts, {summary['instances']} instances")
+    if token:
+        ensure_root(svc, token)
     if empty and not token:
         token = create_root(svc)
     svc.close()

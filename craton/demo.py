@@ -28,13 +28,19 @@ class _Clock:
     def jump(self, **delta: float) -> None:
         self.at += timedelta(**delta)
 
+    def reach(self, moment: datetime) -> None:
+        """On to ``moment``, unless already past it (the clock never goes back)."""
+        self.at = max(self.at, moment)
+
 
 def load_demo(ledger: Ledger, *, seed: int = 7, regions: int = 3, cells: int = 2,
               hosts_per_cell: int = 40, instances_per_host: int = 4, days: int = 21,
               show_progress: bool | None = None) -> dict[str, Any]:
     """Register a demo fleet and then ``days`` of day-to-day changes; returns a summary."""
     rng = random.Random(seed)
-    tick = _Clock(datetime.now(UTC) - timedelta(days=days + 1))
+    # (each day of history starts a day after the one before and takes less than a
+    # day, so the last one ends before today: nothing is stamped in the future)
+    tick = _Clock(datetime.now(UTC) - timedelta(days=days + 2))
     bar = Progress("demo fleet", None, enabled=show_progress)
     with clock.using(tick), ledger.db.writing():
         project = ledger.register(system_meta("demo fleet"), "project", {"name": "demo"},
@@ -117,8 +123,9 @@ def _history(ledger: Ledger, rng: random.Random, tick: _Clock, project_id: str,
     """Day-to-day operations: variables, labels, facts, moves, retirements."""
     cell_of = {h["id"]: h["fields"]["cell_id"] for h in hosts}
     vm_cell = {vm["id"]: cell_of[vm["fields"]["host_id"]] for vm in instances}
-    for _day in range(days):
-        tick.jump(days=1)
+    first = tick.at
+    for day in range(days):
+        tick.reach(first + timedelta(days=day + 1))
         for _ in range(rng.randint(8, 16)):
             meta = _meta(project_id, rng.choice(OPERATORS), rng.choice(REASONS))
             host = rng.choice(hosts)
