@@ -30,16 +30,31 @@ from craton.projections.tables import Tables
 Row = dict[str, Any]
 
 
-def _record_sql(log: str, late: str, first: int) -> str:
+def _record_sql(log: str, late: str, first: int, by_time: bool = True) -> str:
     """The late events among those from position ``first`` on (the batch just
     written, the last in the log): each against the latest stamp before it, in the
-    batch or before the batch."""
+    batch or before the batch.
+
+    The latest stamp before the batch is one seek on the time index (``by_time``),
+    or, where the log has no time index yet (a rebuild's, until its swap), the
+    stamp of the last event before the batch that is not late: the primary key
+    walked back over the late events, normally none.
+    """
+    start = int(first)
+    latest = (f"SELECT max(time) AS latest FROM {log} WHERE position < {start}" if by_time
+              else f"SELECT (SELECT time FROM {log} WHERE position < {start} AND NOT "
+                   f"EXISTS (SELECT 1 FROM {late} WHERE {late}.position = {log}.position) "
+                   "ORDER BY position DESC LIMIT 1) AS latest")  # (a row, even for none)
     return (f"INSERT INTO {late} (position, time) SELECT batch.position, batch.time FROM ("
             "SELECT position, time, max(time) OVER (ORDER BY position "
             "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before "
-            f"FROM {log} WHERE position >= {int(first)}) AS batch, "
-            f"(SELECT max(time) AS latest FROM {log} WHERE position < {int(first)}) AS prior "
+            f"FROM {log} WHERE position >= {start}) AS batch, "
+            f"({latest}) AS prior "
             "WHERE batch.time < prior.latest OR batch.time < batch.before")
+
+
+def _has_time_index(log: Table) -> bool:
+    return any(index.name and index.name.endswith("ix_event_time") for index in log.indexes)
 
 
 def record(conn: Connection, tables: Tables, events: list[Row],
@@ -50,7 +65,7 @@ def record(conn: Connection, tables: Tables, events: list[Row],
     if not events:
         return
     sql = _record_sql(tables.events.name, tables.late.name,
-                      min(e["position"] for e in events))
+                      min(e["position"] for e in events), _has_time_index(tables.events))
     if pending is not None:
         pending.add(sql, "", [])
         return

@@ -140,16 +140,25 @@ def test_one_large_write_notes_its_late_events(services: Services) -> None:
 
 def test_changes_made_while_a_rebuild_runs_are_noted_by_its_catch_up(
         services: Services) -> None:
+    """The catch-up's log has no time index until the swap: the latest stamp before a
+    batch is the last event's that is not late (here the log the replay read ends
+    with a late one)."""
     with clock.using(lambda: START + timedelta(hours=1)):
         f = make_fleet(services)
     led, meta, host = services.ledger, f["meta"], f["host"]["id"]
+
+    def change(minutes: int) -> None:
+        moment = START + timedelta(minutes=minutes)
+        with clock.using(lambda: moment):
+            led.set_variables(meta, "host", host, {"m": minutes})
+
+    change(90)
+    change(70)  # late, and the last event the replay reads
     scratch = replay._fresh(services, replay.SCRATCH)
     try:
         replay.project_into(services, scratch, workers=1)
-        for minutes in (90, 30, 95, 95, 0):  # after the replay read the log
-            moment = START + timedelta(minutes=minutes)
-            with clock.using(lambda moment=moment: moment):  # type: ignore[misc]
-                led.set_variables(meta, "host", host, {"m": minutes})
+        for minutes in (80, 95, 95, 0):  # after the replay read the log
+            change(minutes)
         with services.db.writing() as session:
             replay._catch_up(services, scratch, session.connection())
         with services.db.reading() as conn:
@@ -158,7 +167,27 @@ def test_changes_made_while_a_rebuild_runs_are_noted_by_its_catch_up(
     finally:
         scratch.metadata.drop_all(services.db.engine)
     assert caught == late_positions(services) == expected_late(stamps(services))
-    assert len(caught) == 2
+    assert len(caught) == 3  # 70; 80 (after 90, though right after a late one); 0
+
+
+def test_a_rebuild_of_an_empty_log_notes_what_arrives_meanwhile(services: Services) -> None:
+    """The catch-up's log has no time index until the swap; its first batch has nothing
+    before it, and is late only within itself."""
+    scratch = replay._fresh(services, replay.SCRATCH)
+    try:
+        replay.project_into(services, scratch, workers=1)  # nothing to replay yet
+        times = cycle(stamped([30, 10, 40, 20]))
+        with clock.using(lambda: next(times)):
+            make_fleet(services)
+        with services.db.writing() as session:
+            replay._catch_up(services, scratch, session.connection())
+        with services.db.reading() as conn:
+            caught = list(conn.execute(select(scratch.late.c.position)
+                                       .order_by(scratch.late.c.position)).scalars())
+    finally:
+        scratch.metadata.drop_all(services.db.engine)
+    assert caught == late_positions(services) == expected_late(stamps(services))
+    assert caught
 
 
 def test_a_log_in_order_has_no_late_events(services: Services) -> None:
