@@ -34,11 +34,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from craton.domain.ids import MAX_ID
 
 # Bump when a read-model shape changes: a rebuild from the log follows.
-SCHEMA_VERSION = 7  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
+SCHEMA_VERSION = 8  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
 # indexes on the key/value tables; 4: the facts' one covers the key only; 5: a resource
 # row is versioned only when its fields change (variables, facts, labels: in place);
 # 6: the covering as-of indexes hold ``valid_to`` (index-only scans on PostgreSQL);
-# 7: late events, the time index holds positions (``lateness``)
+# 7: late events, the time index holds positions (``lateness``); 8: the current
+# variables' index holds their values
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 TIME = DateTime(timezone=True)
@@ -181,7 +182,13 @@ def build_tables(prefix: str = "", lean: bool = False) -> Tables:
         ]
         if name != "label":
             cols.append(Column("value", Text, nullable=False))
-        indexes: list[Index] = [_current(f"{p}ix_{name}_current", "resource_id", key)]
+        # Variables' current index also holds the value (bounded, as ``ix_variable_by_value``
+        # says), and ``valid_to`` (SQLite reads from an index alone only when it holds
+        # every column the query names, its partial condition's too): a resource's
+        # current variables are read from the index alone.
+        current = ("resource_id", key, "value", "valid_to") if name == "variable" \
+            else ("resource_id", key)
+        indexes: list[Index] = [_current(f"{p}ix_{name}_current", *current)]
         if name != "fact":
             by_value = (key, "value") if name == "variable" else (key,)
             indexes.append(_current(f"{p}ix_{name}_by_value", *by_value))
