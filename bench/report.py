@@ -137,8 +137,9 @@ def markdown(data: dict[str, Any], images: list[Path], target_plot: Path | None)
         for database in sorted(runs):
             fig = runs[database].get("figures", {}).get(str(number))
             ratio = headline(fig.get("measurements", []))["ratio"] if fig else None
+            # (four digits: a ratio just short of its target must not read as on it)
             cells.append("not run" if fig is None else
-                         _met(fig["met"]) + (f" ({_fmt(ratio)}{TIMES})"
+                         _met(fig["met"]) + (f" ({ratio:.4g}{TIMES})"
                                              if ratio is not None else ""))
         lines.append(f"| {number} | {TITLES[number]} | {TARGETS[number]} | "
                      + " | ".join(cells) + " |")
