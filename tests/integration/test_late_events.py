@@ -9,7 +9,7 @@ after it.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import cycle
 
@@ -138,6 +138,22 @@ def test_one_large_write_notes_its_late_events(services: Services) -> None:
     assert_every_moment_exact(services)
 
 
+def rebuilt_while(svc: Services, meanwhile: Callable[[], object]) -> list[int]:
+    """Replay the log into scratch tables, make ``meanwhile``'s changes, catch the scratch
+    tables up as a rebuild does; the late events the scratch tables then hold."""
+    scratch = replay._fresh(svc, replay.SCRATCH)
+    try:
+        replay.project_into(svc, scratch, workers=1)
+        meanwhile()
+        with svc.db.writing() as session:
+            replay._catch_up(svc, scratch, session.connection())
+        with svc.db.reading() as conn:
+            return list(conn.execute(select(scratch.late.c.position)
+                                     .order_by(scratch.late.c.position)).scalars())
+    finally:
+        scratch.metadata.drop_all(svc.db.engine)
+
+
 def test_changes_made_while_a_rebuild_runs_are_noted_by_its_catch_up(
         services: Services) -> None:
     """The catch-up's log has no time index until the swap: the latest stamp before a
@@ -154,18 +170,7 @@ def test_changes_made_while_a_rebuild_runs_are_noted_by_its_catch_up(
 
     change(90)
     change(70)  # late, and the last event the replay reads
-    scratch = replay._fresh(services, replay.SCRATCH)
-    try:
-        replay.project_into(services, scratch, workers=1)
-        for minutes in (80, 95, 95, 0):  # after the replay read the log
-            change(minutes)
-        with services.db.writing() as session:
-            replay._catch_up(services, scratch, session.connection())
-        with services.db.reading() as conn:
-            caught = list(conn.execute(select(scratch.late.c.position)
-                                       .order_by(scratch.late.c.position)).scalars())
-    finally:
-        scratch.metadata.drop_all(services.db.engine)
+    caught = rebuilt_while(services, lambda: [change(m) for m in (80, 95, 95, 0)])
     assert caught == late_positions(services) == expected_late(stamps(services))
     assert len(caught) == 3  # 70; 80 (after 90, though right after a late one); 0
 
@@ -173,19 +178,13 @@ def test_changes_made_while_a_rebuild_runs_are_noted_by_its_catch_up(
 def test_a_rebuild_of_an_empty_log_notes_what_arrives_meanwhile(services: Services) -> None:
     """The catch-up's log has no time index until the swap; its first batch has nothing
     before it, and is late only within itself."""
-    scratch = replay._fresh(services, replay.SCRATCH)
-    try:
-        replay.project_into(services, scratch, workers=1)  # nothing to replay yet
-        times = cycle(stamped([30, 10, 40, 20]))
+    times = cycle(stamped([30, 10, 40, 20]))
+
+    def fleet() -> None:
         with clock.using(lambda: next(times)):
             make_fleet(services)
-        with services.db.writing() as session:
-            replay._catch_up(services, scratch, session.connection())
-        with services.db.reading() as conn:
-            caught = list(conn.execute(select(scratch.late.c.position)
-                                       .order_by(scratch.late.c.position)).scalars())
-    finally:
-        scratch.metadata.drop_all(services.db.engine)
+
+    caught = rebuilt_while(services, fleet)  # nothing to replay before it
     assert caught == late_positions(services) == expected_late(stamps(services))
     assert caught
 
