@@ -54,13 +54,8 @@ def loads_objects(members: list[str]) -> list[dict[str, Any]]:
     """JSON objects given by the text of their members (``"key":value,...``), parsed
     in one call; when nineteen digits in a row turn up, the objects are parsed one by
     one, so only those holding them take the standard parser."""
-    if not members:
-        return []
-    joined = "[{" + "},{".join(members) + "}]"
-    if not _maybe_long(joined):
-        found: list[dict[str, Any]] = orjson.loads(joined)
-        return found
-    return [loads(f"{{{text}}}") for text in members]
+    found: list[dict[str, Any]] = loads_many([f"{{{text}}}" for text in members])
+    return found
 
 
 def loads_many(texts: list[str]) -> list[Any]:

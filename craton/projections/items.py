@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -26,6 +27,7 @@ from craton.projections.listing import (
     PRESENTED,
     ListQuery,
     _page,
+    item,
     list_rows,
     present_rows,
     row_labels,
@@ -44,8 +46,6 @@ def sqlite_iso(value: Any) -> str | None:
         fraction = value[19:]
         return f"{value[:10]}T{value[11:19]}{'' if fraction == '.000000' else fraction}Z"
     if isinstance(value, str):  # another spelling: read it as the dialect would
-        from datetime import datetime
-
         return iso(utc(datetime.fromisoformat(value)))
     return iso(value)
 
@@ -96,21 +96,8 @@ def _items(conn: Connection, names: list[str], rows: Sequence[Any], q: ListQuery
     fields = [r[data] for r in rows]
     if fields and isinstance(fields[0], str):
         fields = codec.loads_many(fields)
-    items: list[dict[str, Any]] = []
-    kinds: list[str] = []
-    for r, its_labels, its_fields in zip(rows, labels, fields, strict=True):
-        k, u = r[kind], r[uuid]
-        out: dict[str, Any] = {"id": u if k == "project" else r[rid], "uuid": u}
-        out.update(its_fields)
-        if k == "user":
-            out["username"] = out.pop("name")
-        out["project_id"] = r[project]
-        if k in labelled:
-            out["labels"] = its_labels or []
-        if variables is not None:
-            out["variables"] = variables[r[rid]]
-        out["created_at"] = spell(r[created])
-        out["updated_at"] = spell(r[updated])
-        items.append(out)
-        kinds.append(k)
-    return items, kinds
+    items = [item(r[kind], r[rid], r[uuid], r[project], its_fields, spell(r[created]),
+                  spell(r[updated]), its_labels,
+                  None if variables is None else variables[r[rid]])
+             for r, its_labels, its_fields in zip(rows, labels, fields, strict=True)]
+    return items, [r[kind] for r in rows]

@@ -64,18 +64,25 @@ def present_mapping(m: Any, *, labels: list[str] | None = None,
                     variables: dict[str, Any] | None = None) -> dict[str, Any]:
     """``present`` of a row's mapping (a listing's 100 rows skip the type check, an
     abstract class's: about a microsecond each)."""
-    kind, uuid = m["kind"], m["uuid"]
-    out: dict[str, Any] = {"id": uuid if kind == "project" else m["id"], "uuid": uuid}
-    out.update(m["data"])
+    return item(m["kind"], m["id"], m["uuid"], m["project_id"], m["data"],
+                iso(m["created_at"]), iso(m["updated_at"]), labels, variables)
+
+
+def item(kind: str, rid: int, uuid: str, project_id: str | None, fields: dict[str, Any],
+         created_at: str | None, updated_at: str | None, labels: list[str] | None,
+         variables: dict[str, Any] | None) -> dict[str, Any]:
+    """An API item from a resource's columns, its times already spelt (``iso``)."""
+    out: dict[str, Any] = {"id": uuid if kind == "project" else rid, "uuid": uuid}
+    out.update(fields)
     if kind == "user":
         out["username"] = out.pop("name")
-    out["project_id"] = m["project_id"]
+    out["project_id"] = project_id
     if KINDS[kind].labels:
         out["labels"] = labels or []
     if variables is not None:
         out["variables"] = variables
-    out["created_at"] = iso(m["created_at"])
-    out["updated_at"] = iso(m["updated_at"])
+    out["created_at"] = created_at
+    out["updated_at"] = updated_at
     return out
 
 
