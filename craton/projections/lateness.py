@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, func, select
+from sqlalchemy import Connection, Select, Table, bindparam, select
 
 from craton.db import driver
 from craton.projections.bulk import Pending
@@ -53,6 +53,7 @@ def _record_sql(log: str, late: str, first: int, by_time: bool = True) -> str:
             "WHERE batch.time < prior.latest OR batch.time < batch.before")
 
 
+@lru_cache(maxsize=16)  # asked on every write: a few sets of tables
 def _has_time_index(log: Table) -> bool:
     return any(index.name and index.name.endswith("ix_event_time") for index in log.indexes)
 
@@ -76,10 +77,9 @@ def record(conn: Connection, tables: Tables, events: list[Row],
         cursor.close()
 
 
-def record_all(conn: Connection, tables: Tables) -> int:
-    """Note every late event of a freshly projected log (a replay's); returns how many."""
+def record_all(conn: Connection, tables: Tables) -> None:
+    """Note every late event of a freshly projected log (a replay's)."""
     conn.exec_driver_sql(_record_sql(tables.events.name, tables.late.name, 0))
-    return int(conn.execute(select(func.count()).select_from(tables.late)).scalar() or 0)
 
 
 @lru_cache(maxsize=16)  # a few sets of tables: the live ones, a rebuild's
