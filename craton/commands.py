@@ -8,9 +8,13 @@ import sys
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from craton.cli import _services, command, rebuild_if_needed
 from craton.settings import Settings
+
+if TYPE_CHECKING:
+    from craton.bootstrap import Services
 
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
@@ -21,28 +25,36 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-demo", dest="demo", action="store_false")
 
 
-@command("serve", "serve the REST API with gunicorn", _serve_args)
-def _serve(args: argparse.Namespace, settings: Settings) -> int:
+def seed(svc: Services, token: str | None, demo: bool) -> str | None:
+    """What ``serve`` puts in the database first: into an empty one, the demo fleet
+    (asked), then the root user (with ``token``, else a new token, returned). The demo
+    comes first: its weeks of history are stamped before the root user's now."""
     from craton.api.auth import create_root, ensure_root
-    from craton.api.server import serve
     from craton.demo import load_demo
     from craton.projections.timeline import head
 
-    settings = replace(settings, bind=args.bind or settings.bind,
-                       workers=args.workers or settings.workers)
-    svc = _services(settings)
-    rebuild_if_needed(svc)
     with svc.db.reading() as conn:
         empty = head(conn) == 0
-    token = settings.root_token
-    if empty and args.demo:  # first: its weeks of history are stamped before today
+    if empty and demo:
         print("loading the demo fleet (a few seconds)...", file=sys.stderr)
         summary = load_demo(svc.ledger)
         print(f"demo fleet: {summary['hosts']} hosts, {summary['instances']} instances")
     if token:
         ensure_root(svc, token)
-    if empty and not token:
+    elif empty:
         token = create_root(svc)
+    return token
+
+
+@command("serve", "serve the REST API with gunicorn", _serve_args)
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from craton.api.server import serve
+
+    settings = replace(settings, bind=args.bind or settings.bind,
+                       workers=args.workers or settings.workers)
+    svc = _services(settings)
+    rebuild_if_needed(svc)
+    token = seed(svc, settings.root_token, args.demo)
     svc.close()
     url = f"http://{settings.bind}"
     services_factory = partial(_services, settings)

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from craton.api.auth import ensure_root
-from craton.bootstrap import Services
+from craton.bootstrap import Services, bootstrap
 from craton.demo import load_demo
 from craton.projections.tables import LIVE
 from craton.projections.timeline import utc
+from craton.settings import Settings
 
 
 def test_the_demo_history_and_then_its_root_are_stamped_in_order(
@@ -27,3 +28,27 @@ def test_the_demo_history_and_then_its_root_are_stamped_in_order(
         events = conn.execute(select(func.count()).select_from(LIVE.events)).scalar()
     assert summary["hosts"] == 20 and events > 100
     assert late == 0
+
+
+def test_serve_seeds_an_empty_ledger_with_the_demo_then_its_root(
+        memory_services: Services) -> None:
+    from craton.commands import seed
+
+    given = "serve-root-token-" + "s" * 24
+    assert seed(memory_services, given, demo=True) == given
+    with memory_services.db.reading() as conn:
+        late = conn.execute(select(func.count()).select_from(LIVE.late)).scalar()
+        users = set(conn.execute(select(LIVE.resources.c.name).where(
+            LIVE.resources.c.kind == "user", LIVE.resources.c.valid_to.is_(None))).scalars())
+        events = conn.execute(select(func.count()).select_from(LIVE.events)).scalar()
+    assert late == 0 and "root" in users
+    assert seed(memory_services, None, demo=True) is None  # not empty: nothing again,
+    # and with no token given an empty ledger's root user gets a new one
+
+    with memory_services.db.reading() as conn:
+        assert conn.execute(select(func.count()).select_from(LIVE.events)).scalar() == events
+    fresh = bootstrap(Settings(database_url="sqlite://"))
+    try:
+        assert seed(fresh, None, demo=False)
+    finally:
+        fresh.close()
