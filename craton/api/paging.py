@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import falcon
+import orjson
 from sqlalchemy import Connection
 
 from craton.projections.listing import ListQuery, list_rows
@@ -42,3 +43,20 @@ def links(req: falcon.Request, position: int, marker: Any, last: Any, more: bool
     if more and last is not None:
         out.append({"rel": "next", "href": href(req, position, marker=last)})
     return out
+
+
+def text_array(texts: list[str]) -> str:
+    """A JSON array of values that are JSON text already."""
+    return f"[{','.join(texts)}]"
+
+
+def text_object(members: dict[str, str]) -> str:
+    """A JSON object of values that are JSON text already."""
+    return "{" + ",".join(f"{orjson.dumps(k).decode()}:{v}" for k, v in members.items()) + "}"
+
+
+def listing_body(name: str, items: str, page_links: list[dict[str, str]]) -> bytes:
+    """A listing's response, ``{name: items, "links": page_links}``, with ``items``
+    JSON text already (a page spelt by the database: ``projections.spelling``)."""
+    return b"".join((b"{", orjson.dumps(name), b":", items.encode(), b',"links":',
+                     orjson.dumps(page_links), b"}"))

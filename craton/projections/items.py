@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -22,7 +21,7 @@ from sqlalchemy import Connection
 from craton import codec
 from craton.collector import collector_paused
 from craton.domain.kinds import KINDS
-from craton.projections import pages
+from craton.projections import pages, spelling
 from craton.projections.listing import (
     PRESENTED,
     ListQuery,
@@ -33,21 +32,8 @@ from craton.projections.listing import (
     row_labels,
 )
 from craton.projections.tables import LIVE, Tables
-from craton.projections.timeline import iso, utc
-from craton.projections.variables import labels_of, values_of
-
-_SQLITE_TIME = len("2026-01-01 00:00:00.000000")
-
-
-def sqlite_iso(value: Any) -> str | None:
-    """A time as SQLite stores it (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC) in the API's
-    spelling, ``iso``'s: microseconds only when there are some, and ``Z``."""
-    if isinstance(value, str) and len(value) == _SQLITE_TIME and value[10] == " ":
-        fraction = value[19:]
-        return f"{value[:10]}T{value[11:19]}{'' if fraction == '.000000' else fraction}Z"
-    if isinstance(value, str):  # another spelling: read it as the dialect would
-        return iso(utc(datetime.fromisoformat(value)))
-    return iso(value)
+from craton.projections.timeline import iso, sqlite_iso
+from craton.projections.variables import labels_of, members_of, values_of
 
 
 @dataclass
@@ -76,6 +62,45 @@ def list_items(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> ItemsPa
             result.close()
         more = len(rows) > q.limit
         return ItemsPage(*_items(conn, names, rows[:q.limit], q, tables), more=more)
+
+
+@dataclass
+class TextPage:
+    """A page of API items as JSON text (``spelling``), with each one's id and kind, and
+    whether another page follows."""
+
+    texts: list[str]
+    ids: list[int]
+    kinds: list[str]
+    more: bool
+
+
+def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> TextPage | None:
+    """``list_items``'s page with each item as JSON text (``spelling``); None for a
+    listing that cannot be spelt so, which ``list_items`` answers."""
+    if ((q.vars and q.resolved_vars) or q.columns != PRESENTED or not q.with_labels
+            or not spelling.spelt(q.kinds)):
+        return None
+    statement, params = _page(conn, q, tables, data_as_text=True)
+    with collector_paused():  # a page is many small objects and no cycles
+        result = conn.execute(pages.limited(statement), params)
+        try:
+            at = {d[0]: i for i, d in enumerate(result.cursor.description)}
+            rows: Sequence[Any] = result.cursor.fetchall()
+        finally:
+            result.close()
+        more = len(rows) > q.limit
+        rows = rows[:q.limit]
+        rid, kind = at["id"], at["kind"]
+        ids = [r[rid] for r in rows]
+        heads, tails = spelling.items(rows, at, conn.dialect.name == "sqlite", "labels" in at)
+        if q.details:
+            members = dict(members_of(conn, tables.variables, ids, q.at))
+            texts = [f'{head},"variables":{{{members.get(i, "")}}}{tail}'
+                     for i, head, tail in zip(ids, heads, tails, strict=True)]
+        else:
+            texts = [head + tail for head, tail in zip(heads, tails, strict=True)]
+        return TextPage(texts, ids, [r[kind] for r in rows], more)
 
 
 def _items(conn: Connection, names: list[str], rows: Sequence[Any], q: ListQuery,

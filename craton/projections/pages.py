@@ -17,8 +17,10 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
+    Text,
     and_,
     bindparam,
+    cast,
     exists,
     func,
     or_,
@@ -105,11 +107,13 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
                    project: bool, filters: tuple[tuple[str, bool], ...], labels: int,
                    variables: int, descendants: bool, marker: bool, keys: tuple[str, ...],
                    descending: bool, with_labels: bool,
-                   columns: tuple[str, ...] | None = None) -> Select[Any]:
+                   columns: tuple[str, ...] | None = None, data_as_text: bool = False
+                   ) -> Select[Any]:
     """A page's statement for one shape; binds: ``at``, ``project_id``,
     ``f_<field>``, ``label_<i>``, ``var_key_<i>``/``var_value_<i>``, ``descendants``,
     ``marker_<i>`` (the marker row's sort values) and ``page_limit``; ``columns``:
-    the resource columns read (None: every one)."""
+    the resource columns read (None: every one); ``data_as_text``: the fields as
+    their JSON text, unparsed (``spelling``)."""
     t = tables.resources
     conds: list[ColumnElement[bool]] = [t.c.kind.in_(kinds), visible_bound(t, past)]
     if project:
@@ -130,6 +134,7 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
         conds.append(t.c.id.in_(bindparam("descendants", expanding=True)))
     stamped = stamps(tables, _at(past)) if past else None
     cols = [sort_column(t, k, stamped) for k in keys]
+    order = [c.desc() if descending else c for c in cols]
     if marker:
         clauses = []
         for i, col in enumerate(cols):
@@ -138,13 +143,14 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
             clauses.append(and_(*eq, col < after if descending else col > after))
         conds.append(or_(*clauses))
     chosen = resource_columns(tables, columns, _at(past))
+    if data_as_text and dialect == "postgresql":  # (SQLite's driver hands text back anyway)
+        chosen = [cast(c, Text).label("data") if c is t.c.data else c for c in chosen]
     if with_labels:
         agg = func.array_agg(lab.c.label) if dialect == "postgresql" \
             else func.json_group_array(lab.c.label)
         chosen.append(select(agg).where(lab.c.resource_id == t.c.id,
                                          visible_bound(lab, past))
                        .scalar_subquery().label("labels"))
-    order = [c.desc() if descending else c for c in cols]
     return select(*chosen).where(*conds).order_by(*order)
 
 

@@ -124,3 +124,17 @@ def iso(value: Any) -> str | None:
         if value.tzinfo is None:
             return f"{text}Z"
         return f"{text[:-6]}Z" if text.endswith("+00:00") else text
+
+
+_SQLITE_TIME = len("2026-01-01 00:00:00.000000")
+
+
+def sqlite_iso(value: Any) -> str | None:
+    """A time as SQLite stores it (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC) in the API's
+    spelling, ``iso``'s: microseconds only when there are some, and ``Z``."""
+    if isinstance(value, str) and len(value) == _SQLITE_TIME and value[10] == " ":
+        fraction = value[19:]
+        return f"{value[:10]}T{value[11:19]}{'' if fraction == '.000000' else fraction}Z"
+    if isinstance(value, str):  # another spelling: read it as the dialect would
+        return iso(utc(datetime.fromisoformat(value)))
+    return iso(value)

@@ -48,12 +48,23 @@ def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
 
     The database joins each resource's rows into the text of one JSON object
     (values are stored as JSON text already), so a fleet's worth of variables
-    comes back as a row per resource, all of them parsed at once, through the
-    driver (each statement's ids bound as one array).
+    comes back as a row per resource, all of them parsed at once.
     """
     out: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    found = members_of(conn, table, ids, at)
+    if found:
+        objects = codec.loads_objects([members for _, members in found])
+        out.update(zip([rid for rid, _ in found], objects, strict=True))
+    return out
+
+
+def members_of(conn: Connection, table: Table, ids: list[int], at: int | None
+               ) -> list[tuple[int, str]]:
+    """``values_of`` unparsed: each resource in ``ids`` that has key/value rows, with
+    the members of their JSON object as text (``"key":value,...``), through the
+    driver (each statement's ids bound as one array)."""
     if not ids:
-        return out
+        return []
     sql, order = documents_sql(conn.dialect, table, at is not None)
     postgres = conn.dialect.name == "postgresql"
     found: list[tuple[int, str]] = []
@@ -66,10 +77,7 @@ def values_of(conn: Connection, table: Table, ids: list[int], at: int | None
             found += cursor.fetchall()
     finally:
         cursor.close()
-    if found:
-        objects = codec.loads_objects([members for _, members in found])
-        out.update(zip([rid for rid, _ in found], objects, strict=True))
-    return out
+    return found
 
 
 @lru_cache(maxsize=32)

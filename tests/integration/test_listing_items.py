@@ -1,8 +1,10 @@
-"""A listing page made from the driver's rows equals the same page made from
-SQLAlchemy's rows, item for item; the same tests on SQLite and PostgreSQL."""
+"""A listing page made from the driver's rows, as items or as their JSON text,
+equals the same page made from SQLAlchemy's rows, item for item and member for
+member; the same tests on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,8 +15,9 @@ from craton.bootstrap import Services
 from craton.domain import clock
 from craton.domain.meta import system_meta
 from craton.projections import timeline
-from craton.projections.items import list_items, sqlite_iso
+from craton.projections.items import list_items, list_texts
 from craton.projections.listing import PRESENTED, ListQuery, list_rows, present_rows
+from craton.projections.timeline import sqlite_iso
 from tests.conftest import make_fleet
 
 WHOLE = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)  # no microseconds: spelt without them
@@ -26,8 +29,16 @@ def both_ways(svc: Services, **asked: Any) -> tuple[list[dict[str, Any]], list[A
         rows, more = list_rows(conn, q)
         expected = present_rows(conn, rows, q.at, q.details)
         page = list_items(conn, q)
+        spelt = list_texts(conn, q)
     assert page.more == more
     assert page.kinds == [r.kind for r in rows]
+    if spelt is not None:  # the JSON text of the same items, members in the same order
+        texts = [json.loads(text) for text in spelt.texts]
+        assert texts == expected
+        assert [list(t) for t in texts] == [list(e) for e in expected]
+        assert (spelt.ids, spelt.kinds, spelt.more) == ([r.id for r in rows], page.kinds, more)
+    else:
+        assert set(q.kinds) & {"project", "user"}
     return page.items, expected
 
 
@@ -73,6 +84,22 @@ def test_items_from_the_drivers_rows_equal_the_presented_rows(services: Services
     assert second == expected and second and second[0]["id"] != first[-1]["id"]
     empty, expected = both_ways(services, kinds=("host",), labels=["no-such-label"])
     assert empty == expected == []
+
+
+def test_text_items_keep_escapes_and_label_order(services: Services) -> None:
+    f = make_fleet(services)
+    odd = 'quote " back \\ slash, tab \t, snow \u2603, nul-ish \u0001'
+    labels = ["zeta", "Éclair", "B", "a,b", 'q"uote', "alpha"]
+    services.ledger.register(f["meta"], "host", {"name": odd, "region_id": f["region"]["id"]},
+                             variables={odd: odd, "empty": {}}, labels=labels)
+    services.ledger.register(f["meta"], "cell", {"name": "c-empty", "region_id": f["region"]["id"]})
+    for asked in ({"kinds": ("host",)}, {"kinds": ("host",), "details": True},
+                  {"kinds": ("cell",), "details": True}):
+        items, expected = both_ways(services, **asked)
+        assert items == expected
+    hosts, _ = both_ways(services, kinds=("host",), details=True)
+    mine = next(h for h in hosts if h["name"] == odd)
+    assert mine["labels"] == sorted(labels) and mine["variables"][odd] == odd
 
 
 def test_items_keep_long_integers_exact(services: Services) -> None:

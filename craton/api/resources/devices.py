@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from craton.domain.kinds import DEVICE_KINDS, KINDS
 from craton.projections import variables
-from craton.projections.items import list_items
+from craton.projections.items import list_items, list_texts
 from craton.projections.listing import ListQuery, list_rows, row_labels
 from craton.projections.tables import LIVE
 from craton.projections.timeline import visible
@@ -18,7 +18,7 @@ from craton.projections.timeline import visible
 from .. import policy
 from ..context import Api, authorise, set_position
 from ..docs import Op
-from ..paging import links, previous_marker
+from ..paging import links, listing_body, previous_marker, text_array, text_object
 from ..params import AnsibleParams, list_params
 from ..schemas import AnsibleOut, DevicesOut
 from .inventory import list_query
@@ -42,16 +42,29 @@ class Devices:
             query = list_query(DEVICE_KINDS, q, caller.project_id, snap.at)
             if q["descendants"] and "parent_id" in query.filters:
                 query = replace(query, descendants_of=query.filters.pop("parent_id"))
-            page = list_items(snap.conn, query)
+            spelt = list_texts(snap.conn, query)
+            page = list_items(snap.conn, query) if spelt is None else None
             has_prev, before = previous_marker(snap.conn, query)
+        set_position(resp, snap.position)
+        prev = (has_prev, before.id if before is not None else None)
+        if spelt is not None:
+            texts: dict[str, list[str]] = {KINDS[k].plural: [] for k in DEVICE_KINDS}
+            for kind, text in zip(spelt.kinds, spelt.texts, strict=True):
+                texts[KINDS[kind].plural].append(text)
+            grouped_text = text_object({plural: text_array(found)
+                                        for plural, found in texts.items()})
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = listing_body("devices", grouped_text, links(
+                req, snap.position, q.get("marker"), spelt.ids[-1] if spelt.ids else None,
+                spelt.more, prev))
+            return
+        assert page is not None
         grouped: dict[str, list[Any]] = {KINDS[k].plural: [] for k in DEVICE_KINDS}
         for kind, item in zip(page.kinds, page.items, strict=True):
             grouped[KINDS[kind].plural].append(item)
         resp.media = {"devices": grouped, "links": links(
             req, snap.position, q.get("marker"), page.items[-1]["id"] if page.items else None,
-            page.more,
-            (has_prev, before.id if before is not None else None))}
-        set_position(resp, snap.position)
+            page.more, prev)}
 
 
 def _group(groups: dict[str, Any], name: str, host: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 import falcon
 
 from craton.domain.kinds import KINDS, Kind
-from craton.projections.items import list_items
+from craton.projections.items import list_items, list_texts
 from craton.projections.listing import PRESENTED, ListQuery
 
 from .. import policy
@@ -25,7 +25,7 @@ from ..context import (
 from ..docs import WRITE_ERRORS, Op
 from ..errors import Problem
 from ..idempotency import Reply, respond
-from ..paging import links, previous_marker
+from ..paging import links, listing_body, previous_marker, text_array
 from ..params import AsOfParams, filters_of, list_params
 from ..queries import current_version, locate, show
 from ..schemas import body_schema, item_schema, list_schema
@@ -70,16 +70,24 @@ class Collection:
             query = list_query((self.kind.name,), q, scope, snap.at)
             if self.kind.name == "project":
                 query.filters = {"name": q["name"]} if "name" in q else {}
-            page = list_items(snap.conn, query)
-            items, more = page.items, page.more
-            if self.kind.name == "project" and caller.project_id is not None:
-                # Root acting inside a project sees that project only.
-                items, more = [i for i in items if i["uuid"] == caller.project_id], False
+            spelt = list_texts(snap.conn, query)
+            if spelt is None:
+                page = list_items(snap.conn, query)
+                items, more = page.items, page.more
+                if self.kind.name == "project" and caller.project_id is not None:
+                    # Root acting inside a project sees that project only.
+                    items, more = [i for i in items if i["uuid"] == caller.project_id], False
             has_prev, before = previous_marker(snap.conn, query)
         set_position(resp, snap.position)
+        prev = (has_prev, item_id(before) if before is not None else None)
+        if spelt is not None:
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = listing_body(self.kind.plural, text_array(spelt.texts), links(
+                req, snap.position, marker, spelt.ids[-1] if spelt.ids else None,
+                spelt.more, prev))
+            return
         resp.media = {self.kind.plural: items, "links": links(
-            req, snap.position, marker, items[-1]["id"] if items else None, more,
-            (has_prev, item_id(before) if before is not None else None))}
+            req, snap.position, marker, items[-1]["id"] if items else None, more, prev)}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         caller = principal(req)
