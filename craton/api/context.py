@@ -14,6 +14,8 @@ from sqlalchemy import Connection
 from craton.bootstrap import Services
 from craton.domain.meta import Meta
 from craton.projections import timeline
+from craton.projections.items import TextPage, list_texts, spelt
+from craton.projections.listing import ListQuery
 
 from . import policy
 from .auth import Principal
@@ -44,6 +46,18 @@ class Api:
             head = timeline.head(conn)
             at = timeline.resolve(conn, as_of)
             yield Snapshot(conn, at, head if at is None else min(at, head))
+
+    def first_page(self, query: ListQuery) -> TextPage | None:
+        """The first page of a listing now, spelt, with the log's head, read by one
+        statement (``list_texts`` ``with_head``): on PostgreSQL no transaction around
+        it, so no BEGIN and COMMIT. None where that does not apply (a past moment, a
+        marker, a subtree, a kind not spelt, an empty page): read it in ``snapshot``."""
+        if (query.at is not None or query.marker is not None
+                or query.descendants_of is not None or not spelt(query)):
+            return None
+        with self.services.db.one_statement() as conn:
+            page = list_texts(conn, query, with_head=True)
+        return page if page is not None and page.head is not None else None
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Select
 
 from craton import codec
 from craton.collector import collector_paused
 from craton.domain.kinds import KINDS
-from craton.projections import pages, spelling
+from craton.projections import pages, spelling, timeline
 from craton.projections.listing import (
     PRESENTED,
     ListQuery,
@@ -33,7 +34,7 @@ from craton.projections.listing import (
 )
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import iso, sqlite_iso
-from craton.projections.variables import labels_of, members_of, values_of
+from craton.projections.variables import labels_of, members_column, members_of, values_of
 
 
 @dataclass
@@ -66,41 +67,81 @@ def list_items(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> ItemsPa
 
 @dataclass
 class TextPage:
-    """A page of API items as JSON text (``spelling``), with each one's id and kind, and
-    whether another page follows."""
+    """A page of API items as JSON text (``spelling``), with each one's id and kind,
+    whether another page follows, and (read ``with_head``) the log's head."""
 
     texts: list[str]
     ids: list[int]
     kinds: list[str]
     more: bool
+    head: int | None = None
 
 
-def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> TextPage | None:
+def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE,
+               with_head: bool = False) -> TextPage | None:
     """``list_items``'s page with each item as JSON text (``spelling``); None for a
-    listing that cannot be spelt so, which ``list_items`` answers."""
-    if ((q.vars and q.resolved_vars) or q.columns != PRESENTED or not q.with_labels
-            or not spelling.spelt(q.kinds)):
+    listing that cannot be spelt so, which ``list_items`` answers.
+
+    ``with_head``: the page's one statement also reads the log's head and, with
+    ``details``, each item's variables, so the page and its position come from
+    one snapshot without a transaction around them (``Database.one_statement``);
+    an empty page has no row to carry the head, and leaves it None.
+    """
+    if not spelt(q):
         return None
     statement, params = _page(conn, q, tables, data_as_text=True)
+    statement = pages.limited(statement)
+    if with_head:
+        statement = _with_head(statement, tables, conn.dialect.name, q.at is not None,
+                               q.details)
     with collector_paused():  # a page is many small objects and no cycles
-        result = conn.execute(pages.limited(statement), params)
-        try:
-            at = {d[0]: i for i, d in enumerate(result.cursor.description)}
-            rows: Sequence[Any] = result.cursor.fetchall()
-        finally:
-            result.close()
+        names, rows = _run(conn, statement, params)
+        at = {name: i for i, name in enumerate(names)}
         more = len(rows) > q.limit
         rows = rows[:q.limit]
         rid, kind = at["id"], at["kind"]
         ids = [r[rid] for r in rows]
         heads, tails = spelling.items(rows, at, conn.dialect.name == "sqlite", "labels" in at)
         if q.details:
-            members = dict(members_of(conn, tables.variables, ids, q.at))
-            texts = [f'{head},"variables":{{{members.get(i, "")}}}{tail}'
+            if with_head:
+                read = at["variables"]
+                members = {r[rid]: r[read] for r in rows}
+            else:
+                members = dict(members_of(conn, tables.variables, ids, q.at))
+            texts = [f'{head},"variables":{{{members.get(i) or ""}}}{tail}'
                      for i, head, tail in zip(ids, heads, tails, strict=True)]
         else:
             texts = [head + tail for head, tail in zip(heads, tails, strict=True)]
-        return TextPage(texts, ids, [r[kind] for r in rows], more)
+        head = int(rows[0][at["log_head"]] or 0) if with_head and rows else None
+        return TextPage(texts, ids, [r[kind] for r in rows], more, head)
+
+
+def _run(conn: Connection, statement: Select[Any], params: dict[str, Any]
+         ) -> tuple[list[str], Sequence[Any]]:
+    """The names of the statement's columns and its rows, from the driver."""
+    result = conn.execute(statement, params)
+    try:
+        return [d[0] for d in result.cursor.description], result.cursor.fetchall()
+    finally:
+        result.close()
+
+
+def spelt(q: ListQuery) -> bool:
+    """Whether ``list_texts`` answers ``q``."""
+    return (not (q.vars and q.resolved_vars) and q.columns == PRESENTED and q.with_labels
+            and spelling.spelt(q.kinds))
+
+
+@lru_cache(maxsize=256)
+def _with_head(statement: Select[Any], tables: Tables, dialect: str, past: bool,
+               details: bool) -> Select[Any]:
+    """A page's statement that also reads the log's head and, with ``details``, each
+    row's variables (as the members of their object)."""
+    extra = [timeline.head_statement(tables.events).scalar_subquery().label("log_head")]
+    if details:
+        extra.append(members_column(tables.variables, tables.resources, dialect, past)
+                     .label("variables"))
+    return statement.add_columns(*extra)
 
 
 def _items(conn: Connection, names: list[str], rows: Sequence[Any], q: ListQuery,

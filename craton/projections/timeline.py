@@ -31,13 +31,14 @@ def visible(t: Table, at: int | ColumnElement[Any] | None) -> ColumnElement[bool
 
 
 @lru_cache(maxsize=16)  # a few sets of tables: the live ones, a rebuild's
-def _head_statement(events: Table) -> Select[Any]:
+def head_statement(events: Table) -> Select[Any]:
+    """The position of the last projected event (NULL for an empty log)."""
     return select(func.max(events.c.position))
 
 
 @lru_cache(maxsize=16)
 def _head_sql(events: Table) -> str:
-    return str(_head_statement(events).compile(dialect=sqlite.dialect()))
+    return str(head_statement(events).compile(dialect=sqlite.dialect()))
 
 
 def head(conn: Connection, tables: Tables = LIVE) -> int:
@@ -53,12 +54,12 @@ def head(conn: Connection, tables: Tables = LIVE) -> int:
     if conn.dialect.name == "sqlite":
         row = driver(conn).execute(_head_sql(tables.events)).fetchone()
         return int(row[0] or 0)
-    return int(conn.execute(_head_statement(tables.events)).scalar() or 0)
+    return int(conn.execute(head_statement(tables.events)).scalar() or 0)
 
 
 def log_head_text() -> str:
     """The live head's query as SQL text, for ``Database.read_on_begin``."""
-    return piggyback_text(_head_statement(LIVE.events))
+    return piggyback_text(head_statement(LIVE.events))
 
 
 def position_at(conn: Connection, moment: datetime, tables: Tables = LIVE) -> int:

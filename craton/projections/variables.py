@@ -92,22 +92,34 @@ def documents_statement(table: Table, dialect: str, past: bool) -> Select[Any]:
     """Each resource in ``:ids`` with the members of its key/value rows' JSON object
     (``"key":value`` pairs joined by commas), now or at ``:at``. ``:ids`` is bound
     whole, as text: a PostgreSQL array's, or a JSON array's on SQLite."""
-    key, value = table.c.key, table.c.value
-    colon: ColumnElement[str] = literal_column("':'")
-    comma: ColumnElement[str] = literal_column("','")
     rid = table.c.resource_id
     if dialect == "postgresql":
-        member = cast(func.to_json(key), Text).concat(colon).concat(value)
-        joined = func.string_agg(member, comma)
         # (one text parameter: an ARRAY[...] of 20,000 numbers is parsed and planned
         # slowly, and misjudged into a sequential scan)
         wanted = rid == any_(cast(bindparam("ids", type_=Text), ARRAY(BigInteger)))
     else:  # SQLite's JSON functions
-        member = func.json_quote(key).concat(colon).concat(value)
-        joined = func.group_concat(member, comma)
         wanted = rid.in_(select(literal_column("value"))
                          .select_from(func.json_each(bindparam("ids"))).scalar_subquery())
-    return (select(rid, joined).where(wanted, visible_bound(table, past)).group_by(rid))
+    return (select(rid, _members(table, dialect)).where(wanted, visible_bound(table, past))
+            .group_by(rid))
+
+
+def members_column(table: Table, resources: Table, dialect: str, past: bool) -> Any:
+    """``documents_statement``'s members as a column of a statement over ``resources``:
+    those of each row's resource (None for none)."""
+    return (select(_members(table, dialect))
+            .where(table.c.resource_id == resources.c.id, visible_bound(table, past))
+            .scalar_subquery())
+
+
+def _members(table: Table, dialect: str) -> Any:
+    """Key/value rows joined into the members of a JSON object."""
+    key, value = table.c.key, table.c.value
+    colon: ColumnElement[str] = literal_column("':'")
+    comma: ColumnElement[str] = literal_column("','")
+    if dialect == "postgresql":
+        return func.string_agg(cast(func.to_json(key), Text).concat(colon).concat(value), comma)
+    return func.group_concat(func.json_quote(key).concat(colon).concat(value), comma)
 
 
 def labels_of(conn: Connection, ids: list[int], at: int | None,

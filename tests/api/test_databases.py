@@ -63,3 +63,36 @@ def test_a_variable_too_long_to_match_by_value_is_refused_on_each_database(servi
     assert ok(refused, 400)["errors"] == {"cert": ["value is longer than 2000 bytes as JSON"]}
     assert ok(member.put(path, json={"variables": {"k" * 256: 1}}), 400)
     assert ok(member.get(path))["variables"] == {"cert": longest}  # nothing else was set
+
+
+def test_a_first_page_and_the_pages_after_it_are_pinned_to_one_position_on_each_database(
+        services):
+    """A first page now is read in one statement with the log's head; the pages after
+    it follow its links, as of that head, whatever is written in between."""
+    client = falcon.testing.TestClient(create_app(services))
+    root = Caller(client, {"Authorization": f"Bearer {create_root(services)}"})
+    fleet = build_fleet(root)
+    member, region = fleet["root"], fleet["region"]["id"]
+    for n in range(4):
+        ok(member.post("/v1/hosts", json={"name": f"h{n}", "region_id": region,
+                                          "labels": ["b", "a"], "variables": {"n": n}}), 201)
+    first = member.get("/v1/hosts?limit=2&details=true")
+    body = ok(first)
+    position = int(first.headers["x-craton-position"])
+    assert position == int(member.get("/v1/clouds").headers["x-craton-position"])
+    assert [h["name"] for h in body["hosts"]] == ["acme-host", "h0"]
+    assert body["hosts"][1]["labels"] == ["a", "b"]
+    assert body["hosts"][1]["variables"] == {"n": 0}
+    ok(member.post("/v1/hosts", json={"name": "later", "region_id": region}), 201)
+    following, names = body, []
+    while (nxt := next((link["href"] for link in following["links"]
+                        if link["rel"] == "next"), None)) is not None:
+        assert f"as_of=%40{position}" in nxt
+        following = ok(member.get(nxt))
+        names += [h["name"] for h in following["hosts"]]
+    assert names == ["h1", "h2", "h3"]  # not "later": the pages are as of the first's head
+    devices = member.get("/v1/devices?limit=3")
+    assert int(devices.headers["x-craton-position"]) == position + 1
+    assert [h["name"] for h in ok(devices)["devices"]["hosts"]] == ["acme-host", "h0", "h1"]
+    empty = member.get("/v1/hosts?name=nobody")
+    assert ok(empty)["hosts"] == [] and int(empty.headers["x-craton-position"]) == position + 1

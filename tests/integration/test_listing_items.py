@@ -30,6 +30,9 @@ def both_ways(svc: Services, **asked: Any) -> tuple[list[dict[str, Any]], list[A
         expected = present_rows(conn, rows, q.at, q.details)
         page = list_items(conn, q)
         spelt = list_texts(conn, q)
+        position = timeline.head(conn)
+    with svc.db.one_statement() as conn:  # the page and the head in one statement
+        once = list_texts(conn, q, with_head=True)
     assert page.more == more
     assert page.kinds == [r.kind for r in rows]
     if spelt is not None:  # the JSON text of the same items, members in the same order
@@ -37,6 +40,9 @@ def both_ways(svc: Services, **asked: Any) -> tuple[list[dict[str, Any]], list[A
         assert texts == expected
         assert [list(t) for t in texts] == [list(e) for e in expected]
         assert (spelt.ids, spelt.kinds, spelt.more) == ([r.id for r in rows], page.kinds, more)
+        assert once is not None and [json.loads(text) for text in once.texts] == expected
+        assert (once.ids, once.more) == (spelt.ids, more)
+        assert once.head == (position if rows else None) and spelt.head is None
     else:
         assert set(q.kinds) & {"project", "user"}
     return page.items, expected

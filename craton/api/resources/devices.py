@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from craton.domain.kinds import DEVICE_KINDS, KINDS
 from craton.projections import variables
-from craton.projections.items import list_items, list_texts
+from craton.projections.items import TextPage, list_items, list_texts
 from craton.projections.listing import ListQuery, list_rows, row_labels
 from craton.projections.tables import LIVE
 from craton.projections.timeline import visible
@@ -38,6 +38,11 @@ class Devices:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         caller, q = authorise(req, "host", policy.LIST, list_params(DEVICE_KINDS))
+        if q.get("as_of") is None and q.get("marker") is None and not q["descendants"]:
+            first = self.api.first_page(list_query(DEVICE_KINDS, q, caller.project_id, None))
+            if first is not None and first.head is not None:
+                _texts(req, resp, first, first.head, None, (False, None))
+                return
         with self.api.snapshot(q.get("as_of")) as snap:
             query = list_query(DEVICE_KINDS, q, caller.project_id, snap.at)
             if q["descendants"] and "parent_id" in query.filters:
@@ -45,26 +50,31 @@ class Devices:
             spelt = list_texts(snap.conn, query)
             page = list_items(snap.conn, query) if spelt is None else None
             has_prev, before = previous_marker(snap.conn, query)
-        set_position(resp, snap.position)
         prev = (has_prev, before.id if before is not None else None)
         if spelt is not None:
-            texts: dict[str, list[str]] = {KINDS[k].plural: [] for k in DEVICE_KINDS}
-            for kind, text in zip(spelt.kinds, spelt.texts, strict=True):
-                texts[KINDS[kind].plural].append(text)
-            grouped_text = text_object({plural: text_array(found)
-                                        for plural, found in texts.items()})
-            resp.content_type = falcon.MEDIA_JSON
-            resp.data = listing_body("devices", grouped_text, links(
-                req, snap.position, q.get("marker"), spelt.ids[-1] if spelt.ids else None,
-                spelt.more, prev))
+            _texts(req, resp, spelt, snap.position, q.get("marker"), prev)
             return
         assert page is not None
+        set_position(resp, snap.position)
         grouped: dict[str, list[Any]] = {KINDS[k].plural: [] for k in DEVICE_KINDS}
         for kind, item in zip(page.kinds, page.items, strict=True):
             grouped[KINDS[kind].plural].append(item)
         resp.media = {"devices": grouped, "links": links(
             req, snap.position, q.get("marker"), page.items[-1]["id"] if page.items else None,
             page.more, prev)}
+
+
+def _texts(req: falcon.Request, resp: falcon.Response, page: TextPage, position: int,
+           marker: Any, prev: tuple[bool, Any]) -> None:
+    """A page spelt as text, grouped by kind."""
+    set_position(resp, position)
+    texts: dict[str, list[str]] = {KINDS[k].plural: [] for k in DEVICE_KINDS}
+    for kind, text in zip(page.kinds, page.texts, strict=True):
+        texts[KINDS[kind].plural].append(text)
+    grouped = text_object({plural: text_array(found) for plural, found in texts.items()})
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = listing_body("devices", grouped, links(
+        req, position, marker, page.ids[-1] if page.ids else None, page.more, prev))
 
 
 def _group(groups: dict[str, Any], name: str, host: str) -> None:
