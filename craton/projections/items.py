@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Dialect, Select
 
 from craton import codec
 from craton.collector import collector_paused
+from craton.db import driver
 from craton.domain.kinds import KINDS
 from craton.projections import pages, spelling, timeline
 from craton.projections.listing import (
@@ -89,7 +90,7 @@ def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE,
     """
     if not spelt(q):
         return None
-    statement, params = _page(conn, q, tables, data_as_text=True)
+    statement, params = _page(conn, q, tables, as_text=True)
     statement = pages.limited(statement)
     if with_head:
         statement = _with_head(statement, tables, conn.dialect.name, q.at is not None,
@@ -118,12 +119,33 @@ def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE,
 
 def _run(conn: Connection, statement: Select[Any], params: dict[str, Any]
          ) -> tuple[list[str], Sequence[Any]]:
-    """The names of the statement's columns and its rows, from the driver."""
+    """The names of the statement's columns and its rows, run through the driver with
+    the statement compiled once. Values the driver would not take as SQLAlchemy
+    binds them (times, say: a marker's) and lists (``IN``) go through SQLAlchemy."""
+    compiled = _compiled(statement, conn.dialect)
+    values = compiled.construct_params(params)
+    if ("__[POSTCOMPILE_" not in compiled.string
+            and all(v is None or type(v) in _AS_THEY_ARE for v in values.values())):
+        cursor = driver(conn).cursor()
+        try:
+            cursor.execute(compiled.string, values if compiled.positiontup is None
+                           else [values[name] for name in compiled.positiontup])
+            return [d[0] for d in cursor.description], cursor.fetchall()
+        finally:
+            cursor.close()
     result = conn.execute(statement, params)
     try:
         return [d[0] for d in result.cursor.description], result.cursor.fetchall()
     finally:
         result.close()
+
+
+_AS_THEY_ARE = frozenset({int, str, bool, float})  # values both drivers bind as SQLAlchemy does
+
+
+@lru_cache(maxsize=256)
+def _compiled(statement: Select[Any], dialect: Dialect) -> Any:
+    return statement.compile(dialect=dialect)
 
 
 def spelt(q: ListQuery) -> bool:

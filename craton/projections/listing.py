@@ -103,10 +103,10 @@ def get_project_row(conn: Connection, uuid: str, at: int | None,
         t.c.uuid == uuid, t.c.kind == "project", visible(t, at))).first()
 
 
-def _page(conn: Connection, q: ListQuery, tables: Tables, data_as_text: bool = False
+def _page(conn: Connection, q: ListQuery, tables: Tables, as_text: bool = False
           ) -> tuple[Any, dict[str, Any]]:
     """The page's statement (shared by every listing of its shape) and its values;
-    ``data_as_text``: the statement reads the fields as JSON text (``spelling``)."""
+    ``as_text``: the statement reads what ``spelling`` needs as text."""
     for key in q.sort_keys:
         if key not in SORTABLE:
             raise InvalidInput(f"cannot sort by {key!r}", {"sort_keys": [f"unknown: {key}"]})
@@ -136,7 +136,7 @@ def _page(conn: Connection, q: ListQuery, tables: Tables, data_as_text: bool = F
         len(matched), q.descendants_of is not None, q.marker is not None, keys,
         q.sort_dir == "desc", q.with_labels and any(KINDS[k].labels for k in q.kinds),
         None if q.vars and q.resolved_vars else q.columns,  # (resolving reads them all)
-        data_as_text)
+        as_text)
     return statement, params
 
 

@@ -23,10 +23,14 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal_column,
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.elements import Label
 
+from craton.domain.kinds import KINDS
 from craton.projections.tables import Tables
 from craton.projections.timeline import visible
 
@@ -107,15 +111,19 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
                    project: bool, filters: tuple[tuple[str, bool], ...], labels: int,
                    variables: int, descendants: bool, marker: bool, keys: tuple[str, ...],
                    descending: bool, with_labels: bool,
-                   columns: tuple[str, ...] | None = None, data_as_text: bool = False
+                   columns: tuple[str, ...] | None = None, as_text: bool = False
                    ) -> Select[Any]:
     """A page's statement for one shape; binds: ``at``, ``project_id``,
     ``f_<field>``, ``label_<i>``, ``var_key_<i>``/``var_value_<i>``, ``descendants``,
     ``marker_<i>`` (the marker row's sort values) and ``page_limit``; ``columns``:
-    the resource columns read (None: every one); ``data_as_text``: the fields as
-    their JSON text, unparsed (``spelling``)."""
+    the resource columns read (None: every one); ``as_text``: PostgreSQL sends the
+    fields and labels as JSON text (labels in code-point order) and times as text
+    in UTC, for ``spelling`` to put together unparsed."""
     t = tables.resources
-    conds: list[ColumnElement[bool]] = [t.c.kind.in_(kinds), visible_bound(t, past)]
+    # The kinds are written into the statement (names from ``KINDS``): bound, they are
+    # a list SQLAlchemy expands into the statement's text on every execution.
+    written: list[Any] = [literal_column(f"'{KINDS[k].name}'") for k in kinds]
+    conds: list[ColumnElement[bool]] = [t.c.kind.in_(written), visible_bound(t, past)]
     if project:
         conds.append(t.c.project_id == bindparam("project_id"))
     for key, is_none in filters:
@@ -143,15 +151,30 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
             clauses.append(and_(*eq, col < after if descending else col > after))
         conds.append(or_(*clauses))
     chosen = resource_columns(tables, columns, _at(past))
-    if data_as_text and dialect == "postgresql":  # (SQLite's driver hands text back anyway)
-        chosen = [cast(c, Text).label("data") if c is t.c.data else c for c in chosen]
+    text = as_text and dialect == "postgresql"  # (SQLite's driver hands text back anyway)
+    if text:
+        chosen = [_as_text(c) for c in chosen]
     if with_labels:
-        agg = func.array_agg(lab.c.label) if dialect == "postgresql" \
-            else func.json_group_array(lab.c.label)
+        agg = func.json_group_array(lab.c.label) if dialect != "postgresql" \
+            else cast(func.array_to_json(func.array_agg(aggregate_order_by(
+                lab.c.label, lab.c.label.collate("C")))), Text) if text \
+            else func.array_agg(lab.c.label)
         chosen.append(select(agg).where(lab.c.resource_id == t.c.id,
                                          visible_bound(lab, past))
                        .scalar_subquery().label("labels"))
     return select(*chosen).where(*conds).order_by(*order)
+
+
+def _as_text(column: Any) -> Any:
+    """A page's column as PostgreSQL's text: the fields' JSON, a time in UTC
+    (``YYYY-MM-DD HH:MM:SS[.ffffff]``, psycopg2's ISO date style)."""
+    name = column.name
+    inner = column.element if isinstance(column, Label) else column
+    if name == "data":
+        return cast(inner, Text).label(name)
+    if name in ("created_at", "updated_at"):
+        return cast(func.timezone(literal_column("'UTC'"), inner), Text).label(name)
+    return column
 
 
 @lru_cache(maxsize=256)

@@ -24,12 +24,13 @@ kind whose fields could carry a member the item sets itself would repeat it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from craton.domain.kinds import KINDS
-from craton.projections.timeline import iso, sqlite_iso
+from craton.projections.timeline import iso, sqlite_iso, utc
 
 # Members an item sets itself; a kind with a field of one of these names is not spelt.
 _SET_BY_ITEM = frozenset(
@@ -45,42 +46,52 @@ def spelt(kinds: tuple[str, ...]) -> bool:
     return len({KINDS[k].labels for k in kinds}) == 1  # labels shown for all or none
 
 
-def labels_text(value: Any) -> str:
-    """A page row's ``labels`` column (a JSON array's text on SQLite, a list from
-    PostgreSQL, None for none) as a JSON array in code-point order."""
+def labels_text(value: str | None) -> str:
+    """SQLite's ``labels`` column of a page row (``json_group_array``'s text, in no
+    particular order; None for none) as a JSON array in code-point order."""
     if value is None:
         return "[]"
-    if isinstance(value, str):
-        if "," not in value:  # at most one label: in order already
-            return value
-        value = orjson.loads(value)
-    return orjson.dumps(sorted(value)).decode()
+    if "," not in value:  # at most one label: in order already
+        return value
+    return orjson.dumps(sorted(orjson.loads(value))).decode()
 
 
 def _quoted(value: str | None) -> str:
     return "null" if value is None else f'"{value}"'
 
 
-def _sqlite_time(value: str) -> str:
+def sqlite_time(value: str | None) -> str:
     """``timeline.sqlite_iso``, quoted, for the text SQLAlchemy writes (26 characters)."""
+    if value is None:
+        return "null"
     if len(value) != 26 or value[10] != " ":
         return _quoted(sqlite_iso(value))
     fraction = value[19:]
     return f'"{value[:10]}T{value[11:19]}{"" if fraction == ".000000" else fraction}Z"'
 
 
-def _time(value: Any) -> str:
-    return _quoted(iso(value))
+def postgres_time(value: str | None) -> str:
+    """A time as PostgreSQL writes a timestamp in UTC (``YYYY-MM-DD HH:MM:SS``, then
+    ``.`` and up to six digits, trailing zeros dropped) as ``timeline.iso`` spells it,
+    quoted."""
+    if value is None:
+        return "null"
+    fraction = value[19:]
+    if len(value) < 19 or value[10] != " " or (fraction and (
+            fraction[0] != "." or len(fraction) > 7)):  # (not ISO: read it as it is)
+        return _quoted(iso(utc(datetime.fromisoformat(value))))
+    return f'"{value[:10]}T{value[11:19]}{fraction.ljust(7, "0") if fraction else ""}Z"'
 
 
 def items(rows: Sequence[Any], at: dict[str, int], sqlite: bool, labelled: bool
           ) -> tuple[list[str], list[str]]:
     """The ``head`` and ``tail`` of each row's item; ``at``: the position of each
-    column in a row; ``sqlite``: times are SQLite's text (else datetimes)."""
+    column in a row; ``sqlite``: SQLite's columns, else PostgreSQL's as text
+    (``pages.page_statement`` ``as_text``: labels in order already)."""
     rid, uuid, project, data, created, updated = (
         at[n] for n in ("id", "uuid", "project_id", "data", "created_at", "updated_at"))
     labels_at = at["labels"] if labelled else None
-    spell: Callable[[Any], str] = _sqlite_time if sqlite else _time
+    spell: Callable[[str | None], str] = sqlite_time if sqlite else postgres_time
     heads, tails = [], []
     for r in rows:
         fields: str = r[data]
@@ -92,7 +103,7 @@ def items(rows: Sequence[Any], at: dict[str, int], sqlite: bool, labelled: bool
             labels = r[labels_at]
             if labels is None:
                 labels = "[]"
-            elif not isinstance(labels, str) or "," in labels:
+            elif sqlite and "," in labels:
                 labels = labels_text(labels)
             head = f'{head},"labels":{labels}'
         heads.append(head)

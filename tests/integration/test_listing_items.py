@@ -17,6 +17,7 @@ from craton.domain.meta import system_meta
 from craton.projections import timeline
 from craton.projections.items import list_items, list_texts
 from craton.projections.listing import PRESENTED, ListQuery, list_rows, present_rows
+from craton.projections.spelling import postgres_time
 from craton.projections.timeline import sqlite_iso
 from tests.conftest import make_fleet
 
@@ -88,6 +89,10 @@ def test_items_from_the_drivers_rows_equal_the_presented_rows(services: Services
     first, _ = both_ways(services, kinds=("host",), limit=3)
     second, expected = both_ways(services, kinds=("host",), limit=3, marker=first[-1]["id"])
     assert second == expected and second and second[0]["id"] != first[-1]["id"]
+    # after a marker made at a whole second (its time bound as SQLAlchemy spells it)
+    assert first[0]["created_at"] == WHOLE.isoformat().replace("+00:00", "Z")
+    after, expected = both_ways(services, kinds=("host",), limit=3, marker=first[0]["id"])
+    assert after == expected and first[0]["id"] not in [h["id"] for h in after]
     empty, expected = both_ways(services, kinds=("host",), labels=["no-such-label"])
     assert empty == expected == []
 
@@ -125,3 +130,13 @@ def test_items_keep_long_integers_exact(services: Services) -> None:
 def test_sqlite_times_are_respelt_as_iso_spells_them(stored: str) -> None:
     parsed = datetime.fromisoformat(stored).replace(tzinfo=UTC)
     assert sqlite_iso(stored) == timeline.iso(parsed)
+
+
+@pytest.mark.parametrize("stored", [
+    "2026-05-01 12:00:00", "2026-05-01 12:00:00.5", "2026-05-01 12:00:00.000001",
+    "1999-12-31 23:59:59.99999", "2026-05-01 12:00:00.123456",
+])
+def test_postgres_times_are_respelt_as_iso_spells_them(stored: str) -> None:
+    parsed = datetime.fromisoformat(stored).replace(tzinfo=UTC)
+    assert postgres_time(stored) == f'"{timeline.iso(parsed)}"'
+    assert postgres_time(None) == "null"
