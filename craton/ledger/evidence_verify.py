@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import io
 import json
+import re
 import sys
 import tarfile
 import uuid
@@ -29,8 +30,13 @@ class PackUnreadableError(Exception):
     """The pack cannot be opened or parsed."""
 
 
+_NORMAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def normalise_uuid(value: object) -> str:
     """Return the lowercase hyphenated form of a UUID given as UUID, str or bytes."""
+    if isinstance(value, str) and _NORMAL_UUID.fullmatch(value):
+        return value  # in that form already (every stored record's is): nothing to parse
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
@@ -48,6 +54,9 @@ def _field(data: bytes) -> bytes:
     return len(data).to_bytes(8, "big") + data
 
 
+_TAG_FIELD = _field(ENCODING_TAG)
+
+
 def canonical_bytes(
     position: int, originator_id: object, version: int, topic: str, state: bytes
 ) -> bytes:
@@ -55,14 +64,13 @@ def canonical_bytes(
     if isinstance(position, bool) or isinstance(version, bool):
         raise TypeError("position and version must be integers")
     fields = (
-        ENCODING_TAG,
         str(int(position)).encode("ascii"),
         normalise_uuid(originator_id).encode("ascii"),
         str(int(version)).encode("ascii"),
         topic.encode("utf-8"),
         bytes(state),
     )
-    return b"".join(_field(f) for f in fields)
+    return b"".join([_TAG_FIELD, *[len(f).to_bytes(8, "big") + f for f in fields]])
 
 
 def chain_hash(previous_hex: str, canonical: bytes) -> str:

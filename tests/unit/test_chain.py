@@ -204,6 +204,20 @@ def test_canonical_bytes_normalise_the_originator_id() -> None:
     assert len(encodings) == 1
 
 
+def test_the_encoding_and_the_hash_of_a_record_are_fixed() -> None:
+    """The chain's format, spelt out: a stored chain must verify under later code."""
+    oid = "00000000-0000-0000-0000-000000000001"
+    fields = [b"craton.ledger.chain.v1", b"7", oid.encode(), b"3",
+              b"craton.domain.Host.Registered", b'{"a":1}']
+    expected = b"".join(len(f).to_bytes(8, "big") + f for f in fields)
+    for form in (oid, oid.upper(), f" {oid} ", uuid.UUID(oid)):
+        encoded = canonical_bytes(7, form, 3, "craton.domain.Host.Registered",  # type: ignore[arg-type]
+                                  b'{"a":1}')
+        assert encoded == expected
+    assert chain_hash("0" * 64, expected) == (
+        "343ada2a878d27abe409cf47a1a5c2af216e4e77a1a7e6bd2fb66520ff380f12")
+
+
 def test_canonical_bytes_are_unambiguous() -> None:
     oid = str(uuid.UUID(int=1))
     assert canonical_bytes(1, oid, 1, "ab", b"c") != canonical_bytes(1, oid, 1, "a", b"bc")
