@@ -46,6 +46,10 @@ def spelt(kinds: tuple[str, ...]) -> bool:
     return len({KINDS[k].labels for k in kinds}) == 1  # labels shown for all or none
 
 
+_IN_ORDER: dict[str, str] = {}  # SQLite's label arrays, sorted: a fleet has few kinds of them
+_IN_ORDER_MAX = 4096
+
+
 def labels_text(value: str | None) -> str:
     """SQLite's ``labels`` column of a page row (``json_group_array``'s text, in no
     particular order; None for none) as a JSON array in code-point order."""
@@ -53,7 +57,12 @@ def labels_text(value: str | None) -> str:
         return "[]"
     if "," not in value:  # at most one label: in order already
         return value
-    return orjson.dumps(sorted(orjson.loads(value))).decode()
+    found = _IN_ORDER.get(value)
+    if found is None:
+        if len(_IN_ORDER) >= _IN_ORDER_MAX:
+            _IN_ORDER.clear()
+        found = _IN_ORDER[value] = orjson.dumps(sorted(orjson.loads(value))).decode()
+    return found
 
 
 def _quoted(value: str | None) -> str:
