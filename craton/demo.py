@@ -8,8 +8,10 @@ from typing import Any
 
 from craton.application import Ledger
 from craton.domain import clock
+from craton.domain.errors import Conflict
 from craton.domain.meta import Meta, system_meta
 from craton.progress import Progress
+from craton.projections.timeline import head
 
 OPERATORS = ("alice", "bob", "carol")
 REASONS = ("CHG-1042 quarterly refresh", "INC-311 disk alarms", None, "capacity review")
@@ -36,13 +38,21 @@ class _Clock:
 def load_demo(ledger: Ledger, *, seed: int = 7, regions: int = 3, cells: int = 2,
               hosts_per_cell: int = 40, instances_per_host: int = 4, days: int = 21,
               show_progress: bool | None = None) -> dict[str, Any]:
-    """Register a demo fleet and then ``days`` of day-to-day changes; returns a summary."""
+    """Register a demo fleet and then ``days`` of day-to-day changes; returns a summary.
+
+    Into an empty ledger only (Conflict otherwise): its history is stamped weeks
+    back, and recorded after real events it would be a past that arrived late."""
     rng = random.Random(seed)
     # (each day of history starts a day after the one before and takes less than a
     # day, so the last one ends before today: nothing is stamped in the future)
     tick = _Clock(datetime.now(UTC) - timedelta(days=days + 2))
     bar = Progress("demo fleet", None, enabled=show_progress)
-    with clock.using(tick), ledger.db.writing():
+    with clock.using(tick), ledger.db.writing() as session:
+        recorded = head(session.connection())  # (under the write lock: no one writes now)
+        if recorded:
+            raise Conflict(f"the ledger already holds {recorded:,} event"
+                           f"{'' if recorded == 1 else 's'}: the demo fleet, "
+                           "weeks of backdated history, loads into an empty database only")
         project = ledger.register(system_meta("demo fleet"), "project", {"name": "demo"},
                                   variables={"owner": "cloud-ops", "ntp_server": "ntp.demo"})
         meta = _meta(project["uuid"], "alice", "initial import", source="import")

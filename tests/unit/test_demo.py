@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from craton.api.auth import ensure_root
 from craton.bootstrap import Services, bootstrap
 from craton.demo import load_demo
+from craton.domain.errors import Conflict
 from craton.projections.tables import LIVE
 from craton.projections.timeline import utc
 from craton.settings import Settings
@@ -52,3 +55,26 @@ def test_serve_seeds_an_empty_ledger_with_the_demo_then_its_root(
         assert seed(fresh, None, demo=False)
     finally:
         fresh.close()
+
+
+def test_the_demo_refuses_a_ledger_that_is_not_empty(memory_services: Services,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    ensure_root(memory_services, "demo-root-token-" + "d" * 24)
+    with memory_services.db.reading() as conn:
+        before = conn.execute(select(func.count()).select_from(LIVE.events)).scalar()
+    with pytest.raises(Conflict, match=r"already holds \d+ events: the demo fleet"):
+        load_demo(memory_services.ledger, regions=1, hosts_per_cell=2, days=1)
+    with memory_services.db.reading() as conn:
+        assert conn.execute(select(func.count()).select_from(LIVE.events)).scalar() == before
+
+
+def test_the_demo_command_says_so_in_one_line(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from craton.cli import main
+
+    url = f"sqlite:///{tmp_path / 'craton.db'}"
+    assert main(["--database-url", url, "demo", "--hosts-per-cell", "2"]) == 0
+    capsys.readouterr()
+    assert main(["--database-url", url, "demo", "--hosts-per-cell", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("craton: the ledger already holds") and "\n" not in err
