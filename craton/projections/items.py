@@ -4,10 +4,11 @@ A page is a hundred rows of seven columns and their labels. Through
 SQLAlchemy's results each row became a ``Row`` whose JSON column was parsed
 by a result processor and whose times (text on SQLite) were parsed into
 datetimes, only to be written out as text again: a third of a listing's
-time. Here the statement still goes through SQLAlchemy (its compiled form
-is cached, its values are bound by the dialect), but the rows are taken from
-the driver's cursor as they come, and each item is made from them by
-position; a time SQLite stored as text is respelled, not parsed.
+time. Here the statement, compiled once, runs on the driver's cursor, and
+each item is made from the row by position: as the JSON text of the item
+(``list_texts``, through ``spelling``: every kind whose item is its columns
+as stored) or as a dict (``list_items``: projects and users, whose items are
+not, and the API's other callers).
 """
 
 from __future__ import annotations
@@ -56,12 +57,7 @@ def list_items(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> ItemsPa
                          [r._mapping["kind"] for r in found], more)
     statement, params = _page(conn, q, tables)
     with collector_paused():  # a page is many small objects and no cycles
-        result = conn.execute(pages.limited(statement), params)
-        try:
-            names = [d[0] for d in result.cursor.description]
-            rows: Sequence[Any] = result.cursor.fetchall()
-        finally:
-            result.close()
+        names, rows = _run(conn, pages.limited(statement), params)
         more = len(rows) > q.limit
         return ItemsPage(*_items(conn, names, rows[:q.limit], q, tables), more=more)
 
