@@ -5,14 +5,24 @@ from __future__ import annotations
 import select
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import psycopg2
 import sqlalchemy.exc
 from eventsourcing.persistence import IntegrityError as StoreIntegrityError
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, text
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    MetaData,
+    Select,
+    create_engine,
+    event,
+    text,
+)
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.expression import ClauseElement
@@ -77,6 +87,41 @@ def driver(conn: Connection) -> Any:
     found = conn.connection.driver_connection
     assert found is not None
     return found
+
+
+_AS_THEY_ARE = frozenset({int, str, bool, float})  # values both drivers bind as SQLAlchemy does
+
+
+@lru_cache(maxsize=512)
+def _compiled(statement: Select[Any], dialect: Dialect) -> Any:
+    return statement.compile(dialect=dialect)
+
+
+def fetch(conn: Connection, statement: Select[Any], params: dict[str, Any]
+          ) -> tuple[list[str], Sequence[Any]]:
+    """The names of a statement's columns and its rows, run on the driver's cursor
+    with the statement compiled once (a statement built once per shape: cached).
+
+    SQLAlchemy's execution costs more than small reads do. Values the driver would
+    not bind as SQLAlchemy does (times: SQLite's text of them differs) and lists
+    (``IN``, expanded into the text per call) go through SQLAlchemy.
+    """
+    compiled = _compiled(statement, conn.dialect)
+    values = compiled.construct_params(params)
+    if ("__[POSTCOMPILE_" not in compiled.string
+            and all(v is None or type(v) in _AS_THEY_ARE for v in values.values())):
+        cursor = driver(conn).cursor()
+        try:
+            cursor.execute(compiled.string, values if compiled.positiontup is None
+                           else [values[name] for name in compiled.positiontup])
+            return [d[0] for d in cursor.description], cursor.fetchall()
+        finally:
+            cursor.close()
+    result = conn.execute(statement, params)
+    try:
+        return [d[0] for d in result.cursor.description], result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 def _postgres_engine(url: str, **kwargs: Any) -> Engine:

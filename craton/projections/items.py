@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Select
+from sqlalchemy import Connection, Select
 
 from craton import codec
 from craton.collector import collector_paused
-from craton.db import driver
+from craton.db import fetch
 from craton.domain.kinds import KINDS
 from craton.projections import pages, spelling, timeline
 from craton.projections.listing import (
@@ -57,7 +57,7 @@ def list_items(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> ItemsPa
                          [r._mapping["kind"] for r in found], more)
     statement, params = _page(conn, q, tables)
     with collector_paused():  # a page is many small objects and no cycles
-        names, rows = _run(conn, pages.limited(statement), params)
+        names, rows = fetch(conn, pages.limited(statement), params)
         more = len(rows) > q.limit
         return ItemsPage(*_items(conn, names, rows[:q.limit], q, tables), more=more)
 
@@ -92,7 +92,7 @@ def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE,
         statement = _with_head(statement, tables, conn.dialect.name, q.at is not None,
                                q.details)
     with collector_paused():  # a page is many small objects and no cycles
-        names, rows = _run(conn, statement, params)
+        names, rows = fetch(conn, statement, params)
         at = {name: i for i, name in enumerate(names)}
         more = len(rows) > q.limit
         rows = rows[:q.limit]
@@ -111,37 +111,6 @@ def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE,
             texts = [head + tail for head, tail in zip(heads, tails, strict=True)]
         head = int(rows[0][at["log_head"]] or 0) if with_head and rows else None
         return TextPage(texts, ids, [r[kind] for r in rows], more, head)
-
-
-def _run(conn: Connection, statement: Select[Any], params: dict[str, Any]
-         ) -> tuple[list[str], Sequence[Any]]:
-    """The names of the statement's columns and its rows, run through the driver with
-    the statement compiled once. Values the driver would not take as SQLAlchemy
-    binds them (times, say: a marker's) and lists (``IN``) go through SQLAlchemy."""
-    compiled = _compiled(statement, conn.dialect)
-    values = compiled.construct_params(params)
-    if ("__[POSTCOMPILE_" not in compiled.string
-            and all(v is None or type(v) in _AS_THEY_ARE for v in values.values())):
-        cursor = driver(conn).cursor()
-        try:
-            cursor.execute(compiled.string, values if compiled.positiontup is None
-                           else [values[name] for name in compiled.positiontup])
-            return [d[0] for d in cursor.description], cursor.fetchall()
-        finally:
-            cursor.close()
-    result = conn.execute(statement, params)
-    try:
-        return [d[0] for d in result.cursor.description], result.cursor.fetchall()
-    finally:
-        result.close()
-
-
-_AS_THEY_ARE = frozenset({int, str, bool, float})  # values both drivers bind as SQLAlchemy does
-
-
-@lru_cache(maxsize=256)
-def _compiled(statement: Select[Any], dialect: Dialect) -> Any:
-    return statement.compile(dialect=dialect)
 
 
 def spelt(q: ListQuery) -> bool:

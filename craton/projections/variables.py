@@ -10,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
-    Dialect,
     Select,
     Table,
     Text,
@@ -26,7 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from craton import codec
 from craton.batches import pieces
 from craton.collector import collector_paused
-from craton.db import driver
+from craton.db import fetch
 from craton.projections.pages import of_resources, visible_bound
 from craton.projections.tables import LIVE, Tables
 
@@ -65,29 +64,18 @@ def members_of(conn: Connection, table: Table, ids: list[int], at: int | None
     driver (each statement's ids bound as one array)."""
     if not ids:
         return []
-    sql, order = documents_sql(conn.dialect, table, at is not None)
+    statement = documents_statement(table, conn.dialect.name, at is not None)
     postgres = conn.dialect.name == "postgresql"
     found: list[tuple[int, str]] = []
-    cursor = driver(conn).cursor()
-    try:
-        for chunk in pieces(ids, DOCUMENTS_CHUNK):
-            listed = ",".join(map(str, chunk))
-            params = {"ids": f"{{{listed}}}" if postgres else f"[{listed}]", "at": at}
-            cursor.execute(sql, params if postgres else [params[name] for name in order])
-            found += cursor.fetchall()
-    finally:
-        cursor.close()
+    for chunk in pieces(ids, DOCUMENTS_CHUNK):
+        listed = ",".join(map(str, chunk))
+        _, rows = fetch(conn, statement,
+                        {"ids": f"{{{listed}}}" if postgres else f"[{listed}]", "at": at})
+        found += rows
     return found
 
 
 @lru_cache(maxsize=32)
-def documents_sql(dialect: Dialect, table: Table, past: bool) -> tuple[str, tuple[str, ...]]:
-    """``documents_statement`` as the driver's SQL text and the order of its
-    parameters (SQLite's are positional)."""
-    compiled = documents_statement(table, dialect.name, past).compile(dialect=dialect)
-    return compiled.string, tuple(compiled.positiontup or ())
-
-
 def documents_statement(table: Table, dialect: str, past: bool) -> Select[Any]:
     """Each resource in ``:ids`` with the members of its key/value rows' JSON object
     (``"key":value`` pairs joined by commas), now or at ``:at``. ``:ids`` is bound

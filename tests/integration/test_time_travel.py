@@ -314,13 +314,21 @@ def test_values_joined_by_the_database_read_back_exactly(services: Services) -> 
         assert type(found[host["id"]]["comma,colon:"]) is int
 
 
+def _documents_sql(services: Services, past: bool) -> tuple[str, tuple[str, ...]]:
+    """The variables' documents statement as the driver is sent it, and its values' order."""
+    dialect = services.db.engine.dialect
+    compiled = variables.documents_statement(LIVE.variables, dialect.name, past).compile(
+        dialect=dialect)
+    return compiled.string, tuple(compiled.positiontup or ())
+
+
 def test_variables_as_of_are_read_from_the_index_alone(services: Services) -> None:
     """A past read of variables names only columns its as-of index holds, so neither
     database visits the table for it (``valid_to`` is in the index beside the
     ``valid_until`` expression over it)."""
     f = make_fleet(services)
     services.ledger.set_variables(f["meta"], "host", f["host"]["id"], {"kernel": "6.1"})
-    sql, order = variables.documents_sql(services.db.engine.dialect, LIVE.variables, True)
+    sql, order = _documents_sql(services, True)
     params = {"ids": f"{{{f['host']['id']}}}", "at": head(services)}
     with services.db.engine.connect() as conn:
         if services.db.is_postgres:
@@ -341,7 +349,7 @@ def test_current_variables_are_read_from_an_index_alone(services: Services) -> N
     the table for a resource's current variables."""
     f = make_fleet(services)
     services.ledger.set_variables(f["meta"], "host", f["host"]["id"], {"kernel": "6.1"})
-    sql, _order = variables.documents_sql(services.db.engine.dialect, LIVE.variables, False)
+    sql, _order = _documents_sql(services, False)
     with services.db.engine.connect() as conn:  # (rolled back when it closes)
         if services.db.is_postgres:
             # The as-of index could serve it from the index alone as well: without it
