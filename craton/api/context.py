@@ -47,17 +47,19 @@ class Api:
             at = timeline.resolve(conn, as_of)
             yield Snapshot(conn, at, head if at is None else min(at, head))
 
-    def first_page(self, query: ListQuery) -> TextPage | None:
-        """The first page of a listing now, spelt, with the log's head, read by one
-        statement (``list_texts`` ``with_head``): on PostgreSQL no transaction around
-        it, so no BEGIN and COMMIT. None where that does not apply (a past moment, a
-        marker, a subtree, a kind not spelt, an empty page): read it in ``snapshot``."""
-        if (query.at is not None or query.marker is not None
+    def first_page(self, query: ListQuery, as_of: str | None
+                   ) -> tuple[TextPage, int] | None:
+        """The first page of a listing now, spelt, and the log's head it was read at,
+        by one statement (``list_texts`` ``with_head``): on PostgreSQL no transaction
+        around it, so no BEGIN and COMMIT. None where that does not apply (``as_of``
+        asked, a marker, a subtree, a kind not spelt, an empty page): read it in
+        ``snapshot``."""
+        if (as_of is not None or query.at is not None or query.marker is not None
                 or query.descendants_of is not None or not spelt(query)):
             return None
         with self.services.db.one_statement() as conn:
             page = list_texts(conn, query, with_head=True)
-        return page if page is not None and page.head is not None else None
+        return None if page is None or page.head is None else (page, page.head)
 
     @contextmanager
     def writing(self) -> Iterator[Connection]:

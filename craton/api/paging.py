@@ -10,7 +10,10 @@ import falcon
 import orjson
 from sqlalchemy import Connection
 
+from craton.projections.items import TextPage
 from craton.projections.listing import ListQuery, list_rows
+
+from .context import set_position
 
 
 def href(req: falcon.Request, position: int, **changes: Any) -> str:
@@ -55,8 +58,13 @@ def text_object(members: dict[str, str]) -> str:
     return "{" + ",".join(f"{orjson.dumps(k).decode()}:{v}" for k, v in members.items()) + "}"
 
 
-def listing_body(name: str, items: str, page_links: list[dict[str, str]]) -> bytes:
-    """A listing's response, ``{name: items, "links": page_links}``, with ``items``
-    JSON text already (a page spelt by the database: ``projections.spelling``)."""
-    return b"".join((b"{", orjson.dumps(name), b":", items.encode(), b',"links":',
-                     orjson.dumps(page_links), b"}"))
+def answer_text(req: falcon.Request, resp: falcon.Response, name: str, items: str,
+                page: TextPage, position: int, marker: Any, prev: tuple[bool, Any]) -> None:
+    """A listing's response, ``{name: items, "links": [...]}``, with ``items`` JSON
+    text already (``page``'s, spelt: ``projections.spelling``), at ``position``."""
+    page_links = links(req, position, marker, page.ids[-1] if page.ids else None,
+                       page.more, prev)
+    set_position(resp, position)
+    resp.content_type = falcon.MEDIA_JSON
+    resp.data = b"".join((b"{", orjson.dumps(name), b":", items.encode(), b',"links":',
+                          orjson.dumps(page_links), b"}"))

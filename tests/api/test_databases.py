@@ -96,3 +96,17 @@ def test_a_first_page_and_the_pages_after_it_are_pinned_to_one_position_on_each_
     assert [h["name"] for h in ok(devices)["devices"]["hosts"]] == ["acme-host", "h0", "h1"]
     empty = member.get("/v1/hosts?name=nobody")
     assert ok(empty)["hosts"] == [] and int(empty.headers["x-craton-position"]) == position + 1
+    ok(member.post("/v1/network-devices", json={"name": "sw1", "region_id": region,
+                                                "device_type": "switch"}), 201)
+    whole = ok(member.get("/v1/devices?limit=100"))["devices"]
+    paged: dict[str, list[str]] = {"hosts": [], "network-devices": []}
+    page = ok(member.get("/v1/devices?limit=2"))
+    while True:  # the pages after the first, each after a marker, grouped by kind
+        for plural, found in page["devices"].items():
+            paged[plural] += [d["name"] for d in found]
+        nxt = next((link["href"] for link in page["links"] if link["rel"] == "next"), None)
+        if nxt is None:
+            break
+        page = ok(member.get(nxt))
+    assert paged == {plural: [d["name"] for d in found] for plural, found in whole.items()}
+    assert paged["network-devices"] == ["sw1"] and len(paged["hosts"]) == 6

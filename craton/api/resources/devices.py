@@ -18,7 +18,7 @@ from craton.projections.timeline import visible
 from .. import policy
 from ..context import Api, authorise, set_position
 from ..docs import Op
-from ..paging import links, listing_body, previous_marker, text_array, text_object
+from ..paging import answer_text, links, previous_marker, text_array, text_object
 from ..params import AnsibleParams, list_params
 from ..schemas import AnsibleOut, DevicesOut
 from .inventory import list_query
@@ -38,11 +38,11 @@ class Devices:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         caller, q = authorise(req, "host", policy.LIST, list_params(DEVICE_KINDS))
-        if q.get("as_of") is None and q.get("marker") is None and not q["descendants"]:
-            first = self.api.first_page(list_query(DEVICE_KINDS, q, caller.project_id, None))
-            if first is not None and first.head is not None:
-                _texts(req, resp, first, first.head, None, (False, None))
-                return
+        first = None if q["descendants"] else self.api.first_page(
+            list_query(DEVICE_KINDS, q, caller.project_id, None), q.get("as_of"))
+        if first is not None:
+            _texts(req, resp, *first, None, (False, None))
+            return
         with self.api.snapshot(q.get("as_of")) as snap:
             query = list_query(DEVICE_KINDS, q, caller.project_id, snap.at)
             if q["descendants"] and "parent_id" in query.filters:
@@ -67,14 +67,11 @@ class Devices:
 def _texts(req: falcon.Request, resp: falcon.Response, page: TextPage, position: int,
            marker: Any, prev: tuple[bool, Any]) -> None:
     """A page spelt as text, grouped by kind."""
-    set_position(resp, position)
     texts: dict[str, list[str]] = {KINDS[k].plural: [] for k in DEVICE_KINDS}
     for kind, text in zip(page.kinds, page.texts, strict=True):
         texts[KINDS[kind].plural].append(text)
     grouped = text_object({plural: text_array(found) for plural, found in texts.items()})
-    resp.content_type = falcon.MEDIA_JSON
-    resp.data = listing_body("devices", grouped, links(
-        req, position, marker, page.ids[-1] if page.ids else None, page.more, prev))
+    answer_text(req, resp, "devices", grouped, page, position, marker, prev)
 
 
 def _group(groups: dict[str, Any], name: str, host: str) -> None:

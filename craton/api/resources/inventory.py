@@ -7,7 +7,7 @@ from typing import Any
 import falcon
 
 from craton.domain.kinds import KINDS, Kind
-from craton.projections.items import TextPage, list_items, list_texts
+from craton.projections.items import list_items, list_texts
 from craton.projections.listing import PRESENTED, ListQuery
 
 from .. import policy
@@ -25,7 +25,7 @@ from ..context import (
 from ..docs import WRITE_ERRORS, Op
 from ..errors import Problem
 from ..idempotency import Reply, respond
-from ..paging import links, listing_body, previous_marker, text_array
+from ..paging import answer_text, links, previous_marker, text_array
 from ..params import AsOfParams, filters_of, list_params
 from ..queries import current_version, locate, show
 from ..schemas import body_schema, item_schema, list_schema
@@ -63,11 +63,13 @@ class Collection:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         caller, q = authorise(req, self.kind.name, policy.LIST, list_params((self.kind.name,)))
         scope = None if self.kind.name == "project" else caller.project_id
-        if q.get("as_of") is None and q.get("marker") is None:
-            first = self.api.first_page(list_query((self.kind.name,), q, scope, None))
-            if first is not None and first.head is not None:
-                self._texts(req, resp, first, first.head, None, (False, None))
-                return
+        first = self.api.first_page(list_query((self.kind.name,), q, scope, None),
+                                    q.get("as_of"))
+        if first is not None:
+            texts, position = first
+            answer_text(req, resp, self.kind.plural, text_array(texts.texts), texts,
+                        position, None, (False, None))
+            return
         with self.api.snapshot(q.get("as_of")) as snap:
             marker = q.get("marker")
             if self.kind.name == "project" and marker is not None:
@@ -85,18 +87,12 @@ class Collection:
             has_prev, before = previous_marker(snap.conn, query)
         prev = (has_prev, item_id(before) if before is not None else None)
         if spelt is not None:
-            self._texts(req, resp, spelt, snap.position, marker, prev)
+            answer_text(req, resp, self.kind.plural, text_array(spelt.texts), spelt,
+                        snap.position, marker, prev)
             return
         set_position(resp, snap.position)
         resp.media = {self.kind.plural: items, "links": links(
             req, snap.position, marker, items[-1]["id"] if items else None, more, prev)}
-
-    def _texts(self, req: falcon.Request, resp: falcon.Response, page: TextPage,
-               position: int, marker: Any, prev: tuple[bool, Any]) -> None:
-        set_position(resp, position)
-        resp.content_type = falcon.MEDIA_JSON
-        resp.data = listing_body(self.kind.plural, text_array(page.texts), links(
-            req, position, marker, page.ids[-1] if page.ids else None, page.more, prev))
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         caller = principal(req)
