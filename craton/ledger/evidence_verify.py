@@ -70,7 +70,7 @@ def canonical_bytes(
         topic.encode("utf-8"),
         bytes(state),
     )
-    return b"".join([_TAG_FIELD, *[len(f).to_bytes(8, "big") + f for f in fields]])
+    return b"".join([_TAG_FIELD, *map(_field, fields)])
 
 
 def chain_hash(previous_hex: str, canonical: bytes) -> str:

@@ -51,7 +51,7 @@ class ItemsPage:
 def list_items(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> ItemsPage:
     """One page of a listing as API items (``listing.present``'s, with labels, and with
     own variables when ``q.details``)."""
-    if (q.vars and q.resolved_vars) or q.columns != PRESENTED or not q.with_labels:
+    if not _by_position(q):
         found, more = list_rows(conn, q, tables)  # (resolving reads rows through SQLAlchemy)
         return ItemsPage(present_rows(conn, found, q.at, q.details, tables),
                          [r._mapping["kind"] for r in found], more)
@@ -113,10 +113,15 @@ def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE,
         return TextPage(texts, ids, [r[kind] for r in rows], more, head)
 
 
+def _by_position(q: ListQuery) -> bool:
+    """Whether ``q``'s page is one statement of the columns an item shows, with labels,
+    read by position (a page matching inherited values resolves them first)."""
+    return not (q.vars and q.resolved_vars) and q.columns == PRESENTED and q.with_labels
+
+
 def spelt(q: ListQuery) -> bool:
     """Whether ``list_texts`` answers ``q``."""
-    return (not (q.vars and q.resolved_vars) and q.columns == PRESENTED and q.with_labels
-            and spelling.spelt(q.kinds))
+    return _by_position(q) and spelling.spelt(q.kinds)
 
 
 @lru_cache(maxsize=256)

@@ -70,13 +70,8 @@ def _quoted(value: str | None) -> str:
 
 
 def sqlite_time(value: str | None) -> str:
-    """``timeline.sqlite_iso``, quoted, for the text SQLAlchemy writes (26 characters)."""
-    if value is None:
-        return "null"
-    if len(value) != 26 or value[10] != " ":
-        return _quoted(sqlite_iso(value))
-    fraction = value[19:]
-    return f'"{value[:10]}T{value[11:19]}{"" if fraction == ".000000" else fraction}Z"'
+    """A time as SQLite stores it, spelt as ``timeline.sqlite_iso`` spells it, quoted."""
+    return _quoted(sqlite_iso(value))
 
 
 def postgres_time(value: str | None) -> str:
@@ -105,9 +100,8 @@ def items(rows: Sequence[Any], at: dict[str, int], sqlite: bool, labelled: bool
     for r in rows:
         fields: str = r[data]
         members = "" if fields == "{}" else f",{fields[1:-1]}"
-        owner = r[project]
-        head = (f'{{"id":{r[rid]},"uuid":"{r[uuid]}"{members},"project_id":'
-                f'{"null" if owner is None else chr(34) + owner + chr(34)}')
+        head = (f'{{"id":{r[rid]},"uuid":"{r[uuid]}"{members},'
+                f'"project_id":{_quoted(r[project])}')
         if labels_at is not None:
             labels = r[labels_at]
             if labels is None:
