@@ -135,6 +135,7 @@ def test_sqlite_times_are_respelt_as_iso_spells_them(stored: str) -> None:
 @pytest.mark.parametrize("stored", [
     "2026-05-01 12:00:00", "2026-05-01 12:00:00.5", "2026-05-01 12:00:00.000001",
     "1999-12-31 23:59:59.99999", "2026-05-01 12:00:00.123456",
+    "2026-05-01T12:00:00.5+00:00",  # not the ISO date style's spelling: parsed instead
 ])
 def test_postgres_times_are_respelt_as_iso_spells_them(stored: str) -> None:
     parsed = datetime.fromisoformat(stored).replace(tzinfo=UTC)
