@@ -23,10 +23,12 @@ def logs(kind: str, sizes: Sizes, log: Any) -> dict[int, Scratch]:
 
 def projected(dbs: list[Scratch], log: Any) -> None:
     """Replay each log whose read models are behind its events (a log built but
-    never replayed: figure 5 asked for alone), so a served log lists its fleet."""
+    never replayed: figure 5 asked for alone) or were built by another schema version
+    (a log cached by an earlier run), so a served log lists its fleet."""
     from sqlalchemy import create_engine, func, select
 
-    from craton.projections.tables import LIVE
+    from craton.projections.tables import LIVE, SCHEMA_VERSION
+    from craton.schema import stored_schema_version
 
     for db in dbs:
         engine = create_engine(db.url)
@@ -35,10 +37,13 @@ def projected(dbs: list[Scratch], log: Any) -> None:
                 stored = conn.execute(select(func.max(LIVE.events.c.position))).scalar()
                 logged = conn.exec_driver_sql(
                     f"SELECT max(id) FROM {EVENTS_TABLE}").scalar()
+                version = stored_schema_version(conn)
         finally:
             engine.dispose()
-        if (stored or 0) < (logged or 0):
-            log(f"  projecting {db.name} first (its read models are behind its log)")
+        if (stored or 0) < (logged or 0) or version != SCHEMA_VERSION:
+            why = "behind its log" if (stored or 0) < (logged or 0) else \
+                f"of schema version {version}, not {SCHEMA_VERSION}"
+            log(f"  projecting {db.name} first (its read models are {why})")
             replay(db)
             if db.kind == "postgres":
                 reset_sequences(db)

@@ -296,37 +296,44 @@ def _values(rows: list[Row], names: list[str], converts: list[Convert]
     return list(zip(*columns, strict=True))
 
 
-_SET_HEAD = "UPDATE {} AS t SET {} = v.{}, {} = v.{} FROM (VALUES "
-_SET_TAIL = ") AS v ({}, {}, row_id) WHERE t.row_id = v.row_id"
-_SET_ROW = "(%s::bigint, %s::timestamptz, %s::bigint)"
+# The columns each kind of in-place write sets, with PostgreSQL's type for a VALUES list.
+_CLOSED = (("valid_to", "bigint"), ("to_time", "timestamptz"))
+_TOUCHED = (("version", "bigint"), ("updated_at", "timestamptz"),
+            ("labels_json", "text"), ("variables_json", "text"))
 
 
 def close_rows(conn: Connection, table: Table, rows: list[Row],
                pending: Pending | None = None) -> None:
     """Set ``valid_to``/``to_time`` on rows that existed before the batch, by ``row_id``."""
-    _set_rows(conn, table, rows, "valid_to", "to_time", pending)
+    _set_rows(conn, table, rows, _CLOSED, pending)
 
 
 def touch_rows(conn: Connection, table: Table, rows: list[Row],
                pending: Pending | None = None) -> None:
-    """Set ``version``/``updated_at`` on rows that existed before the batch, by ``row_id``."""
-    _set_rows(conn, table, rows, "version", "updated_at", pending)
+    """Set ``version``/``updated_at`` and the documents (``documents``) on resource rows
+    that existed before the batch, by ``row_id``."""
+    _set_rows(conn, table, rows, _TOUCHED, pending)
 
 
-def _set_rows(conn: Connection, table: Table, rows: list[Row], number: str, time: str,
-              pending: Pending | None) -> None:
-    """Set a number and a time column on rows stored before the batch, by ``row_id``."""
+def _set_rows(conn: Connection, table: Table, rows: list[Row],
+              columns: tuple[tuple[str, str], ...], pending: Pending | None) -> None:
+    """Set ``columns`` on rows stored before the batch, by ``row_id``."""
     if not rows:
         return
     dialect = conn.dialect.name
-    times = SQLITE_TIMES.column([r[time] for r in rows]) if dialect == "sqlite" \
-        else [r[time] for r in rows]
-    values = [(r[number], t, r["row_id"]) for r, t in zip(rows, times, strict=True)]
-    head = _SET_HEAD.format(table.name, number, number, time, time)
-    tail = _SET_TAIL.format(number, time)
+    names = [name for name, _ in columns]
+    per_column = [[r[name] for r in rows] for name in names]
+    if dialect == "sqlite":
+        per_column = [SQLITE_TIMES.column(values) if kind == "timestamptz" else values
+                      for values, (_, kind) in zip(per_column, columns, strict=True)]
+    values = list(zip(*per_column, [r["row_id"] for r in rows], strict=True))
+    head = (f"UPDATE {table.name} AS t SET "
+            + ", ".join(f"{n} = v.{n}" for n in names) + " FROM (VALUES ")
+    tail = f") AS v ({', '.join(names)}, row_id) WHERE t.row_id = v.row_id"
+    template = "(" + ", ".join(f"%s::{kind}" for _, kind in (*columns, ("", "bigint"))) + ")"
     if pending is not None:
         if len(rows) < COPY_FROM:
-            pending.add(head, _SET_ROW, values, tail)
+            pending.add(head, template, values, tail)
             return
         pending.send()
     cursor = driver(conn).cursor()
@@ -334,11 +341,12 @@ def _set_rows(conn: Connection, table: Table, rows: list[Row], number: str, time
         if dialect == "postgresql":  # one statement for the whole batch
             from psycopg2.extras import execute_values
 
-            execute_values(cursor, head + "%s" + tail, values, template=_SET_ROW,
+            execute_values(cursor, head + "%s" + tail, values, template=template,
                            page_size=5000)
         else:
+            assignments = ", ".join(f"{n} = ?" for n in names)
             cursor.executemany(
-                f"UPDATE {table.name} SET {number} = ?, {time} = ? WHERE row_id = ?", values)
+                f"UPDATE {table.name} SET {assignments} WHERE row_id = ?", values)
     finally:
         cursor.close()
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 
 from craton.projections.bulk import insert_rows
+from craton.projections.documents import Documents
 from craton.projections.rows import KeyedRows
 from craton.projections.tables import Tables
 
@@ -60,6 +61,7 @@ class HeldBatch:
         self.facts = HeldSet(tables.facts, "key")
         self.labels = HeldSet(tables.labels, "label")
         self.members = HeldSet(tables.members, "group_id")
+        self.documents = Documents(self.labels, self.variables)
         self.events: list[Row] = []
 
     @property
@@ -79,6 +81,7 @@ class HeldBatch:
         """Nothing to do: the row moved on in place is written when it is finished."""
 
     def close_resource(self, row: Row, position: int, time: datetime) -> None:
+        self.documents.settle(row)
         row["valid_to"], row["to_time"] = position, time
         self.finished_resources.append(row)
         if self.by_uuid.get(row["uuid"]) is row:
@@ -94,6 +97,8 @@ class HeldBatch:
 
     def take_current(self) -> Iterator[tuple[Table, list[Row]]]:
         """The rows still current at the end, by table, in chunks."""
+        for row in self.by_uuid.values():
+            self.documents.settle(row)
         sources: list[tuple[Table, Iterator[Row]]] = [
             (self.tables.resources, iter(self.by_uuid.values()))]
         sources += [(held.table, held.still_current()) for held in self.keyed]

@@ -98,14 +98,17 @@ def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE,
         rows = rows[:q.limit]
         rid, kind = at["id"], at["kind"]
         ids = [r[rid] for r in rows]
-        heads, tails = spelling.items(rows, at, conn.dialect.name == "sqlite", "labels" in at)
+        heads, tails = spelling.items(rows, at, conn.dialect.name == "sqlite", "labels" in at,
+                                      labels_in_order=q.at is None)
         if q.details:
-            if with_head:
+            if with_head and q.at is None:  # the rows' own (``documents``)
                 read = at["variables"]
-                members = {r[rid]: r[read] for r in rows}
+                objects = {r[rid]: r[read] or "{}" for r in rows}
             else:
-                members = dict(members_of(conn, tables.variables, ids, q.at))
-            texts = [f'{head},"variables":{{{members.get(i) or ""}}}{tail}'
+                members = {r[rid]: r[at["variables"]] for r in rows} if with_head \
+                    else dict(members_of(conn, tables.variables, ids, q.at))
+                objects = {i: f'{{{members.get(i) or ""}}}' for i in ids}
+            texts = [f'{head},"variables":{objects[i]}{tail}'
                      for i, head, tail in zip(ids, heads, tails, strict=True)]
         else:
             texts = [head + tail for head, tail in zip(heads, tails, strict=True)]
@@ -128,9 +131,12 @@ def spelt(q: ListQuery) -> bool:
 def _with_head(statement: Select[Any], tables: Tables, dialect: str, past: bool,
                details: bool) -> Select[Any]:
     """A page's statement that also reads the log's head and, with ``details``, each
-    row's variables (as the members of their object)."""
+    row's variables (now: the row's own object, ``documents``; at a past moment: the
+    members of their object)."""
     extra = [timeline.head_statement(tables.events).scalar_subquery().label("log_head")]
-    if details:
+    if details and not past:
+        extra.append(tables.resources.c.variables_json.label("variables"))
+    elif details:
         extra.append(members_column(tables.variables, tables.resources, dialect, past)
                      .label("variables"))
     return statement.add_columns(*extra)

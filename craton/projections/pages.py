@@ -118,7 +118,8 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
     ``marker_<i>`` (the marker row's sort values) and ``page_limit``; ``columns``:
     the resource columns read (None: every one); ``as_text``: PostgreSQL sends the
     fields and labels as JSON text (labels in code-point order) and times as text
-    in UTC, for ``spelling`` to put together unparsed."""
+    in UTC, for ``spelling`` to put together unparsed. The labels of the current
+    state are the rows' own (``documents``), as JSON text on both databases."""
     t = tables.resources
     # The kinds are written into the statement (names from ``KINDS``): bound, they are
     # a list SQLAlchemy expands into the statement's text on every execution.
@@ -154,7 +155,9 @@ def page_statement(tables: Tables, dialect: str, kinds: tuple[str, ...], past: b
     text = as_text and dialect == "postgresql"  # (SQLite's driver hands text back anyway)
     if text:
         chosen = [_as_text(c) for c in chosen]
-    if with_labels:
+    if with_labels and not past:  # (``documents``: JSON text, in order)
+        chosen.append(t.c.labels_json.label("labels"))
+    elif with_labels:
         agg = func.json_group_array(lab.c.label) if dialect != "postgresql" \
             else cast(func.array_to_json(func.array_agg(aggregate_order_by(
                 lab.c.label, lab.c.label.collate("C")))), Text) if text \

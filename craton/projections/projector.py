@@ -116,7 +116,7 @@ class Projector:
         row: Row = {
             "id": position, "uuid": uuid, "kind": kind, "project_id": event.project_id,
             "version": event.originator_version, "created_at": time, "updated_at": time,
-            "secret": None,
+            "secret": None, "labels_json": None, "variables_json": None,
         }
         _fill(row, kind, event.project_id, fields)
         row.update(valid_from=position, valid_to=None, from_time=time, to_time=None)
@@ -129,6 +129,10 @@ class Projector:
             batch.variables.put(position, key, {"value": dump_value(value)}, position, time)
         for label in event.labels:
             batch.labels.put(position, label, {}, position, time)
+        if event.variables:
+            batch.documents.variables_changed(position)
+        if event.labels:
+            batch.documents.labels_changed(position)
         for group_id in fields.get("group_ids") or []:
             batch.members.put(position, group_id, {}, position, time)
         return row
@@ -179,6 +183,7 @@ class Projector:
 
     def _on_VariablesSet(self, batch: Batch, old: Row, event: Any, position: int,
                          time: datetime) -> dict[str, Any]:
+        batch.documents.variables_changed(old["id"])
         return {"variables": self._put_values(batch.variables, batch, old, event.values,
                                               event, position, time)}
 
@@ -202,6 +207,7 @@ class Projector:
                              time: datetime) -> dict[str, Any]:
         row = self._touch(batch, old, event, time)
         current = batch.variables.of(row["id"])
+        batch.documents.variables_changed(row["id"])
         change = {}
         for key in event.keys:
             if key in current:
@@ -212,6 +218,7 @@ class Projector:
     def _on_LabelsAdded(self, batch: Batch, old: Row, event: Any, position: int,
                         time: datetime) -> dict[str, Any]:
         row = self._touch(batch, old, event, time)
+        batch.documents.labels_changed(row["id"])
         for label in event.labels:
             batch.labels.put(row["id"], label, {}, position, time)
         return {"labels": {"added": list(event.labels), "removed": []}}
@@ -219,6 +226,7 @@ class Projector:
     def _on_LabelsRemoved(self, batch: Batch, old: Row, event: Any, position: int,
                           time: datetime) -> dict[str, Any]:
         row = self._touch(batch, old, event, time)
+        batch.documents.labels_changed(row["id"])
         for label in event.labels:
             batch.labels.drop(row["id"], label, position, time)
         return {"labels": {"added": [], "removed": list(event.labels)}}

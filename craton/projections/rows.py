@@ -17,6 +17,7 @@ from craton import codec
 from craton.batches import pieces
 from craton.projections import lateness
 from craton.projections.bulk import Pending, close_rows, insert_rows, touch_rows
+from craton.projections.documents import Documents
 from craton.projections.pages import of_resources
 from craton.projections.tables import Tables
 
@@ -134,6 +135,7 @@ class Batch:
         self.facts = KeyedSet(conn, tables.facts, "key")
         self.labels = KeyedSet(conn, tables.labels, "label")
         self.members = KeyedSet(conn, tables.members, "group_id")
+        self.documents = Documents(self.labels, self.variables)
         self.events: list[Row] = []
 
     def preload(self, uuids: list[str]) -> None:
@@ -155,6 +157,7 @@ class Batch:
         self.new_resources.append(row)
 
     def close_resource(self, row: Row, position: int, time: datetime) -> None:
+        self.documents.settle(row)
         row["valid_to"], row["to_time"] = position, time
         if "row_id" in row:
             self.closed_resources.append(row)
@@ -168,6 +171,9 @@ class Batch:
     def flush(self, held: Pending | None = None) -> None:
         """Write the batch; ``held`` is a round trip the caller already holds writes in
         (sent here, with these), else one is opened (PostgreSQL) for these alone."""
+        for row in (*self.touched.values(), *self.new_resources):
+            if row["valid_to"] is None:
+                self.documents.settle(row)
         with Pending.held(self.conn, held) as pending:  # every small write, one round trip
             touch_rows(self.conn, self.tables.resources, list(self.touched.values()),
                        pending)

@@ -8,8 +8,9 @@ was written out as JSON again: most of a listing's own time, to write back
 text the database already held. Here each item is one string put together
 from the columns' text, in two pieces: ``head`` (``{"id":..`` up to the
 labels) and ``tail`` (the two times and the closing brace), so a listing with
-``details=true`` puts the variables' object, which the database also spells
-(``variables.members_of``), between them. The text is what ``listing.item``
+``details=true`` puts the variables' object, which the row holds as text
+(``documents``; at a past moment the database spells it, ``variables.members_of``),
+between them. The text is what ``listing.item``
 makes of the same row, member for member and in the same order.
 
 Spelling the items inside the statement instead was tried and measured: the
@@ -87,11 +88,12 @@ def postgres_time(value: str | None) -> str:
     return f'"{value[:10]}T{value[11:19]}{fraction.ljust(7, "0") if fraction else ""}Z"'
 
 
-def items(rows: Sequence[Any], at: dict[str, int], sqlite: bool, labelled: bool
-          ) -> tuple[list[str], list[str]]:
+def items(rows: Sequence[Any], at: dict[str, int], sqlite: bool, labelled: bool,
+          labels_in_order: bool = False) -> tuple[list[str], list[str]]:
     """The ``head`` and ``tail`` of each row's item; ``at``: the position of each
     column in a row; ``sqlite``: SQLite's columns, else PostgreSQL's as text
-    (``pages.page_statement`` ``as_text``: labels in order already)."""
+    (``pages.page_statement`` ``as_text``: labels in order already);
+    ``labels_in_order``: the rows' own labels (``documents``), in order on both."""
     rid, uuid, project, data, created, updated = (
         at[n] for n in ("id", "uuid", "project_id", "data", "created_at", "updated_at"))
     labels_at = at["labels"] if labelled else None
@@ -106,7 +108,7 @@ def items(rows: Sequence[Any], at: dict[str, int], sqlite: bool, labelled: bool
             labels = r[labels_at]
             if labels is None:
                 labels = "[]"
-            elif sqlite and "," in labels:
+            elif sqlite and not labels_in_order and "," in labels:
                 labels = labels_text(labels)
             head = f'{head},"labels":{labels}'
         heads.append(head)

@@ -34,12 +34,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from craton.domain.ids import MAX_ID
 
 # Bump when a read-model shape changes: a rebuild from the log follows.
-SCHEMA_VERSION = 8  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
+SCHEMA_VERSION = 9  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
 # indexes on the key/value tables; 4: the facts' one covers the key only; 5: a resource
 # row is versioned only when its fields change (variables, facts, labels: in place);
 # 6: the covering as-of indexes hold ``valid_to`` (index-only scans on PostgreSQL);
 # 7: late events, the time index holds positions (``lateness``); 8: the current
-# variables' index holds their values
+# variables' index holds their values; 9: a resource row holds its labels and variables
+# as JSON text (``documents``)
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 TIME = DateTime(timezone=True)
@@ -163,6 +164,9 @@ def build_tables(prefix: str = "", lean: bool = False) -> Tables:
         Column("secret", String(200)),
         Column("created_at", TIME, nullable=False),
         Column("updated_at", TIME, nullable=False),
+        # The current row's labels and variables as JSON text (``documents``).
+        Column("labels_json", Text),
+        Column("variables_json", Text),
         *_interval(),
         _current(f"{p}ix_res_unique", "unique_key", unique=True),
         _current(f"{p}ix_res_uuid", "uuid"),

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from craton import replay
 from craton.api.auth import ensure_root
 from craton.bootstrap import Services
 from craton.domain import clock
@@ -141,3 +142,31 @@ def test_postgres_times_are_respelt_as_iso_spells_them(stored: str) -> None:
     parsed = datetime.fromisoformat(stored).replace(tzinfo=UTC)
     assert postgres_time(stored) == f'"{timeline.iso(parsed)}"'
     assert postgres_time(None) == "null"
+
+
+def test_a_rows_own_labels_and_variables_follow_every_change(services: Services) -> None:
+    f = make_fleet(services)
+    led, meta = services.ledger, f["meta"]
+    host = led.register(meta, "host", {"name": "docs", "region_id": f["region"]["id"]},
+                        variables={"b": 1, "a": {"x": [1, 2]}}, labels=["m", "c"])
+    hid = host["id"]
+
+    def mine() -> dict[str, Any]:
+        items, expected = both_ways(services, kinds=("host",), details=True)
+        assert items == expected
+        return next(h for h in items if h["id"] == hid)
+
+    assert (mine()["labels"], mine()["variables"]) == (["c", "m"], {"a": {"x": [1, 2]}, "b": 1})
+    led.set_variables(meta, "host", hid, {"b": 2, "Z": None})
+    led.add_labels(meta, "host", hid, ["a"])
+    assert mine()["variables"] == {"Z": None, "a": {"x": [1, 2]}, "b": 2}
+    led.update(meta, "host", hid, {"name": "renamed"})  # a new row version keeps them
+    assert (mine()["name"], mine()["labels"]) == ("renamed", ["a", "c", "m"])
+    led.delete_variables(meta, "host", hid, ["a", "b", "Z"])
+    led.remove_labels(meta, "host", hid, ["a", "c", "m"])
+    assert (mine()["labels"], mine()["variables"]) == ([], {})
+    led.set_variables(meta, "host", hid, {"again": True})
+    assert mine()["variables"] == {"again": True}
+    assert replay.verify(services, batch_size=2).differences == []
+    replay.rebuild(services, batch_size=3)
+    assert mine()["variables"] == {"again": True}
