@@ -93,8 +93,16 @@ _AS_THEY_ARE = frozenset({int, str, bool, float})  # values both drivers bind as
 
 
 @lru_cache(maxsize=512)
-def _compiled(statement: Select[Any], dialect: Dialect) -> Any:
+def compiled_once(statement: Select[Any], dialect: Dialect) -> Any:
+    """A statement built once per shape, compiled once per dialect."""
     return statement.compile(dialect=dialect)
+
+
+def drivers_own(compiled: Any, values: dict[str, Any]) -> bool:
+    """Whether the driver can run ``compiled`` with ``values`` as SQLAlchemy would: no
+    list expanded into its text per call, and values bound as they are."""
+    return ("__[POSTCOMPILE_" not in compiled.string
+            and all(v is None or type(v) in _AS_THEY_ARE for v in values.values()))
 
 
 def fetch(conn: Connection, statement: Select[Any], params: dict[str, Any]
@@ -106,10 +114,9 @@ def fetch(conn: Connection, statement: Select[Any], params: dict[str, Any]
     not bind as SQLAlchemy does (times: SQLite's text of them differs) and lists
     (``IN``, expanded into the text per call) go through SQLAlchemy.
     """
-    compiled = _compiled(statement, conn.dialect)
+    compiled = compiled_once(statement, conn.dialect)
     values = compiled.construct_params(params)
-    if ("__[POSTCOMPILE_" not in compiled.string
-            and all(v is None or type(v) in _AS_THEY_ARE for v in values.values())):
+    if drivers_own(compiled, values):
         cursor = driver(conn).cursor()
         try:
             cursor.execute(compiled.string, values if compiled.positiontup is None

@@ -24,6 +24,7 @@ from craton import codec
 from craton.collector import collector_paused
 from craton.db import fetch
 from craton.domain.kinds import KINDS
+from craton.prepared import fetch_prepared
 from craton.projections import pages, spelling, timeline
 from craton.projections.listing import (
     PRESENTED,
@@ -92,7 +93,7 @@ def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE,
         statement = _with_head(statement, tables, conn.dialect.name, q.at is not None,
                                q.details)
     with collector_paused():  # a page is many small objects and no cycles
-        names, rows = fetch(conn, statement, params)
+        names, rows = (fetch_prepared if with_head else fetch)(conn, statement, params)
         at = {name: i for i, name in enumerate(names)}
         more = len(rows) > q.limit
         rows = rows[:q.limit]
