@@ -24,6 +24,31 @@ def pg_admin() -> psycopg2.extensions.connection:
     return conn
 
 
+def settle(log: Any, patience: float = 180.0) -> None:
+    """Let PostgreSQL finish its own background work before a figure is timed: a
+    checkpoint now (not in the middle of the figure), then wait while autovacuum
+    workers run (a database just written, or just rebuilt, gets vacuumed and
+    analysed a little later, on a core the figure would share with it)."""
+    import time
+
+    conn = pg_admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CHECKPOINT")
+            began = time.monotonic()
+            while time.monotonic() - began < patience:
+                cur.execute("SELECT count(*) FROM pg_stat_activity "
+                            "WHERE backend_type = 'autovacuum worker'")
+                if not cur.fetchone()[0]:
+                    break
+                time.sleep(1.0)
+            waited = time.monotonic() - began
+            if waited >= 1.0:
+                log(f"  (waited {waited:.0f} s for autovacuum to finish)")
+    finally:
+        conn.close()
+
+
 def pg_version() -> str:
     return str(_admin("SHOW server_version", fetch=True)[0])
 

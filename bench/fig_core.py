@@ -6,7 +6,7 @@ from typing import Any
 
 from bench import fig_asof
 from bench.config import Sizes
-from bench.databases import Scratch
+from bench.databases import Scratch, settle
 from bench.fig_replay import profile_replay, read_rate, replay, runner_rate
 from bench.logbuild import ensure_logs
 from bench.model import Figure, Measurement, Run, Target
@@ -138,8 +138,11 @@ def measure(run: Run, kind: str, sizes: Sizes, log: Any, only: set[int]) -> None
 
 
 def guarded(run: Run, number: int, step: Any, log: Any) -> None:
-    """Run one figure; a failure is recorded in the report, and the suite goes on."""
+    """Run one figure (on PostgreSQL once the server's background work is done); a
+    failure is recorded in the report, and the suite goes on."""
     try:
+        if run.database == "postgres":
+            settle(log)
         fig = step()
         existing = run.figures.get(number)
         if existing is not None and existing is not fig:  # figure 8 gathers from two places

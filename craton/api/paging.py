@@ -17,11 +17,21 @@ from .context import set_position
 
 
 def href(req: falcon.Request, position: int, **changes: Any) -> str:
+    return _linked(req, position)(**changes)
+
+
+def _linked(req: falcon.Request, position: int) -> Any:
+    """``href`` for one request: its query string (without a marker, pinned at
+    ``position``) encoded once, each link's own values after it."""
     params: dict[str, Any] = {k: v for k, v in req.params.items()
                               if k not in ("marker", "as_of", "after")}
     params["as_of"] = f"@{position}"
-    params.update({k: v for k, v in changes.items() if v is not None})
-    return f"{req.path}?{urlencode(params, doseq=True)}"
+    base = f"{req.path}?{urlencode(params, doseq=True)}"
+
+    def link(**changes: Any) -> str:
+        given = {k: v for k, v in changes.items() if v is not None}
+        return f"{base}&{urlencode(given, doseq=True)}" if given else base
+    return link
 
 
 def previous_marker(conn: Connection, q: ListQuery) -> tuple[bool, Any]:
@@ -38,13 +48,14 @@ def previous_marker(conn: Connection, q: ListQuery) -> tuple[bool, Any]:
 
 def links(req: falcon.Request, position: int, marker: Any, last: Any, more: bool,
           prev: tuple[bool, Any]) -> list[dict[str, str]]:
-    out = [{"rel": "first", "href": href(req, position)}]
+    link = _linked(req, position)
+    out = [{"rel": "first", "href": link()}]
     has_prev, prev_marker = prev
     if has_prev:
-        out.append({"rel": "prev", "href": href(req, position, marker=prev_marker)})
-    out.append({"rel": "self", "href": href(req, position, marker=marker)})
+        out.append({"rel": "prev", "href": link(marker=prev_marker)})
+    out.append({"rel": "self", "href": link(marker=marker)})
     if more and last is not None:
-        out.append({"rel": "next", "href": href(req, position, marker=last)})
+        out.append({"rel": "next", "href": link(marker=last)})
     return out
 
 

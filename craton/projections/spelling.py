@@ -81,6 +81,8 @@ def postgres_time(value: str | None) -> str:
     quoted."""
     if value is None:
         return "null"
+    if len(value) == 26 and value[10] == " " and value[19] == ".":  # (most: six digits)
+        return f'"{value[:10]}T{value[11:]}Z"'
     fraction = value[19:]
     if len(value) < 19 or value[10] != " " or (fraction and (
             fraction[0] != "." or len(fraction) > 7)):  # (not ISO: read it as it is)
@@ -98,19 +100,23 @@ def items(rows: Sequence[Any], at: dict[str, int], sqlite: bool, labelled: bool,
         at[n] for n in ("id", "uuid", "project_id", "data", "created_at", "updated_at"))
     labels_at = at["labels"] if labelled else None
     spell: Callable[[str | None], str] = sqlite_time if sqlite else postgres_time
-    heads, tails = [], []
+    heads: list[str] = []
+    tails: list[str] = []
+    add_head, add_tail = heads.append, tails.append
+    resort = sqlite and not labels_in_order
     for r in rows:
         fields: str = r[data]
-        members = "" if fields == "{}" else f",{fields[1:-1]}"
-        head = (f'{{"id":{r[rid]},"uuid":"{r[uuid]}"{members},'
-                f'"project_id":{_quoted(r[project])}')
+        members = "" if fields == "{}" else "," + fields[1:-1]
+        in_project = r[project]
+        project_text = "null" if in_project is None else '"' + in_project + '"'
+        head = f'{{"id":{r[rid]},"uuid":"{r[uuid]}"{members},"project_id":{project_text}'
         if labels_at is not None:
             labels = r[labels_at]
             if labels is None:
                 labels = "[]"
-            elif sqlite and not labels_in_order and "," in labels:
+            elif resort and "," in labels:
                 labels = labels_text(labels)
             head = f'{head},"labels":{labels}'
-        heads.append(head)
-        tails.append(f',"created_at":{spell(r[created])},"updated_at":{spell(r[updated])}}}')
+        add_head(head)
+        add_tail(f',"created_at":{spell(r[created])},"updated_at":{spell(r[updated])}}}')
     return heads, tails
