@@ -13,12 +13,15 @@ Only a connection outside any transaction takes this path
 (``Database.one_statement``): a statement that fails there leaves no
 transaction aborted behind it. A
 connection keeps at most ``KEPT`` statements, the least recently used
-deallocated first; a statement the server no longer holds (``DISCARD ALL``,
-say) is prepared again.
+deallocated first; when the server's statements and the connection's list
+disagree (``DISCARD ALL``, a rebuilt table), all are dropped and the
+statement prepared again. Not for a pooler that hands one client several
+server sessions (PgBouncer's transaction mode): connect it past the pooler.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -36,6 +39,13 @@ KEPT = 64
 _KEY = "craton.prepared"  # conn.info: (backend pid, statement text -> name)
 _PARAMETER = re.compile(r"%\((\w+)\)s|%%")
 _names = count(1)
+# What the server says when its prepared statements and ours no longer agree: it
+# forgot one (``DISCARD ALL``), holds one by that name already, or a table was
+# rebuilt with another shape under a statement's plan. All are dropped, and the
+# statement prepared again, once.
+_START_AGAIN = (psycopg2.errors.InvalidSqlStatementName,
+                psycopg2.errors.DuplicatePreparedStatement,
+                psycopg2.errors.FeatureNotSupported)
 
 
 @lru_cache(maxsize=512)
@@ -66,7 +76,8 @@ def fetch_prepared(conn: Connection, statement: Select[Any], params: dict[str, A
     try:
         try:
             _execute(conn, cursor, text, arguments)
-        except psycopg2.errors.InvalidSqlStatementName:  # the server forgot it
+        except _START_AGAIN:
+            cursor.execute("DEALLOCATE ALL")
             conn.info.pop(_KEY, None)
             _execute(conn, cursor, text, arguments)
         return [d[0] for d in cursor.description], cursor.fetchall()
@@ -86,7 +97,7 @@ def _execute(conn: Connection, cursor: Any, text: str, arguments: list[Any]) -> 
         setup = "" if kept else "SET plan_cache_mode = force_custom_plan; "
         if len(kept) >= KEPT:
             setup += f"DEALLOCATE {kept.popitem(last=False)[1]}; "
-        name = f"craton_read_{next(_names)}"
+        name = f"craton_read_{os.getpid()}_{next(_names)}"
         cursor.execute(f"{setup}PREPARE {name} AS {text}")
         kept[text] = name
     else:

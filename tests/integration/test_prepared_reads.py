@@ -90,3 +90,15 @@ def test_a_read_inside_a_transaction_prepares_nothing(services: Services) -> Non
         conn.info.pop("craton.prepared", None)
         _page(conn, True, details=True)
         assert _held(conn) == []
+
+
+def test_a_statement_whose_table_changed_shape_is_prepared_again(services: Services) -> None:
+    if not services.db.is_postgres:
+        pytest.skip("only PostgreSQL reads take prepared statements")
+    _fleet(services)
+    with services.db.one_statement() as conn:
+        expected = _page(conn, True)
+        conn.exec_driver_sql(  # (another result type for a column the page reads)
+            "ALTER TABLE resource_versions ALTER COLUMN labels_json TYPE varchar(4000)")
+        assert _page(conn, True) == expected
+        assert len(_held(conn)) == 1
