@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Table
 
-from craton.projections.held import Row, write
+from craton.projections.held import Row, prepared
 
 Work = list[tuple[Table, list[Row]]]
 _DONE = object()
@@ -50,9 +50,14 @@ class Appender:
         self._queue.put(work)
 
     def _write(self, work: Work) -> None:
+        # The values first, then the transaction: on SQLite a write holds the database's
+        # one write lock from BEGIN, and the other replay process's writer waits for it.
+        inserts = prepared(work, self.engine.dialect.name)
+        del work[:]  # the rows go now; their values and COPY text after the write
         with self.engine.begin() as conn:
-            write(conn, work)
-        del work[:]  # the rows and their COPY text go now, not with the next batch
+            for insert in inserts:
+                insert.run(conn)
+        del inserts[:]
         _release_free_memory()
 
     def _run(self) -> None:

@@ -12,6 +12,7 @@ import io
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from operator import itemgetter
@@ -176,34 +177,54 @@ def insert_rows(conn: Connection, table: Table, rows: list[Row],
     ``pending``, in the batch's one round trip)."""
     if not rows:
         return
-    dialect = conn.dialect.name
-    names, converts = _plan(table, dialect)
-    columns = ", ".join(names)
     if pending is not None:
         if len(rows) < COPY_FROM:
-            pending.add(f"INSERT INTO {table.name} ({columns}) VALUES ",
+            names, converts = _plan(table, conn.dialect.name)
+            pending.add(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ",
                         "(" + ",".join(["%s"] * len(names)) + ")",
                         _values(rows, names, converts))
             return
         pending.send()  # what is held (closing versions first) runs before this write
-    cursor = driver(conn).cursor()
-    try:
-        if dialect == "postgresql" and len(rows) >= COPY_FROM:
-            cursor.copy_expert(f"COPY {table.name} ({columns}) FROM STDIN",
-                               copy_text(rows, names, converts))
-            return
-        values = _values(rows, names, converts)
-        if dialect == "postgresql":
-            from psycopg2.extras import execute_values
+    prepare_insert(table, rows, conn.dialect.name).run(conn)
 
-            execute_values(cursor, f"INSERT INTO {table.name} ({columns}) VALUES %s",
-                           values, page_size=2000)
-        else:
-            marks = ", ".join("?" for _ in names)
-            cursor.executemany(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})",
-                               values)
-    finally:
-        cursor.close()
+
+@dataclass
+class Insert:
+    """An INSERT (or COPY) of many rows with its values made, waiting to run."""
+
+    statement: str
+    values: Any  # COPY's text (PostgreSQL, many rows), else the rows' value tuples
+    how: str  # "copy", "values" (PostgreSQL's multi-row VALUES) or "many" (SQLite)
+
+    def run(self, conn: Connection) -> None:
+        cursor = driver(conn).cursor()
+        try:
+            if self.how == "copy":
+                cursor.copy_expert(self.statement, self.values)
+            elif self.how == "values":
+                from psycopg2.extras import execute_values
+
+                execute_values(cursor, self.statement, self.values, page_size=2000)
+            else:
+                cursor.executemany(self.statement, self.values)
+        finally:
+            cursor.close()
+
+
+def prepare_insert(table: Table, rows: list[Row], dialect: str) -> Insert:
+    """``insert_rows``'s statement and values, made before any transaction needs them
+    (a replay makes them outside SQLite's write lock, which the other process's
+    writer is waiting for)."""
+    names, converts = _plan(table, dialect)
+    columns = ", ".join(names)
+    if dialect == "postgresql" and len(rows) >= COPY_FROM:
+        return Insert(f"COPY {table.name} ({columns}) FROM STDIN",
+                      copy_text(rows, names, converts), "copy")
+    values = _values(rows, names, converts)
+    if dialect == "postgresql":
+        return Insert(f"INSERT INTO {table.name} ({columns}) VALUES %s", values, "values")
+    marks = ", ".join("?" for _ in names)
+    return Insert(f"INSERT INTO {table.name} ({columns}) VALUES ({marks})", values, "many")
 
 
 COPY_FROM = 64  # rows in one insert from which COPY beats a multi-row INSERT

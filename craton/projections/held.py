@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Table
 
-from craton.projections.bulk import insert_rows
+from craton.projections.bulk import Insert, prepare_insert
 from craton.projections.documents import Documents
 from craton.projections.rows import KeyedRows
 from craton.projections.tables import Tables
@@ -113,6 +113,7 @@ class HeldBatch:
                 yield table, chunk
 
 
-def write(conn: Connection, rows_by_table: list[tuple[Table, list[Row]]]) -> None:
-    for table, rows in rows_by_table:
-        insert_rows(conn, table, rows)
+def prepared(rows_by_table: list[tuple[Table, list[Row]]], dialect: str) -> list[Insert]:
+    """Inserts of finished rows, by table, with their values made, to run later in one
+    transaction (``Appender``)."""
+    return [prepare_insert(table, rows, dialect) for table, rows in rows_by_table if rows]
