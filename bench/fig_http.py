@@ -173,8 +173,12 @@ def taking_turns(targets: dict[str, tuple[int, str]], seconds: float
 
     The machine is shared: a busy spell that fell on one load and not on
     another would tilt their ratio. Taking turns spreads it over all of them.
+    Each load first has an untimed turn, so none is timed while the database's
+    buffers, the workers' connections and statements are still cold.
     """
     done: dict[str, tuple[int, float, list[float]]] = {name: (0, 0.0, []) for name in targets}
+    for port, path in targets.values():  # an untimed turn each first: caches, plans, pools
+        _load(port, path, min(1.0, seconds / ROUNDS))
     for _ in range(ROUNDS):
         for name, (port, path) in targets.items():
             count, elapsed, latencies = _load(port, path, seconds / ROUNDS)
