@@ -54,25 +54,34 @@ def test_a_prepared_page_equals_the_page_sent_as_text(services: Services) -> Non
             assert _held(conn)  # (what one connection of the pool holds)
 
 
-def test_a_statement_the_server_forgot_is_prepared_again(services: Services) -> None:
+@pytest.fixture
+def postgres(services: Services) -> Services:
+    """A fleet on PostgreSQL, the only database whose reads take prepared statements."""
     if not services.db.is_postgres:
         pytest.skip("only PostgreSQL reads take prepared statements")
     _fleet(services)
-    with services.db.one_statement() as conn:
+    return services
+
+
+@pytest.mark.parametrize("disagreement", [
+    "DEALLOCATE ALL",  # the server forgot them
+    # another result type for a column the page reads (a table rebuilt in another shape)
+    "ALTER TABLE resource_versions ALTER COLUMN labels_json TYPE varchar(4000)",
+])
+def test_a_statement_is_prepared_again_when_the_server_disagrees(
+        postgres: Services, disagreement: str) -> None:
+    with postgres.db.one_statement() as conn:
         expected = _page(conn, True)
         assert _held(conn)
-        conn.exec_driver_sql("DEALLOCATE ALL")
+        conn.exec_driver_sql(disagreement)
         assert _page(conn, True) == expected
         assert len(_held(conn)) == 1
 
 
 def test_a_connection_keeps_a_bounded_number_of_statements(
-        services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not services.db.is_postgres:
-        pytest.skip("only PostgreSQL reads take prepared statements")
-    _fleet(services)
+        postgres: Services, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(prepared, "KEPT", 2)
-    with services.db.one_statement() as conn:
+    with postgres.db.one_statement() as conn:
         conn.exec_driver_sql("DEALLOCATE ALL")
         conn.info.pop("craton.prepared", None)
         for asked in ASKS:
@@ -81,24 +90,9 @@ def test_a_connection_keeps_a_bounded_number_of_statements(
         assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
 
 
-def test_a_read_inside_a_transaction_prepares_nothing(services: Services) -> None:
-    if not services.db.is_postgres:
-        pytest.skip("only PostgreSQL reads take prepared statements")
-    _fleet(services)
-    with services.db.reading() as conn:
+def test_a_read_inside_a_transaction_prepares_nothing(postgres: Services) -> None:
+    with postgres.db.reading() as conn:
         conn.exec_driver_sql("DEALLOCATE ALL")
         conn.info.pop("craton.prepared", None)
         _page(conn, True, details=True)
         assert _held(conn) == []
-
-
-def test_a_statement_whose_table_changed_shape_is_prepared_again(services: Services) -> None:
-    if not services.db.is_postgres:
-        pytest.skip("only PostgreSQL reads take prepared statements")
-    _fleet(services)
-    with services.db.one_statement() as conn:
-        expected = _page(conn, True)
-        conn.exec_driver_sql(  # (another result type for a column the page reads)
-            "ALTER TABLE resource_versions ALTER COLUMN labels_json TYPE varchar(4000)")
-        assert _page(conn, True) == expected
-        assert len(_held(conn)) == 1
