@@ -87,7 +87,17 @@ def test_a_connection_keeps_a_bounded_number_of_statements(
         for asked in ASKS:
             _page(conn, True, **asked)
             assert len(_held(conn)) <= 2
-        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+
+
+def test_a_page_is_planned_once_for_its_values(postgres: Services) -> None:
+    with postgres.db.one_statement() as conn:
+        conn.exec_driver_sql("DEALLOCATE ALL")
+        conn.info.pop("craton.prepared", None)
+        for _ in range(7):  # (past the five custom plans a statement with values gets)
+            assert [h["name"] for h in _page(conn, True, vars={"role": "storage"})] == ["p2"]
+        plans = conn.exec_driver_sql(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements").all()
+        assert plans == [(7, 0)]
 
 
 def test_a_read_inside_a_transaction_prepares_nothing(postgres: Services) -> None:
