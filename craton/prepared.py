@@ -49,13 +49,15 @@ _START_AGAIN = (psycopg2.errors.InvalidSqlStatementName,
 def fetch_prepared(conn: Connection, statement: Select[Any], params: dict[str, Any]
                    ) -> tuple[list[str], Sequence[Any]]:
     """``db.fetch``, the statement prepared on the server once per connection where it
-    can be (PostgreSQL, in autocommit, with values the driver binds as they are)."""
+    can be (PostgreSQL, outside a transaction, with values the driver writes as they
+    are)."""
     compiled = compiled_once(statement, conn.dialect)
     values = compiled.construct_params(params)
+    dbapi = driver(conn)
     if (conn.dialect.name != "postgresql" or not drivers_own(compiled, values)
-            or driver(conn).get_transaction_status() != TRANSACTION_STATUS_IDLE):
+            or dbapi.get_transaction_status() != TRANSACTION_STATUS_IDLE):
         return fetch(conn, statement, params)
-    cursor = driver(conn).cursor()
+    cursor = dbapi.cursor()
     try:
         text = cursor.mogrify(compiled.string, values).decode()
         try:
@@ -70,8 +72,7 @@ def fetch_prepared(conn: Connection, statement: Select[Any], params: dict[str, A
 
 
 def _execute(conn: Connection, cursor: Any, text: str) -> None:
-    dbapi = driver(conn)
-    pid = dbapi.get_backend_pid()
+    pid = cursor.connection.get_backend_pid()
     held = conn.info.get(_KEY)
     if held is None or held[0] != pid:  # (a connection made again: a new session)
         held = conn.info[_KEY] = (pid, OrderedDict())

@@ -37,7 +37,7 @@ from craton.projections.listing import (
 )
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import iso, sqlite_iso
-from craton.projections.variables import labels_of, members_column, members_of, values_of
+from craton.projections.variables import labels_of, members_column, values_of
 
 
 @dataclass
@@ -80,18 +80,16 @@ def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE,
     """``list_items``'s page with each item as JSON text (``spelling``); None for a
     listing that cannot be spelt so, which ``list_items`` answers.
 
-    ``with_head``: the page's one statement also reads the log's head and, with
-    ``details``, each item's variables, so the page and its position come from
-    one snapshot without a transaction around them (``Database.one_statement``);
+    With ``details`` the page's statement also reads each item's variables.
+    ``with_head``: it also reads the log's head, so the page and its position come
+    from one snapshot without a transaction around them (``Database.one_statement``);
     an empty page has no row to carry the head, and leaves it None.
     """
     if not spelt(q):
         return None
     statement, params = _page(conn, q, tables, as_text=True)
-    statement = pages.limited(statement)
-    if with_head:
-        statement = _with_head(statement, tables, conn.dialect.name, q.at is not None,
-                               q.details)
+    statement = _with_columns(pages.limited(statement), tables, conn.dialect.name,
+                              q.at is not None, q.details, with_head)
     with collector_paused():  # a page is many small objects and no cycles
         names, rows = (fetch_prepared if with_head else fetch)(conn, statement, params)
         at = {name: i for i, name in enumerate(names)}
@@ -102,15 +100,11 @@ def list_texts(conn: Connection, q: ListQuery, tables: Tables = LIVE,
         heads, tails = spelling.items(rows, at, conn.dialect.name == "sqlite", "labels" in at,
                                       labels_in_order=q.at is None)
         if q.details:
-            if with_head and q.at is None:  # the rows' own (``documents``)
-                read = at["variables"]
-                objects = {r[rid]: r[read] or "{}" for r in rows}
-            else:
-                members = {r[rid]: r[at["variables"]] for r in rows} if with_head \
-                    else dict(members_of(conn, tables.variables, ids, q.at))
-                objects = {i: f'{{{members.get(i) or ""}}}' for i in ids}
-            texts = [f'{head},"variables":{objects[i]}{tail}'
-                     for i, head, tail in zip(ids, heads, tails, strict=True)]
+            read = at["variables"]
+            objects = [r[read] or "{}" for r in rows] if q.at is None \
+                else [f'{{{r[read] or ""}}}' for r in rows]  # (now: the rows' own object)
+            texts = [f'{head},"variables":{variables}{tail}'
+                     for variables, head, tail in zip(objects, heads, tails, strict=True)]
         else:
             texts = [head + tail for head, tail in zip(heads, tails, strict=True)]
         head = int(rows[0][at["log_head"]] or 0) if with_head and rows else None
@@ -129,18 +123,19 @@ def spelt(q: ListQuery) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _with_head(statement: Select[Any], tables: Tables, dialect: str, past: bool,
-               details: bool) -> Select[Any]:
-    """A page's statement that also reads the log's head and, with ``details``, each
-    row's variables (now: the row's own object, ``documents``; at a past moment: the
-    members of their object)."""
-    extra = [timeline.head_statement(tables.events).scalar_subquery().label("log_head")]
+def _with_columns(statement: Select[Any], tables: Tables, dialect: str, past: bool,
+                  details: bool, with_head: bool) -> Select[Any]:
+    """A page's statement that also reads, with ``details``, each row's variables (now:
+    the row's own object, ``documents``; at a past moment: the members of their
+    object) and, ``with_head``, the log's head."""
+    extra = [timeline.head_statement(tables.events).scalar_subquery().label("log_head")] \
+        if with_head else []
     if details and not past:
         extra.append(tables.resources.c.variables_json.label("variables"))
     elif details:
         extra.append(members_column(tables.variables, tables.resources, dialect, past)
                      .label("variables"))
-    return statement.add_columns(*extra)
+    return statement.add_columns(*extra) if extra else statement
 
 
 def _items(conn: Connection, names: list[str], rows: Sequence[Any], q: ListQuery,
