@@ -64,3 +64,17 @@ def test_unknown_names_and_inactive_hosts_are_refused(memory_services: Services)
            "instances": [{"name": "vm", "host": "off"}]}
     with pytest.raises(HostNotActive):
         import_fleet(memory_services.ledger, meta, doc)
+
+
+def test_mistyped_and_unknown_fields_are_refused(memory_services: Services) -> None:
+    meta = actor(memory_services)
+    base = {"clouds": [{"name": "c"}], "regions": [{"name": "r", "cloud": "c"}]}
+    with pytest.raises(InvalidInput, match="active: must be of type bool"):
+        import_fleet(memory_services.ledger, meta,
+                     {**base, "hosts": [{"name": "h", "region": "r", "active": "yes"}]})
+    with pytest.raises(InvalidInput, match="colour: unknown field"):
+        import_fleet(memory_services.ledger, meta,
+                     {**base, "hosts": [{"name": "h", "region": "r", "colour": "red"}]})
+    with memory_services.db.reading() as conn:
+        rows, _ = listing.list_rows(conn, listing.ListQuery(kinds=("cloud",), limit=10))
+        assert rows == []  # nothing of either import stayed
