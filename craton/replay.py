@@ -14,11 +14,23 @@ import queue
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
-from sqlalchemy import ColumnElement, Connection, Table, func, inspect, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    bindparam,
+    func,
+    inspect,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.sql.expression import column
 from sqlalchemy.sql.expression import table as table_clause
 
@@ -62,17 +74,47 @@ def stored_batches(conn: Connection, after: int, batch_size: int,
                    stop: int | None = None, share: Share | None = None
                    ) -> Iterator[list[Any]]:
     """Stored events after a position (up to ``stop``; of one share), a batch at a time."""
+    if share is not None and share.of > 1:
+        yield from _share_batches(conn, after, batch_size, stop, share)
+        return
     while True:
         stmt = select(EVENTS).where(EVENTS.c.id > after).order_by(EVENTS.c.id).limit(batch_size)
         if stop is not None:
             stmt = stmt.where(EVENTS.c.id <= stop)
-        if share is not None and share.of > 1:
-            stmt = stmt.where(share.condition(conn.dialect.name))
         rows = list(conn.execute(stmt).all())
         if not rows:
             return
         yield rows
         after = rows[-1].id
+
+
+def _share_batches(conn: Connection, after: int, batch_size: int, stop: int | None,
+                   share: Share) -> Iterator[list[Any]]:
+    """``stored_batches`` of one share: the share's events in windows of positions
+    that hold ``batch_size`` of them on average (empty windows skipped).
+
+    Not ``LIMIT batch_size``: PostgreSQL cannot know how many events the share's
+    condition keeps, guesses very few, and so read and sorted the whole rest of
+    the log for every batch (200 ms a batch half way through a million events,
+    against 1 ms for a window; most of a replay's database time).
+    """
+    if stop is None:
+        stop = int(conn.execute(select(func.max(EVENTS.c.id))).scalar() or 0)
+    width = batch_size * share.of
+    stmt = _share_statement(conn.dialect.name, share)
+    while after < stop:
+        upto = min(after + width, stop)
+        rows = list(conn.execute(stmt, {"after": after, "upto": upto}).all())
+        if rows:
+            yield rows
+        after = upto
+
+
+@lru_cache(maxsize=16)
+def _share_statement(dialect: str, share: Share) -> Select[Any]:
+    return (select(EVENTS).where(EVENTS.c.id > bindparam("after"),
+                                 EVENTS.c.id <= bindparam("upto"), share.condition(dialect))
+            .order_by(EVENTS.c.id))
 
 
 def _decode(svc: Services, rows: list[Any]) -> list[tuple[int, Any]]:

@@ -154,3 +154,24 @@ def test_rebuilt_tables_are_vacuumed_so_index_only_scans_skip_the_heap(
             "WHERE schemaname = current_schema() AND relname IN "
             "('event_log', 'resource_versions', 'variable_versions')")).all())
     assert vacuumed == {"event_log": 1, "resource_versions": 1, "variable_versions": 1}
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 1000])
+def test_the_shares_read_every_event_once_whatever_the_batch(
+        services: Services, batch_size: int) -> None:
+    """Each share reads windows of positions; windows where a share has no event
+    are passed over, not taken for the end of the log."""
+    _history(services)
+    with services.db.reading() as conn:
+        every = [r.id for rows in replay.stored_batches(conn, 0, 50) for r in rows]
+        shares = [replay.Share(k, 3) for k in range(3)]
+        read = {s.index: [r.id for rows in replay.stored_batches(conn, 0, batch_size,
+                                                                 share=s) for r in rows]
+                for s in shares}
+        upto = every[len(every) // 2]
+        half = [r.id for s in shares
+                for rows in replay.stored_batches(conn, 0, batch_size, upto, s) for r in rows]
+    assert len(every) > 100
+    assert sorted(i for ids in read.values() for i in ids) == every
+    assert all(ids == sorted(ids) and ids for ids in read.values())
+    assert sorted(half) == [i for i in every if i <= upto]
