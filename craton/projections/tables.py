@@ -34,13 +34,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from craton.domain.ids import MAX_ID
 
 # Bump when a read-model shape changes: a rebuild from the log follows.
-SCHEMA_VERSION = 9  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
+SCHEMA_VERSION = 10  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
 # indexes on the key/value tables; 4: the facts' one covers the key only; 5: a resource
 # row is versioned only when its fields change (variables, facts, labels: in place);
 # 6: the covering as-of indexes hold ``valid_to`` (index-only scans on PostgreSQL);
 # 7: late events, the time index holds positions (``lateness``); 8: the current
 # variables' index holds their values; 9: a resource row holds its labels and variables
-# as JSON text (``documents``)
+# as JSON text (``documents``); 10: only events of runs are in the runs' index
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 TIME = DateTime(timezone=True)
@@ -233,7 +233,10 @@ def build_tables(prefix: str = "", lean: bool = False) -> Tables:
         # A past read's version and update time of a row (``pages.stamps``), covered.
         Index(f"{p}ix_event_resource", "resource_id", "position", "version", "time"),
         Index(f"{p}ix_event_request", "request_id"),
-        Index(f"{p}ix_event_run", "run_id", "position"),
+        # Most events are no step of a run: the index holds only those that are.
+        Index(f"{p}ix_event_run", "run_id", "position",
+              postgresql_where=text("run_id IS NOT NULL"),
+              sqlite_where=text("run_id IS NOT NULL")),
         Index(f"{p}ix_event_actor", "actor_name", "position"),
         Index(f"{p}ix_event_kind", "kind", "position"),
     )
