@@ -65,6 +65,12 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
+        # Deleted content is overwritten where that costs no extra write (some builds,
+        # Debian's among them, overwrite every freed page: dropping a replaced read-model
+        # table of a million rows then wrote all its pages again, 1.4 s against 0.1).
+        cur.execute("PRAGMA secure_delete=FAST")
+        # Large sorts (building an index) may use a second thread: 20% faster builds.
+        cur.execute("PRAGMA threads=2")
         cur.close()
 
     @event.listens_for(engine, "begin")
