@@ -56,11 +56,22 @@ def rebuild_if_needed(svc: Any) -> None:
         print(f"rebuilt read models from {result.events:,} events", file=sys.stderr)
 
 
+def _positive(text: str) -> int:
+    """A whole number of at least one (argparse's type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
 def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verify", action="store_true",
                    help="rebuild into scratch tables and compare with the live read models")
-    p.add_argument("--batch-size", type=int, default=5000)
-    p.add_argument("--workers", type=int, default=None,
+    p.add_argument("--batch-size", type=_positive, default=5000)
+    p.add_argument("--workers", type=_positive, default=None,
                    help="processes projecting the log (default: one per core, at most 4 on "
                    "PostgreSQL and 2 on SQLite)")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from craton.application import Ledger
 from craton.batches import pieces
@@ -25,6 +25,7 @@ from craton.progress import Progress
 from craton.projections.bulk import analyze, analyze_committed
 from craton.projections.lookup import RESOURCE_COLUMNS, CurrentLookup, as_resource_row
 from craton.projections.pages import of_resources
+from craton.projections.tables import Tables
 
 ANALYZE_AFTER = 10_000  # resources imported at once
 # The order in which kinds can be imported: parents before children.
@@ -37,6 +38,9 @@ NAME_REFS = {"cloud": ("cloud_id", "cloud"), "region": ("region_id", "region"),
              "network": ("network_id", "network")}
 
 
+Rows = dict[int, dict[str, Any] | None]  # rows read by id (None: no such live row)
+
+
 class BatchLookup(CurrentLookup):
     """The domain's Lookup with the rows of a whole batch read in one go.
 
@@ -47,10 +51,9 @@ class BatchLookup(CurrentLookup):
     import grew them, make each read a scan).
     """
 
-    def __init__(self, conn: Any, tables: Any, rows: dict[int, dict[str, Any] | None]
-                 | None = None):
+    def __init__(self, conn: Connection, tables: Tables, rows: Rows | None = None) -> None:
         super().__init__(conn, tables)
-        self.rows = {} if rows is None else rows
+        self.rows: Rows = {} if rows is None else rows
 
     def preload(self, ids: Iterable[int]) -> None:
         missing = sorted({i for i in ids if isinstance(i, int) and i not in self.rows})
@@ -78,7 +81,7 @@ class BatchLookup(CurrentLookup):
 
 def register_many(ledger: Ledger, meta: Meta, kind: str, items: list[dict[str, Any]],
                   batch_size: int = 1000, progress: Progress | None = None,
-                  known: dict[int, dict[str, Any] | None] | None = None) -> list[int]:
+                  known: Rows | None = None) -> list[int]:
     """Register resources in batches; each item has fields, variables, labels, facts.
 
     ``known``: rows read by earlier batches of the same write (see ``BatchLookup``).
@@ -149,7 +152,7 @@ def import_fleet(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, 
     bar = Progress("import", total, enabled=show_progress)
     names: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
-    known: dict[int, dict[str, Any] | None] = {}  # rows read, shared by every batch
+    known: Rows = {}  # rows read, shared by every batch
     grown = total >= ANALYZE_AFTER  # the planner should know the tables grew
     nested = ledger.db.in_write  # part of a caller's write: its statistics come with it
     with ledger.db.writing() as session, collector_paused():
@@ -164,7 +167,7 @@ def import_fleet(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, 
 
 def _import_kinds(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, Any]]],
                   batch_size: int, bar: Progress, names: dict[str, dict[str, int]],
-                  counts: dict[str, int], known: dict[int, dict[str, Any] | None]) -> None:
+                  counts: dict[str, int], known: Rows) -> None:
     for kind in ORDER:
         raw = document.get(KINDS[kind].plural, [])
         if not raw:

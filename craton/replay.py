@@ -91,30 +91,34 @@ def stored_batches(conn: Connection, after: int, batch_size: int,
 def _share_batches(conn: Connection, after: int, batch_size: int, stop: int | None,
                    share: Share) -> Iterator[list[Any]]:
     """``stored_batches`` of one share: the share's events in windows of positions
-    that hold ``batch_size`` of them on average (empty windows skipped).
+    that hold ``batch_size`` of them on average, at most ``batch_size`` a batch (a
+    full one is followed by the rest of its window); empty windows are passed over.
+    With ``stop`` None, up to the last event when the read begins.
 
-    Not ``LIMIT batch_size``: PostgreSQL cannot know how many events the share's
-    condition keeps, guesses very few, and so read and sorted the whole rest of
-    the log for every batch (200 ms a batch half way through a million events,
-    against 1 ms for a window; most of a replay's database time).
+    The window is what keeps the plan right: PostgreSQL cannot know how many events
+    the share's condition keeps, guesses very few, and with only ``LIMIT`` read and
+    sorted the whole rest of the log for every batch (200 ms a batch half way
+    through a million events, against 1 ms for a window; most of a replay's
+    database time).
     """
+    size = max(1, batch_size)
     if stop is None:
         stop = int(conn.execute(select(func.max(EVENTS.c.id))).scalar() or 0)
-    width = batch_size * share.of
-    stmt = _share_statement(conn.dialect.name, share)
+    statement = _share_statement(conn.dialect.name, share)
     while after < stop:
-        upto = min(after + width, stop)
-        rows = list(conn.execute(stmt, {"after": after, "upto": upto}).all())
+        upto = min(after + size * share.of, stop)
+        rows = list(conn.execute(statement, {"after": after, "upto": upto,
+                                             "size": size}).all())
         if rows:
             yield rows
-        after = upto
+        after = rows[-1].id if len(rows) == size else upto
 
 
 @lru_cache(maxsize=16)
 def _share_statement(dialect: str, share: Share) -> Select[Any]:
     return (select(EVENTS).where(EVENTS.c.id > bindparam("after"),
                                  EVENTS.c.id <= bindparam("upto"), share.condition(dialect))
-            .order_by(EVENTS.c.id))
+            .order_by(EVENTS.c.id).limit(bindparam("size")))
 
 
 def _decode(svc: Services, rows: list[Any]) -> list[tuple[int, Any]]:

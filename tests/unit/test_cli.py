@@ -79,3 +79,16 @@ def test_a_malformed_setting_is_one_readable_line(monkeypatch: pytest.MonkeyPatc
     assert errors == [
         "craton: CRATON_AUTH_CACHE_SECONDS must be between 0 and 300 seconds, not 'inf'",
         "craton: CRATON_WORKERS must be a whole number, not 'two'"]
+
+
+def test_a_replay_batch_or_worker_count_below_one_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    project(url)
+    for args in (["--batch-size", "0"], ["--workers", "-1"], ["--batch-size", "many"]):
+        with pytest.raises(SystemExit) as exit_:
+            main(["--database-url", url, "replay", *args])
+        assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "must be at least 1, not 0" in err and "must be at least 1, not -1" in err
+    assert "not a whole number: 'many'" in err and "Traceback" not in err

@@ -39,6 +39,9 @@ def test_import_registers_everything_in_batches(memory_services: Services) -> No
         rows, _ = listing.list_rows(conn, listing.ListQuery(
             kinds=("host",), labels=["gpu"], vars={"rack": 3}, limit=100))
         assert [r.name for r in rows] == ["h3"]
+        # the defaults of fields the import left out are filled in, as for one host
+        assert {k: rows[0].data[k] for k in ("active", "schedulable", "status")} == {
+            "active": True, "schedulable": True, "status": "in-service"}
     assert replay.verify(memory_services).differences == []
 
 
