@@ -156,7 +156,8 @@ def import_fleet(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, 
     grown = total >= ANALYZE_AFTER  # the planner should know the tables grew
     nested = ledger.db.in_write  # part of a caller's write: its statistics come with it
     with ledger.db.writing() as session, collector_paused():
-        _import_kinds(ledger, meta, document, batch_size, bar, names, counts, known)
+        _import_kinds(ledger, meta, document, batch_size, bar, names, counts, known,
+                      session.connection())
         if grown and nested:
             analyze(session.connection(), ledger.tables.rebuildable)
     if grown and not nested:  # after the commit, so writers do not wait on it
@@ -167,13 +168,16 @@ def import_fleet(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, 
 
 def _import_kinds(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, Any]]],
                   batch_size: int, bar: Progress, names: dict[str, dict[str, int]],
-                  counts: dict[str, int], known: Rows) -> None:
-    for kind in ORDER:
-        raw = document.get(KINDS[kind].plural, [])
-        if not raw:
-            continue
+                  counts: dict[str, int], known: Rows, conn: Connection) -> None:
+    present = [kind for kind in ORDER if document.get(KINDS[kind].plural)]
+    for n, kind in enumerate(present):
+        raw = document[KINDS[kind].plural]
         items = [_resolve_names(kind, item, names) for item in raw]
         ids = register_many(ledger, meta, kind, items, batch_size, bar, known)
+        if len(ids) >= ANALYZE_AFTER and n + 1 < len(present):
+            # The kinds after this one read its rows (instances their hosts): with
+            # statistics from before the import, each read was a scan of the table.
+            analyze(conn, [ledger.tables.resources])
         family = "device" if kind in ("host", "network-device") else kind
         names.setdefault(family, {}).update(
             {item["fields"]["name"]: i for item, i in zip(items, ids, strict=True)})
