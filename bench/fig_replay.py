@@ -43,10 +43,8 @@ def replay(db: Scratch) -> dict[str, Any]:
 
     The replay chooses its worker processes itself; the peak it reports is its
     own plus each worker's (pages a worker shares with its parent after the
-    fork are counted in both, so with workers it is an upper bound). The log is
-    read once first (``warm_log``), as before the read baseline.
+    fork are counted in both, so with workers it is an upper bound).
     """
-    warm_log(db)
     env = {**os.environ, "CRATON_DATABASE_URL": db.url, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "bench.child", str(ROOT / "scripts" / "replay.py")]
     proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True,

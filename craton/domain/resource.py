@@ -66,8 +66,10 @@ class Resource(Aggregate):
         fields, defaults filled in, with ``check_fields`` (a bulk import does, before
         reading their references)."""
         spec = cls.spec()
-        values = fields if fields_checked else {**field_defaults(spec), **fields}
-        if not fields_checked:
+        if fields_checked:
+            values = fields
+        else:
+            values = {**field_defaults(spec), **fields}
             check_fields(spec, values, creating=True)
         check_json_values(variables or {})
         if labels and not spec.labels:
