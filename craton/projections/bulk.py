@@ -60,26 +60,31 @@ class TimeTexts:
 
     def column(self, values: Sequence[datetime | None], done: object = None
                ) -> list[str | None]:
-        """The texts of a column of times (None for NULL), kept ones looked up in one pass."""
+        """The texts of a column of times (None for NULL).
+
+        Kept texts are looked up in one pass; the times missing are then looked
+        up in the old generation and spelled together, each distinct time once,
+        and kept in the young generation (which first becomes the old one if
+        they would overfill it).
+        """
         if len(values) < self.keep_from:
             return [None if v is None else self.spell(v) for v in values]
         texts: list[str | None] = list(map(self.young.get, values))  # type: ignore[arg-type]
         if None not in texts:
             return texts
-        return [t if t is not None or v is None else self._miss(v)
-                for t, v in zip(texts, values, strict=True)]
-
-    def _miss(self, value: datetime) -> str:
-        text = self.young.get(value)  # kept since the column was looked up
-        if text is not None:
-            return text
-        text = self.old.get(value)
-        if text is None:
-            text = self.spell(value)
-        if len(self.young) >= self.per_generation:
+        missing = {v for v, t in zip(values, texts, strict=True)
+                   if t is None and v is not None}
+        if not missing:
+            return texts
+        found: dict[datetime, str | None] = dict(zip(missing, map(self.old.get, missing),
+                                                             strict=True))
+        unspelled = [v for v, t in found.items() if t is None]
+        found.update(zip(unspelled, map(self.spell, unspelled), strict=True))
+        if len(self.young) + len(found) > self.per_generation:
             self.old, self.young = self.young, {}
-        self.young[value] = text
-        return text
+        self.young.update(found)  # type: ignore[arg-type]
+        return [t if t is not None or v is None else found[v]
+                for t, v in zip(texts, values, strict=True)]
 
 
 def _sqlite_spelling(value: datetime) -> str:

@@ -82,3 +82,23 @@ def test_the_few_times_of_a_live_change_are_spelled_and_not_kept() -> None:
     assert len(texts) == 0
     assert texts.column([NOON] * 64) == [str(NOON)] * 64
     assert len(texts) == 1
+
+
+def test_each_distinct_time_of_a_column_is_spelled_once_and_kept() -> None:
+    spelled: list[datetime] = []
+
+    def spell(value: datetime) -> str:
+        spelled.append(value)
+        return str(value)
+
+    texts = bulk.TimeTexts(spell, per_generation=4, keep_from=1)
+    a, b, c = (NOON + timedelta(seconds=s) for s in range(3))
+    assert texts.column([a, None, a, b, a]) == [str(a), None, str(a), str(b), str(a)]
+    assert sorted(spelled) == [a, b]
+    assert texts.column([b, c, None]) == [str(b), str(c), None]  # b kept, c new
+    assert sorted(spelled) == [a, b, c]
+    d, e = NOON + timedelta(hours=1), NOON + timedelta(hours=2)
+    texts.column([d, e])  # would overfill the young generation: it becomes the old one
+    assert set(texts.old) == {a, b, c} and set(texts.young) == {d, e}
+    assert texts.column([a, d]) == [str(a), str(d)]  # a found in the old generation
+    assert a in texts.young and sorted(spelled) == [a, b, c, d, e]
