@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from typing import Any
 
 from stevedore.driver import DriverManager
@@ -9,7 +10,7 @@ from stevedore.exception import NoMatches
 
 from craton.drivers.base import FleetDriver
 
-__all__ = ["NAMESPACE", "UnknownDriver", "load_driver"]
+__all__ = ["NAMESPACE", "UnknownDriver", "installed_drivers", "load_driver"]
 
 NAMESPACE = "craton.drivers"
 
@@ -25,6 +26,11 @@ class UnknownDriver(ValueError):
             f"'simulator = craton.drivers.simulator:SimulatorDriver')"
         )
         self.name = name
+
+
+def installed_drivers() -> list[str]:
+    """The names of the installed fleet drivers (read from the entry points; none loaded)."""
+    return sorted({ep.name for ep in entry_points(group=NAMESPACE)})
 
 
 def load_driver(name: str, **kwargs: Any) -> FleetDriver:

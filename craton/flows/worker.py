@@ -23,6 +23,8 @@ from taskflow import states
 from taskflow.persistence import models
 
 from craton.bootstrap import Services
+from craton.domain.errors import DomainError
+from craton.drivers.loader import UnknownDriver
 from craton.flows import catalog
 from craton.flows.inventory import world_rows
 from craton.flows.recorder import StepRecorder
@@ -155,6 +157,9 @@ class Worker:
             finally:
                 recorder.detach()
             flow_state = engine.storage.get_flow_state()
+        except (DomainError, UnknownDriver) as exc:  # the run's own fault: said in one line
+            LOG.error("run %s could not be executed: %s", run_uuid, _first_line(exc))
+            error, flow_state = _first_line(exc), states.FAILURE
         except Exception as exc:
             LOG.exception("run %s could not be executed", run_uuid)
             error, flow_state = _first_line(exc), states.FAILURE

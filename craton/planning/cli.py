@@ -49,7 +49,8 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     from craton.planning.service import compute_plan
 
     scope = {k: v for k, v in (("cloud_id", args.cloud_id), ("region_id", args.region_id),
-                               ("cell_id", args.cell_id), ("label", args.label)) if v}
+                               ("cell_id", args.cell_id), ("label", args.label))
+             if v is not None}
     meta = Meta(actor_id=None, actor_name="cli", source="cli", project_id=args.project,
                 reason=args.reason)
     plan = compute_plan(_services(settings), meta, planner_name=args.planner, scope=scope,

@@ -32,6 +32,14 @@ def test_a_request_with_bad_parameters_lists_every_problem(fleet):
         fleet.request("reboot-everything")
 
 
+def test_a_run_naming_a_driver_not_installed_is_refused_when_requested(fleet):
+    with pytest.raises(InvalidInput) as caught:
+        fleet.request("audit", hosts=fleet.hosts[:1], driver="nosuch")
+    assert caught.value.errors == {"driver": ["unknown driver 'nosuch'"]}
+    assert "installed: simulator" in caught.value.message
+    assert Worker(fleet.svc).claim() is None  # nothing was queued
+
+
 def test_a_requested_run_waits_for_a_worker(fleet):
     run = fleet.request("audit", hosts=fleet.hosts[:1])
     assert run["state"] == "requested" and run["targets"]["hosts"][0]["id"] == fleet.hosts[0]

@@ -92,3 +92,16 @@ def test_a_replay_batch_or_worker_count_below_one_is_refused(
     err = capsys.readouterr().err
     assert "must be at least 1, not 0" in err and "must be at least 1, not -1" in err
     assert "not a whole number: 'many'" in err and "Traceback" not in err
+
+
+def test_a_plan_scope_of_id_zero_is_a_scope_not_the_whole_project(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    pid = project(url)
+    doc = tmp_path / "fleet.json"
+    doc.write_text(json.dumps(DOC))
+    assert main(["--database-url", url, "import", str(doc), "--project", pid]) == 0
+    capsys.readouterr()
+    for scope in ("--cloud-id", "--region-id", "--cell-id"):
+        assert main(["--database-url", url, "plan", "--project", pid, scope, "0"]) == 2
+    assert capsys.readouterr().err.splitlines() == ["craton: the scope holds no hosts"] * 3
