@@ -9,9 +9,10 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from craton.domain.errors import DomainError
+from craton.domain.errors import DomainError, InvalidInput
 from craton.settings import Settings
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -27,10 +28,30 @@ def command(name: str, help: str,
     return register
 
 
-def _services(settings: Settings, init: bool = True) -> Any:
+def _services(settings: Settings, init: bool = True, *, create: bool = False) -> Any:
+    """The services over the configured database; unless ``create``, an SQLite file
+    that is not there is an error (a mistyped path would otherwise become a new,
+    empty database that every read-only command reports on as if it were the fleet)."""
     from craton.bootstrap import bootstrap
 
+    if not create:
+        missing = missing_sqlite_file(settings.database_url)
+        if missing is not None:
+            raise InvalidInput(f"no database at {missing}: "
+                               "craton init or craton serve creates one")
     return bootstrap(settings, init=init)
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of an SQLite database file the URL names that does not exist, else None."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    path = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not path or path == ":memory:" \
+            or path.startswith("file:"):
+        return None
+    return None if Path(path).exists() else path
 
 
 @command("init", "create the schema (once, before several processes start)")
@@ -97,14 +118,14 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--hosts-per-cell", type=int, default=40)
+    p.add_argument("--hosts-per-cell", type=_positive, default=40)
 
 
 @command("demo", "load the seeded demo fleet into an empty database", _demo_args)
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from craton.demo import load_demo
 
-    svc = _services(settings)
+    svc = _services(settings, create=True)
     summary = load_demo(svc.ledger, seed=args.seed, hosts_per_cell=args.hosts_per_cell)
     print(f"demo fleet: {summary['hosts']} hosts, {summary['instances']} instances "
           f"in project {summary['project']['uuid']}")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import sys
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from craton.cli import _services, command, rebuild_if_needed
+from craton.cli import _positive, _services, command, rebuild_if_needed
+from craton.domain.errors import InvalidInput
 from craton.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
 def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bind", help="HOST:PORT (CRATON_BIND, default 127.0.0.1:8000)")
-    p.add_argument("--workers", type=int, help="gunicorn workers (CRATON_WORKERS)")
+    p.add_argument("--workers", type=_positive, help="gunicorn workers (CRATON_WORKERS)")
     p.add_argument("--demo", dest="demo", action="store_true", default=True,
                    help="load the demo fleet into an empty database (default)")
     p.add_argument("--no-demo", dest="demo", action="store_false")
@@ -46,13 +48,35 @@ def seed(svc: Services, token: str | None, demo: bool) -> str | None:
     return token
 
 
+def check_bind(bind: str) -> None:
+    """``HOST:PORT`` with a port gunicorn can listen on and nothing else holds (or
+    ``unix:PATH``), checked before the database is touched and the URL is announced."""
+    if bind.startswith("unix:"):
+        return
+    host, sep, port_text = bind.rpartition(":")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise InvalidInput(f"bind address must be HOST:PORT with a port from 1 to 65535, "
+                           f"not {bind!r}")
+    host = host.strip("[]")  # an IPv6 address is bracketed
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, int(port_text)))
+        except OSError as exc:
+            raise InvalidInput(f"cannot listen on {bind}: {exc.strerror or exc}") from None
+
+
 @command("serve", "serve the REST API with gunicorn", _serve_args)
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from craton.api.server import serve
 
     settings = replace(settings, bind=args.bind or settings.bind,
                        workers=args.workers or settings.workers)
-    svc = _services(settings)
+    check_bind(settings.bind)
+    if settings.workers < 1:
+        raise InvalidInput(f"CRATON_WORKERS must be at least 1, not {settings.workers}")
+    svc = _services(settings, create=True)
     rebuild_if_needed(svc)
     token = seed(svc, settings.root_token, args.demo)
     svc.close()
@@ -85,7 +109,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _root_token(args: argparse.Namespace, settings: Settings) -> int:
     from craton.api.auth import create_root
 
-    print(create_root(_services(settings)))
+    print(create_root(_services(settings, create=True)))
     return 0
 
 

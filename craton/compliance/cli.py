@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from craton.cli import _services, command
+from craton.domain.errors import InvalidInput
 from craton.settings import Settings
 
 
@@ -31,6 +32,8 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     from craton.reports.render import render
 
     reports = load_reports(settings)
+    if not args.name and (args.start or args.end or args.project or args.output):
+        raise InvalidInput("name the report to compute (craton report lists them)")
     if not args.name:
         for name, report in reports.items():
             print(f"{name:20} {report.description}")

@@ -74,13 +74,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return follow(svc, run["id"])
 
 
-def follow(svc: Any, run_id: int, poll: float = 0.5) -> int:
-    """Print each step transition as it is recorded, until the run ends."""
+WAITING_HINT_AFTER = 10.0  # seconds a run may wait for a worker before the CLI says so
+
+
+def follow(svc: Any, run_id: int, poll: float = 0.5,
+           hint_after: float = WAITING_HINT_AFTER) -> int:
+    """Print each step transition as it is recorded, until the run ends; say once if
+    the run is still waiting for a worker after ``hint_after`` seconds."""
     from craton.flows import service
 
     seen = 0
+    started, hinted = time.monotonic(), False
     while True:
         run = service.get_run(svc, run_id, None)
+        if run["state"] == "requested" and not hinted \
+                and time.monotonic() - started >= hint_after:
+            print(f"run {run_id} is waiting for a worker: start one with craton worker "
+                  "(craton serve runs one itself on SQLite); Ctrl-C stops following, "
+                  "not the run", file=sys.stderr)
+            hinted = True
         transitions = sorted(
             ((t["position"], s["name"], t) for s in run["steps"] for t in s["transitions"]),
             key=lambda x: x[0])

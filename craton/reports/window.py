@@ -37,8 +37,11 @@ def resolve_window(conn: Connection, start: str | None, end: str | None,
     if start is not None:
         moment = parse_moment(start)
         if isinstance(moment, int):
+            if moment > last:
+                raise InvalidInput(f"the window starts ({start}) after the last event "
+                                   f"(@{last})")
             after = moment
-            start_time = _time_of(conn, min(moment, last)) if moment else None
+            start_time = _time_of(conn, moment) if moment else None
         else:
             e = LIVE.events
             before = conn.execute(select(func.max(e.c.position))
@@ -49,11 +52,13 @@ def resolve_window(conn: Connection, start: str | None, end: str | None,
         moment = parse_moment(end)
         if isinstance(moment, int):
             until = min(moment, last)
-            end_time = _time_of(conn, until) or end_time
+            # (@0 is the moment before the first event)
+            end_time = _time_of(conn, until) or _first_time(conn, 0) or end_time
         else:
             until, end_time = position_at(conn, moment), moment
-    if until < after:
-        raise InvalidInput(f"the window ends ({end}) before it starts ({start})")
+    if until < after or (start_time is not None and start_time > end_time):
+        ends = end if end is not None else f"now, {end_time.isoformat()}"
+        raise InvalidInput(f"the window ends ({ends}) before it starts ({start})")
     if start_time is None and after == 0:
         start_time = _first_time(conn, 0)
     return Window(after=after, until=until, start=start_time, end=end_time,

@@ -166,8 +166,17 @@ def test_a_window_that_ends_before_it_starts_is_refused(memory_history) -> None:
 
 def test_a_window_that_starts_beyond_the_log_is_refused(memory_history) -> None:
     svc, _ = memory_history
-    with pytest.raises(InvalidInput, match="before it starts"):
+    with pytest.raises(InvalidInput, match=r"starts \(@9+\) after the last event \(@\d+\)"):
         compute(svc, "access", "@" + "9" * 20, None)
+    with pytest.raises(InvalidInput, match=r"ends \(now, .*\) before it starts \(2999"):
+        compute(svc, "access", "2999-01-01T00:00:00Z", None)
+
+
+def test_a_window_to_position_zero_ends_before_the_first_event(memory_history) -> None:
+    svc, _ = memory_history
+    window = compute(svc, "change-activity", None, "@0").window
+    assert window.until == 0
+    assert window.end == window.start  # the first event's time, not now
 
 
 def test_the_report_command_writes_each_format(history, tmp_path, capsys) -> None:
@@ -183,3 +192,5 @@ def test_the_report_command_writes_each_format(history, tmp_path, capsys) -> Non
     assert "no report 'nope'" in capsys.readouterr().err
     assert main(["--database-url", url, "report"]) == 0
     assert "unused-capacity" in capsys.readouterr().out
+    assert main(["--database-url", url, "report", "--from", "notadate"]) == 2
+    assert "name the report to compute" in capsys.readouterr().err

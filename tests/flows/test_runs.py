@@ -12,6 +12,7 @@ from craton.domain.resource import Resource
 from craton.flows import service
 from craton.flows.worker import Worker
 from craton.projections.listing import ListQuery, list_rows
+from tests.flows.conftest import Fleet
 
 
 def test_every_workflow_is_listed_with_its_parameter_schema(fleet):
@@ -144,3 +145,16 @@ def test_a_runs_version_and_update_time_move_with_each_step(fleet):
     with fleet.svc.db.reading() as conn:
         row = CurrentLookup(conn).current(run["id"])
     assert row is not None and row["version"] == aggregate.version == 2
+
+
+def test_following_a_run_no_worker_takes_says_so_once(services, capsys):
+    import threading
+
+    from craton.flows.cli import follow
+
+    fleet = Fleet(services)
+    run = fleet.request("audit", hosts=fleet.hosts[:1])
+    threading.Timer(0.5, lambda: service.cancel_run(services, fleet.meta, run["id"])).start()
+    assert follow(services, run["id"], poll=0.05, hint_after=0.1) == 1  # cancelled
+    err = capsys.readouterr().err
+    assert err.count(f"run {run['id']} is waiting for a worker") == 1

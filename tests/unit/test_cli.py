@@ -105,3 +105,35 @@ def test_a_plan_scope_of_id_zero_is_a_scope_not_the_whole_project(
     for scope in ("--cloud-id", "--region-id", "--cell-id"):
         assert main(["--database-url", url, "plan", "--project", pid, scope, "0"]) == 2
     assert capsys.readouterr().err.splitlines() == ["craton: the scope holds no hosts"] * 3
+
+
+def test_commands_that_read_refuse_a_database_file_that_is_not_there(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'typo.db'}"
+    for command in (["verify"], ["digest"], ["report", "change-activity"], ["replay"],
+                    ["runs", "show", "1"], ["plan", "--project", "p"]):
+        assert main(["--database-url", url, *command]) == 2
+    assert not (tmp_path / "typo.db").exists()
+    errors = capsys.readouterr().err.splitlines()
+    assert errors == [f"craton: no database at {tmp_path / 'typo.db'}: "
+                      "craton init or craton serve creates one"] * 6
+
+
+def test_serve_refuses_a_bind_address_or_worker_count_it_cannot_use(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for bind in ("127.0.0.1:99999", "nohost", f"127.0.0.1:{port}"):
+            assert main(["--database-url", url, "serve", "--bind", bind]) == 2
+    with pytest.raises(SystemExit):
+        main(["--database-url", url, "serve", "--workers", "0"])
+    err = capsys.readouterr().err
+    assert "a port from 1 to 65535, not '127.0.0.1:99999'" in err
+    assert "not 'nohost'" in err and f"cannot listen on 127.0.0.1:{port}" in err
+    assert "must be at least 1, not 0" in err and "Traceback" not in err
+    assert not (tmp_path / "c.db").exists()  # refused before the database is touched
