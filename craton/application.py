@@ -28,6 +28,7 @@ from craton.domain.meta import Meta
 from craton.domain.resource import Resource
 from craton.domain.validation import check_fields
 from craton.projections.bulk import Pending
+from craton.projections.listing import dependents_by_kind
 from craton.projections.lookup import CurrentLookup, as_resource, as_resource_row
 from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, Tables
@@ -217,6 +218,7 @@ class Ledger(Application[UUID]):
                       if k in merged and merged[k] != row["fields"].get(k)}
             _check_tree(lookup, spec, resource_id, merged)
             rules.check_name_free(lookup, spec, row["project_id"], merged, resource_id)
+            self._check_movable(spec, resource_id, row, values)
             host_id = values.pop("host_id", row["fields"].get("host_id"))
             aggregate.update(meta.as_dict(), values)
             if isinstance(aggregate, Instance):
@@ -225,6 +227,17 @@ class Ledger(Application[UUID]):
             return self._current(resource_id)
 
         return self._command(run)
+
+    def _check_movable(self, spec: Kind, resource_id: int, row: dict[str, Any],
+                       values: dict[str, Any]) -> None:
+        """A region or cell that holds resources keeps its place (``rules.check_movable``)."""
+        moved = rules.moved_fields(spec, row["fields"], values)
+        through = rules.copying_reference(spec)
+        if moved and through is not None:
+            rules.check_movable(
+                {"kind": row["kind"], "name": row["fields"].get("name")}, moved,
+                dependents_by_kind(self.db.session().connection(), resource_id, through,
+                                   self.tables))
 
     def place_instance(self, meta: Meta, instance_id: int, host_id: int | None,
                        expected_version: int | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from craton.domain.ids import MAX_ID
 from craton.domain.kinds import DEVICE_KINDS, KINDS, Kind
-from craton.projections.listing import FILTERABLE, SORTABLE
+from craton.projections.listing import FILTERABLE, sortable_of
 
 from .errors import flatten, invalid
 from .fields import CommaList, Moment, VarsFilter
@@ -45,7 +45,7 @@ def list_params(kind_names: tuple[str, ...]) -> Schema:
         "limit": fields.Integer(load_default=30, validate=validate.Range(min=1, max=1000)),
         "marker": fields.String() if project else fields.Integer(
             validate=ID_RANGE),
-        "sort_keys": CommaList(SORTABLE, load_default=["created_at", "id"]),
+        "sort_keys": CommaList(sortable_of(kind_names), load_default=["created_at", "id"]),
         "sort_dir": fields.String(load_default="asc", validate=validate.OneOf(("asc", "desc"))),
         "details": fields.Boolean(load_default=False),
         "as_of": _as_of(),

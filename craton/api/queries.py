@@ -40,7 +40,7 @@ def any_version(conn: Connection, kind: str, raw_id: Any, caller: Principal) -> 
     """The latest row of a resource that ever existed (deleted ones included)."""
     t = LIVE.resources
     conds = [t.c.kind == kind]
-    conds.append(t.c.uuid == str(raw_id) if kind == "project"
+    conds.append(t.c.uuid == (listing.project_uuid(str(raw_id)) or "") if kind == "project"
                  else t.c.id == int_id(kind, raw_id))
     if caller.project_id is not None:
         conds.append(t.c.uuid == caller.project_id if kind == "project"

@@ -26,18 +26,31 @@ def _field(name: str, spec: FieldSpec, *, required: bool) -> fields.Field:
     kw: dict[str, Any] = {"required": required, "allow_none": not required}
     if spec.choices:
         kw["validate"] = validate.OneOf(spec.choices)
+    if spec.doc:
+        kw["metadata"] = {"description": spec.doc}
+    bounds = _bounds(spec)
     if spec.type is list:
-        inner: fields.Field = StrictInteger(**ID) if spec.refers_to else fields.Raw()
+        inner: fields.Field = StrictInteger(**ID) if spec.refers_to else \
+            StrictInteger(validate=bounds) if bounds else fields.Raw()
         return fields.List(inner, **kw)
     if spec.type is bool:
         return StrictBoolean(**kw)
     if spec.type is int:
-        return StrictInteger(**{**kw, **(ID if spec.refers_to else {})})
+        return StrictInteger(**{**kw, **(ID if spec.refers_to else {})},
+                             **({"validate": bounds} if bounds else {}))
     if spec.type == (int, float):
         return StrictNumber(**kw)
     if name == "name":
         kw["validate"] = NAME
     return StrictString(**kw)
+
+
+def _bounds(spec: FieldSpec) -> validate.Range | None:
+    """The domain's bounds on a number (or on each number of a list), for the
+    documentation and the first check of a body."""
+    if spec.minimum is None and spec.maximum is None:
+        return None
+    return validate.Range(min=spec.minimum, max=spec.maximum)
 
 
 def _variables(**kw: Any) -> fields.Field:

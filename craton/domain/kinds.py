@@ -17,6 +17,10 @@ class FieldSpec:
     refers_to: tuple[str, ...] = ()
     default: Any = None
     choices: tuple[str, ...] = ()
+    minimum: int | None = None  # bounds of a number, or of each number in a list
+    maximum: int | None = None
+    format: str | None = None  # a text format ``validation.FORMATS`` checks
+    doc: str = ""  # what the value means, for the API's documentation
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,14 @@ class Kind:
 S, INT, B = str, int, bool
 OPT_STR = FieldSpec(S)
 NUM = (int, float)
+# Nova's bound on a flavor's vcpus, ram and disk (a signed 32-bit integer).
+MAX_INT = 2**31 - 1
+VLAN_MIN, VLAN_MAX = 1, 4094  # 802.1Q: 0 and 4095 are reserved
+IP_ADDRESS = FieldSpec(S, format="ip-address", doc="an IPv4 or IPv6 address")
+# Nova's instance states (vm_state), which the fleet's hypervisors report.
+INSTANCE_STATES = ("active", "building", "paused", "suspended", "stopped", "rescued",
+                   "resized", "soft-delete", "deleted", "error", "shelved",
+                   "shelved_offloaded")
 
 _location = {
     "region_id": FieldSpec(INT, required=True, refers_to=("region",)),
@@ -63,7 +75,7 @@ _location = {
 }
 _device = {
     "name": FieldSpec(S, required=True),
-    "ip_address": OPT_STR,
+    "ip_address": IP_ADDRESS,
     "device_type": FieldSpec(S, default="server"),
     "active": FieldSpec(B, default=True),
     "schedulable": FieldSpec(B, default=True),
@@ -98,19 +110,32 @@ KINDS: dict[str, Kind] = {
              name_family="device", labels=True, facts=True),
         Kind("network-device", "network-devices", {
             **_device, "model_name": OPT_STR, "os_version": OPT_STR,
-            "vlans": FieldSpec(list),
+            "vlans": FieldSpec(list, minimum=VLAN_MIN, maximum=VLAN_MAX,
+                               doc="VLAN ids, each 1 to 4094"),
         }, name_scope="region_id", name_family="device", labels=True, facts=True),
         Kind("network", "networks", {
-            "name": FieldSpec(S, required=True), "cidr": OPT_STR, "gateway": OPT_STR,
-            "netmask": OPT_STR, "ip_block_type": OPT_STR, "nss": OPT_STR, **_location,
+            "name": FieldSpec(S, required=True),
+            "cidr": FieldSpec(S, format="ip-network",
+                              doc="an IPv4 or IPv6 network, e.g. 10.0.0.0/24 (no host bits)"),
+            "gateway": FieldSpec(S, format="ip-address",
+                                 doc="an IP address inside cidr, when cidr is given"),
+            "netmask": FieldSpec(S, format="netmask",
+                                 doc="an IPv4 netmask, e.g. 255.255.255.0, "
+                                     "agreeing with cidr's prefix"),
+            "ip_block_type": OPT_STR, "nss": OPT_STR, **_location,
         }, name_scope="region_id"),
         Kind("network-interface", "network-interfaces", {
             "name": FieldSpec(S, required=True),
             "device_id": FieldSpec(INT, required=True, refers_to=DEVICE_KINDS),
             "network_id": FieldSpec(INT, refers_to=("network",)),
-            "interface_type": OPT_STR, "vlan_id": FieldSpec(INT), "vlan": OPT_STR,
-            "port": FieldSpec(INT), "duplex": OPT_STR, "speed": OPT_STR,
-            "link": OPT_STR, "cdp": OPT_STR, "security": OPT_STR, "ip_address": OPT_STR,
+            "interface_type": OPT_STR,
+            "vlan_id": FieldSpec(INT, minimum=VLAN_MIN, maximum=VLAN_MAX,
+                                 doc="a VLAN id, 1 to 4094"),
+            "vlan": OPT_STR,
+            "port": FieldSpec(INT, minimum=0, maximum=65535,
+                              doc="the port number on the device, 0 to 65535"),
+            "duplex": FieldSpec(S, choices=("auto", "full", "half")), "speed": OPT_STR,
+            "link": OPT_STR, "cdp": OPT_STR, "security": OPT_STR, "ip_address": IP_ADDRESS,
         }, name_scope="device_id"),
         Kind("instance-group", "instance-groups", {
             "name": FieldSpec(S, required=True),
@@ -120,9 +145,11 @@ KINDS: dict[str, Kind] = {
         Kind("instance", "instances", {
             "name": FieldSpec(S, required=True),
             "host_id": FieldSpec(INT, refers_to=("host",)),
-            "status": FieldSpec(S, default="active"),
-            "vcpus": FieldSpec(INT, default=1), "memory_mb": FieldSpec(INT, default=512),
-            "disk_gb": FieldSpec(INT, default=1), "flavor": OPT_STR,
+            "status": FieldSpec(S, default="active", choices=INSTANCE_STATES),
+            "vcpus": FieldSpec(INT, default=1, minimum=1, maximum=MAX_INT),
+            "memory_mb": FieldSpec(INT, default=512, minimum=1, maximum=MAX_INT),
+            "disk_gb": FieldSpec(INT, default=1, minimum=0, maximum=MAX_INT),
+            "flavor": OPT_STR,
             "group_ids": FieldSpec(list, default=None, refers_to=("instance-group",)),
         }),
         # Beyond the inventory: workflow runs, audit findings and consolidation plans
@@ -161,6 +188,10 @@ BY_PLURAL = {k.plural: k for k in KINDS.values()}
 
 # Where resolution of variables goes next, nearest first (after parents).
 CHAIN_FIELDS = ("cell_id", "region_id", "cloud_id")
+
+# A child referring to a region or cell through these copies the parent's location: a
+# cell's hosts carry its region_id and cloud_id, a region's cells carry its cloud_id.
+COPIED_LOCATION = {"region_id": ("cloud_id",), "cell_id": ("region_id", "cloud_id")}
 
 # Reference columns a child uses to point at its parents.
 REFERENCE_FIELDS = (

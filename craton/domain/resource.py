@@ -9,7 +9,12 @@ from eventsourcing.domain import Aggregate, event
 from craton.domain import clock
 from craton.domain.errors import InvalidInput, NotFound
 from craton.domain.kinds import KINDS, Kind, field_defaults
-from craton.domain.validation import check_fields, check_json_values, check_labels
+from craton.domain.validation import (
+    check_consistent,
+    check_fields,
+    check_json_values,
+    check_labels,
+)
 
 
 class Event(Aggregate.Event):
@@ -71,6 +76,7 @@ class Resource(Aggregate):
         else:
             values = {**field_defaults(spec), **fields}
             check_fields(spec, values, creating=True)
+        check_consistent(spec, values, set(values))
         check_json_values(variables or {})
         if labels and not spec.labels:
             raise InvalidInput(f"{spec.plural} carry no labels")
@@ -90,6 +96,7 @@ class Resource(Aggregate):
         self._check_live()
         check_fields(self.spec(), changes, creating=False)
         changed = {k: v for k, v in changes.items() if self.fields.get(k) != v}
+        check_consistent(self.spec(), {**self.fields, **changed}, set(changed))
         if changed:
             self._update(meta, changed)
 

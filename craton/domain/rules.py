@@ -11,7 +11,7 @@ from craton.domain.errors import (
     InvalidReference,
     NameTaken,
 )
-from craton.domain.kinds import Kind
+from craton.domain.kinds import COPIED_LOCATION, KINDS, Kind
 
 MAX_DEPTH = 64
 
@@ -20,7 +20,7 @@ class Lookup(Protocol):
     """What the rules may ask of the current inventory."""
 
     def current(self, resource_id: int) -> dict[str, Any] | None:
-        """The live resource (kind, project_id, name and fields), if any."""
+        """The live resource (kind, uuid, project_id, name and fields), if any."""
 
     def name_holder(self, unique_key: str) -> int | None:
         """The id of the live resource holding this unique name, if any."""
@@ -82,8 +82,17 @@ def check_name_free(
     if holder is not None and holder != resource_id:
         where = f" in this {spec.name_scope[:-3]}" if spec.name_scope else ""
         raise NameTaken(
-            f"a {spec.name} named {fields['name']!r} already exists{where} (id {holder})"
+            f"a {spec.name} named {fields['name']!r} already exists{where} "
+            f"(id {_public_id(lookup, spec, holder)})"
         )
+
+
+def _public_id(lookup: Lookup, spec: Kind, resource_id: int) -> Any:
+    """The id the API shows: a project's is its UUID, every other resource's its integer."""
+    if spec.name != "project":
+        return resource_id
+    row = lookup.current(resource_id)
+    return row.get("uuid", resource_id) if row is not None else resource_id
 
 
 def check_no_cycle(lookup: Lookup, resource_id: int | None, parent_id: int | None) -> None:
@@ -108,6 +117,36 @@ def check_deletable(lookup: Lookup, row: dict[str, Any]) -> None:
         raise HasChildren(
             f"{row['kind']} {row['name']!r} still has dependents: {names}"
         )
+
+
+def copying_reference(spec: Kind) -> str | None:
+    """The field through which dependents refer to a resource of this kind and copy
+    its location (``cell_id`` for a cell), if they do."""
+    field = f"{spec.name}_id"
+    return field if field in COPIED_LOCATION else None
+
+
+def moved_fields(spec: Kind, fields: dict[str, Any], changes: dict[str, Any]) -> list[str]:
+    """The location fields a change moves that this kind's dependents copy."""
+    through = copying_reference(spec)
+    if through is None:
+        return []
+    return [f for f in COPIED_LOCATION[through]
+            if f in changes and changes[f] != fields.get(f)]
+
+
+def check_movable(row: dict[str, Any], moved: list[str], dependents: dict[str, int]) -> None:
+    """Refuse to move a region or cell that holds anything: its cells, hosts and
+    networks carry its location, and moving them too would be thousands of events
+    from one request. The operator empties it first, or moves the dependents."""
+    if not moved or not dependents:
+        return
+    held = ", ".join(f"{n} {kind if n == 1 else KINDS[kind].plural}"
+                     for kind, n in sorted(dependents.items()))
+    raise HasChildren(
+        f"{row['kind']} {row['name']!r} cannot change {' and '.join(moved)}: it holds "
+        f"{held}, which would keep the old location; move or delete them first",
+        {f: ["the resource has dependents"] for f in moved})
 
 
 def check_host_active(lookup: Lookup, host_id: int | None) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from craton.domain.addresses import FORMATS, network_problems
 from craton.domain.errors import InvalidInput
-from craton.domain.kinds import Kind
+from craton.domain.kinds import FieldSpec, Kind
 
 MAX_LABEL = 255
 MAX_KEY_BYTES = 255  # a variable's or fact's key (UTF-8)
@@ -37,10 +38,48 @@ def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
             errors[name] = [f"must be one of {', '.join(field.choices)}"]
         elif name == "name" and not str(value).strip():
             errors[name] = ["may not be empty"]
+        elif problem := value_problem(field, value):
+            errors[name] = [problem]
     if creating:
         for name, field in spec.fields.items():
             if field.required and values.get(name) is None and name not in errors:
                 errors[name] = ["is required"]
+    if errors:
+        raise InvalidInput(f"invalid {spec.name}: " + _summary(errors), errors)
+
+
+def value_problem(field: FieldSpec, value: Any) -> str | None:
+    """What is wrong with a value of the right type: out of bounds, or not in the
+    field's format (an address, a network, a netmask)."""
+    if field.format is not None and isinstance(value, str):
+        return FORMATS[field.format](value)
+    if field.minimum is None and field.maximum is None:
+        return None
+    numbers = value if isinstance(value, list) else [value]
+    if any(not isinstance(n, int) or isinstance(n, bool) for n in numbers):
+        return "must hold whole numbers" if isinstance(value, list) else None
+    outside = [n for n in numbers if not _within(field, n)]
+    if not outside:
+        return None
+    bounds = f"from {field.minimum} to {field.maximum}"
+    if isinstance(value, list):
+        return f"each must be {bounds}, not {', '.join(map(str, outside))}"
+    return f"must be {bounds}"
+
+
+def _within(field: FieldSpec, number: int) -> bool:
+    low = field.minimum if field.minimum is not None else number
+    high = field.maximum if field.maximum is not None else number
+    return low <= number <= high
+
+
+def check_consistent(spec: Kind, fields: dict[str, Any], changed: set[str]) -> None:
+    """Rules across a resource's fields (a network's gateway in its cidr), checked
+    when one of the fields they compare changes: a stored resource that predates a
+    rule stays editable in its other fields."""
+    if spec.name != "network" or not changed & {"cidr", "gateway", "netmask"}:
+        return
+    errors = network_problems(fields)
     if errors:
         raise InvalidInput(f"invalid {spec.name}: " + _summary(errors), errors)
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import uuid as uuid_module
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Row, select
+from sqlalchemy import Connection, Row, func, select
 
 from craton.collector import collector_paused
 from craton.domain.errors import InvalidInput
@@ -19,8 +20,18 @@ from craton.projections.variables import labels_of, resolved_values, values_of
 
 SORTABLE = ("created_at", "updated_at", "id", "name", "ip_address", "device_type",
             "region_id", "cell_id", "cloud_id", "parent_id", "host_id", "active")
+# Every resource has these; the other sort keys are fields some kinds have.
+ALWAYS_SORTABLE = ("created_at", "updated_at", "id")
 FILTERABLE = ("name", "region_id", "cloud_id", "cell_id", "parent_id", "device_id",
               "network_id", "host_id", "device_type", "ip_address", "active")
+
+
+def sortable_of(kinds: tuple[str, ...]) -> tuple[str, ...]:
+    """The sort keys of a listing of ``kinds``: a field every one of them has. A key a
+    kind lacks is null on every row, which orders nothing and leaves no marker to page
+    from."""
+    return tuple(k for k in SORTABLE if k in ALWAYS_SORTABLE
+                 or all(k in KINDS[kind].fields for kind in kinds))
 
 
 RESOLVE_CHUNK_MAX = 5000  # rows resolved at once when matching inherited values
@@ -96,20 +107,46 @@ def get_row(conn: Connection, kind: str, resource_id: int, project_id: str | Non
                         .where(*conds)).first()
 
 
+def project_uuid(spelt: str) -> str | None:
+    """A project's id in its stored spelling (lowercase, hyphenated) from any spelling
+    ``uuid.UUID`` reads (upper case, braces, ``urn:uuid:``); None if it is no UUID."""
+    try:
+        return str(uuid_module.UUID(spelt))
+    except (ValueError, TypeError):
+        return None
+
+
 def get_project_row(conn: Connection, uuid: str, at: int | None,
                     tables: Tables = LIVE) -> Any | None:
+    stored = project_uuid(uuid)
+    if stored is None:
+        return None
     t = tables.resources
     return conn.execute(select(*pages.resource_columns(tables, None, at)).where(
-        t.c.uuid == uuid, t.c.kind == "project", visible(t, at))).first()
+        t.c.uuid == stored, t.c.kind == "project", visible(t, at))).first()
+
+
+def dependents_by_kind(conn: Connection, resource_id: int, through: str,
+                       tables: Tables = LIVE) -> dict[str, int]:
+    """How many live resources of each kind refer to ``resource_id`` through the
+    reference column ``through`` (e.g. the hosts and networks of a cell)."""
+    t = tables.resources
+    rows = conn.execute(select(t.c.kind, func.count()).where(
+        t.c[through] == resource_id, t.c.valid_to.is_(None)).group_by(t.c.kind)).all()
+    return {kind: count for kind, count in rows}
 
 
 def _page(conn: Connection, q: ListQuery, tables: Tables, as_text: bool = False
           ) -> tuple[Any, dict[str, Any]]:
     """The page's statement (shared by every listing of its shape) and its values;
     ``as_text``: the statement reads what ``spelling`` needs as text."""
+    sortable = sortable_of(q.kinds)
     for key in q.sort_keys:
-        if key not in SORTABLE:
-            raise InvalidInput(f"cannot sort by {key!r}", {"sort_keys": [f"unknown: {key}"]})
+        if key not in sortable:
+            raise InvalidInput(
+                f"cannot sort {'/'.join(q.kinds)} listings by {key!r}; "
+                f"sort by {', '.join(sortable)}",
+                {"sort_keys": [f"unknown: {key}"]})
     for key in q.filters:
         if key not in FILTERABLE:
             raise InvalidInput(f"cannot filter on {key!r}")

@@ -22,6 +22,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     exists,
+    false,
     func,
     literal_column,
     or_,
@@ -35,6 +36,7 @@ from craton.projections.tables import Tables
 from craton.projections.timeline import visible
 
 INT_COLUMNS = ("id", "region_id", "cell_id", "cloud_id", "parent_id", "host_id")
+BOOL_COLUMNS = ("active",)
 
 
 def visible_bound(t: Table, past: bool) -> ColumnElement[bool]:
@@ -75,7 +77,9 @@ def sort_column(t: Table, key: str, past: dict[str, Any] | None = None) -> Any:
     col = t.c[key]
     if key in ("created_at", "updated_at", "id"):
         return col
-    return func.coalesce(col, -1 if key in INT_COLUMNS else "")
+    # A null sorts as its type's least value (PostgreSQL casts nothing else to boolean).
+    least = -1 if key in INT_COLUMNS else false() if key in BOOL_COLUMNS else ""
+    return func.coalesce(col, least)
 
 
 def sort_keys(keys: tuple[str, ...]) -> tuple[str, ...]:

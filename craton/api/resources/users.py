@@ -39,7 +39,12 @@ def create(api: Api, req: falcon.Request, data: dict[str, Any]
                                "(project_id, or X-Auth-Project)",
                           {"project_id": ["required"]})
         if caller.project_id is not None and project != caller.project_id:
-            raise Problem(400, f"no project {project}", {"project_id": ["unknown project"]})
+            # Said without looking the named project up: whether it exists is not the
+            # point, and an admin may not learn of other projects.
+            raise Problem(400, f"project_id {project} is not the project this request "
+                               f"acts in ({caller.project_id}, from the credentials or "
+                               "X-Auth-Project): name that one, or leave project_id out",
+                          {"project_id": ["differs from the project the request acts in"]})
         with api.snapshot() as snap:
             if listing.get_project_row(snap.conn, project, None) is None:
                 raise Problem(400, f"no project {project}",
