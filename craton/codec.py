@@ -68,3 +68,56 @@ def loads_many(texts: list[str]) -> list[Any]:
         found: list[Any] = orjson.loads(joined)
         return found
     return [loads(text) for text in texts]
+
+
+# JSON from a client nests at most this deep: the standard library's parser and
+# writer recurse per level, orjson refuses more than 255, and no fleet document
+# needs more than a handful.
+MAX_DEPTH = 64
+
+
+class UnstorableValue(ValueError):
+    """A value parsed from a client's JSON that could never be stored or answered."""
+
+
+def check_value(value: Any, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse a value nested deeper than ``max_depth`` or holding text that is not
+    Unicode (a lone UTF-16 surrogate, which JSON's ``\\ud800`` escape can spell):
+    every later step (canonical text, the database driver, the response) would fail
+    on it. Iterative, so the check itself never runs out of stack."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            _check_text(item)
+        elif isinstance(item, dict | list):
+            if depth >= max_depth:
+                raise UnstorableValue(f"nested deeper than {max_depth} levels")
+            if isinstance(item, dict):
+                for key in item:
+                    _check_text(key)
+                stack.extend((v, depth + 1) for v in item.values())
+            else:
+                stack.extend((v, depth + 1) for v in item)
+
+
+def _check_text(text: Any) -> None:
+    if not isinstance(text, str):
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UnstorableValue(
+            f"invalid Unicode: a lone surrogate {text[exc.start]!r} "
+            f"at character {exc.start}") from None
+
+
+def parse_client_json(text: str | bytes) -> Any:
+    """A value from a client's JSON text, checked by ``check_value``; ``ValueError``
+    (``UnstorableValue`` among them) for anything that is not acceptable JSON."""
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise UnstorableValue(f"nested deeper than {MAX_DEPTH} levels") from None
+    check_value(value)
+    return value

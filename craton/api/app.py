@@ -70,5 +70,12 @@ def create_app(services: Services) -> falcon.App:
                ("/metrics", MetricsResource(metrics))]
     routes.append(("/v1/openapi.json", OpenApi(lambda: openapi.document(routes))))
     for path, resource in routes:
+        answer_head(resource)
         app.add_route(path, resource)
     return app
+
+
+def answer_head(resource: Any) -> None:
+    """HEAD answers as GET does (RFC 9110): Falcon drops the body and keeps its length."""
+    if hasattr(resource, "on_get") and not hasattr(resource, "on_head"):
+        resource.on_head = resource.on_get

@@ -24,6 +24,7 @@ from craton.domain.meta import system_meta
 from craton.projections.tables import LIVE
 
 from .errors import Problem
+from .headers import header_text
 
 ROLES = ("root", "admin", "member", "auditor")
 _LOCATING = re.compile(r"^(\d{1,19})\.(.+)$")
@@ -165,5 +166,9 @@ def issue(services: Services, meta: Any, user_id: int) -> str:
 
 
 def request_headers(req: falcon.Request) -> dict[str, str]:
-    return {k: req.headers[k] for k in (
+    """The credential headers, a user name as the client wrote it (UTF-8, not Latin-1)."""
+    found = {k: req.headers[k] for k in (
         "X-AUTH-PROJECT", "X-AUTH-USER", "X-AUTH-TOKEN", "AUTHORIZATION") if k in req.headers}
+    if "X-AUTH-USER" in found:
+        found["X-AUTH-USER"] = header_text(req, "X-Auth-User") or ""
+    return found

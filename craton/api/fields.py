@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+from craton.codec import UnstorableValue, check_value
 from craton.domain.errors import InvalidInput
 from craton.domain.ids import MAX_ID
 from craton.projections.timeline import parse_moment
@@ -89,7 +90,25 @@ class VarsFilter(fields.String):
         return parse_vars(text)
 
 
+def _decode_value(decoder: json.JSONDecoder, text: str, start: int, key: str
+                  ) -> tuple[Any, int]:
+    """The JSON value of ``key`` at ``start`` and where it ends; a query string is
+    held to what a body is (``codec.check_value``)."""
+    try:
+        value, end = decoder.raw_decode(text, start)
+        check_value(value)
+    except json.JSONDecodeError:
+        raise ValidationError(
+            f"the value of {key!r} is not JSON (quote strings: {key}:\"a\")") from None
+    except RecursionError:
+        raise ValidationError(f"the value of {key!r} is nested too deep") from None
+    except UnstorableValue as exc:
+        raise ValidationError(f"the value of {key!r}: {exc}") from None
+    return value, end
+
+
 def parse_vars(text: str) -> dict[str, Any]:
+    """``key:<json>[,key:<json>...]`` as a mapping of keys to JSON values."""
     decoder = json.JSONDecoder()
     out: dict[str, Any] = {}
     i = 0
@@ -101,11 +120,7 @@ def parse_vars(text: str) -> dict[str, Any]:
         j = colon + 1
         while j < len(text) and text[j] == " ":
             j += 1
-        try:
-            value, end = decoder.raw_decode(text, j)
-        except json.JSONDecodeError:
-            raise ValidationError(
-                f"the value of {key!r} is not JSON (quote strings: {key}:\"a\")") from None
+        value, end = _decode_value(decoder, text, j, key)
         out[key] = value
         rest = text[end:].lstrip()
         if rest and not rest.startswith(","):

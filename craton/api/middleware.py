@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -11,11 +10,13 @@ from typing import Any
 
 import falcon
 
+from craton.codec import UnstorableValue, parse_client_json
 from craton.compliance.access_log import record_denied
 
 from .auth import authenticate, request_headers
 from .context import Api
 from .errors import Problem
+from .headers import header_text
 from .metrics import Metrics
 from .principals import Principals
 
@@ -41,21 +42,18 @@ class RequestMiddleware:
         req.context.request_id = given if given and _REQUEST_ID.match(given) \
             else uuid.uuid4().hex
         resp.set_header("X-Request-Id", req.context.request_id)
-        reason = req.get_header("X-Craton-Reason")
+        reason = header_text(req, "X-Craton-Reason")
         req.context.reason = reason[:2000] if reason else None
         req.context.principal = None
         req.context.body = None
         req.context.raw_body = b""
+        req.context.api = self.api
+        req.context.target = None
         if req.method in _WITH_BODY:
             self._read_body(req)
 
     def _read_body(self, req: falcon.Request) -> None:
-        length = req.content_length
-        if length is not None and length > self.max_body:
-            raise Problem(413, f"the body is over {self.max_body} bytes")
-        raw = req.bounded_stream.read(self.max_body + 1)
-        if len(raw) > self.max_body:
-            raise Problem(413, f"the body is over {self.max_body} bytes")
+        raw = self._raw_body(req)
         req.context.raw_body = raw
         if not raw.strip():
             return
@@ -63,13 +61,31 @@ class RequestMiddleware:
         if media != "application/json" and not media.endswith("+json"):
             raise Problem(415, "send JSON (Content-Type: application/json)")
         try:
-            req.context.body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
+            req.context.body = parse_client_json(raw)
+        except UnstorableValue as exc:
+            raise Problem(400, f"body: {exc}", {"body": [str(exc)]}) from None
+        except ValueError as exc:  # UnicodeDecodeError among them
             raise Problem(400, f"the body is not valid JSON: {exc}",
                           {"body": ["not valid JSON"]}) from None
 
+    def _raw_body(self, req: falcon.Request) -> bytes:
+        """The body, at most ``max_body`` bytes (413 beyond). Without a Content-Length
+        (a chunked body) it is read to its end when the server marks the input as
+        terminated (gunicorn does); ``bounded_stream`` would read nothing."""
+        length = req.content_length
+        if length is not None and length > self.max_body:
+            raise Problem(413, f"the body is over {self.max_body} bytes")
+        terminated = length is None and req.env.get("wsgi.input_terminated")
+        raw: bytes = (req.stream if terminated else req.bounded_stream).read(self.max_body + 1)
+        if len(raw) > self.max_body:
+            raise Problem(413, f"the body is over {self.max_body} bytes")
+        return raw
+
     def process_resource(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, params: dict[str, Any]) -> None:
+        kind = getattr(resource, "kind", None)
+        if kind is not None and "id" in params:
+            req.context.target = (kind.name, params["id"])  # for a list in If-Match
         if resource is None or getattr(resource, "public", False):
             return
         headers = request_headers(req)
@@ -104,7 +120,7 @@ class RequestMiddleware:
             record_denied(
                 self.api.services, status=resp.status_code, method=req.method,
                 path=req.path, user_id=getattr(principal, "user_id", None),
-                user_name=getattr(principal, "name", None) or req.get_header("X-Auth-User"),
+                user_name=getattr(principal, "name", None) or header_text(req, "X-Auth-User"),
                 project_id=getattr(principal, "project_id", None),
                 remote_addr=req.remote_addr, request_id=req.context.get("request_id"))
         except Exception:  # the access log is evidence, not a reason to fail a response

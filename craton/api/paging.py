@@ -20,17 +20,22 @@ def href(req: falcon.Request, position: int, **changes: Any) -> str:
     return _linked(req, position)(**changes)
 
 
-def _linked(req: falcon.Request, position: int) -> Any:
+def _linked(req: falcon.Request, position: int | None) -> Any:
     """``href`` for one request: its query string (without a marker, pinned at
-    ``position``) encoded once, each link's own values after it."""
+    ``position`` unless that is None: listings without ``as_of``) encoded once, each
+    link's own values after it."""
     params: dict[str, Any] = {k: v for k, v in req.params.items()
                               if k not in ("marker", "as_of", "after")}
-    params["as_of"] = f"@{position}"
-    base = f"{req.path}?{urlencode(params, doseq=True)}"
+    if position is not None:
+        params["as_of"] = f"@{position}"
+    query = urlencode(params, doseq=True)
+    base = f"{req.path}?{query}" if query else req.path
 
     def link(**changes: Any) -> str:
         given = {k: v for k, v in changes.items() if v is not None}
-        return f"{base}&{urlencode(given, doseq=True)}" if given else base
+        if not given:
+            return base
+        return f"{base}{'&' if query else '?'}{urlencode(given, doseq=True)}"
     return link
 
 
@@ -46,8 +51,10 @@ def previous_marker(conn: Connection, q: ListQuery) -> tuple[bool, Any]:
     return True, before[-1]
 
 
-def links(req: falcon.Request, position: int, marker: Any, last: Any, more: bool,
+def links(req: falcon.Request, position: int | None, marker: Any, last: Any, more: bool,
           prev: tuple[bool, Any]) -> list[dict[str, str]]:
+    """first, prev (when a page precedes), self, next (when one follows); pinned at
+    ``position`` unless it is None (a listing that takes no ``as_of``)."""
     link = _linked(req, position)
     out = [{"rel": "first", "href": link()}]
     has_prev, prev_marker = prev
@@ -79,3 +86,11 @@ def answer_text(req: falcon.Request, resp: falcon.Response, name: str, items: st
     resp.content_type = falcon.MEDIA_JSON
     resp.data = b"".join((b"{", orjson.dumps(name), b":", items.encode(), b',"links":',
                           orjson.dumps(page_links), b"}"))
+
+
+def id_links(conn: Connection, req: falcon.Request, query: ListQuery, rows: list[Any],
+             more: bool) -> list[dict[str, str]]:
+    """``links`` of a listing paged by id that takes no ``as_of`` (runs, plans)."""
+    has_prev, before = previous_marker(conn, query)
+    return links(req, None, query.marker, rows[-1].id if rows else None, more,
+                 (has_prev, before.id if before is not None else None))

@@ -16,6 +16,7 @@ from .context import Api, authorise, body, meta, principal, set_etag, set_positi
 from .docs import Op
 from .errors import Problem
 from .idempotency import Reply, respond
+from .paging import id_links
 from .params import PageParams
 from .workflows import RunOut
 
@@ -53,6 +54,7 @@ class PlanOut(Schema):
 
 class PlanList(Schema):
     plans = fields.List(fields.Nested(PlanOut))
+    links = fields.List(fields.Dict())
 
 
 class Plans:
@@ -68,11 +70,12 @@ class Plans:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         caller, q = authorise(req, "plan", policy.LIST, PageParams())
+        query = ListQuery(kinds=("plan",), project_id=caller.project_id, limit=q["limit"],
+                          marker=q.get("marker"))
         with self.api.snapshot() as snap:
-            rows, _more = list_rows(snap.conn, ListQuery(
-                kinds=("plan",), project_id=caller.project_id, limit=q["limit"],
-                marker=q.get("marker")))
-        resp.media = {"plans": [present(r) for r in rows]}
+            rows, more = list_rows(snap.conn, query)
+            links = id_links(snap.conn, req, query, rows, more)
+        resp.media = {"plans": [present(r) for r in rows], "links": links}
         set_position(resp, snap.position)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:

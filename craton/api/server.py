@@ -21,6 +21,17 @@ from .auth import ensure_root
 # worker must outlive the longest solve. Workflows never run in a request.
 WORKER_TIMEOUT_S = int(MAX_TIME_LIMIT_S) + 30
 
+# What gunicorn refuses itself, with an HTML page, before the API sees a request;
+# the API's own limits lie well inside these, so they answer in JSON.
+# A request line up to 8 KB (gunicorn's largest finite limit; its default is 4 KB):
+# listings with several filters and vars= values run past 4 KB.
+LIMIT_REQUEST_LINE = 8190
+# A header up to 16 KB: an Idempotency-Key (255 at most), an X-Request-Id (64) or
+# an X-Craton-Reason (2,000, cut there) that is too long reaches the API and gets
+# its JSON answer rather than gunicorn's 431 page.
+LIMIT_REQUEST_FIELD_SIZE = 16384
+LIMIT_REQUEST_FIELDS = 100
+
 
 class Server(BaseApplication):  # type: ignore[misc]
     """Gunicorn, configured from settings; each worker builds its own services and app."""
@@ -30,7 +41,10 @@ class Server(BaseApplication):  # type: ignore[misc]
         self.settings = settings
         self.services_factory = services_factory
         self.options = {"bind": settings.bind, "workers": settings.workers,
-                        "accesslog": "-", "timeout": WORKER_TIMEOUT_S, **(options or {})}
+                        "accesslog": "-", "timeout": WORKER_TIMEOUT_S,
+                        "limit_request_line": LIMIT_REQUEST_LINE,
+                        "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
+                        "limit_request_fields": LIMIT_REQUEST_FIELDS, **(options or {})}
         self.services: Services | None = None
         super().__init__()
 

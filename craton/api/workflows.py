@@ -7,11 +7,15 @@ from typing import Any
 import falcon
 from marshmallow import Schema, fields
 
+from craton.domain.ids import MAX_ID
+from craton.domain.runs import Run
 from craton.flows import service
+from craton.projections.listing import ListQuery, get_row, list_rows
 
 from . import policy
-from .context import Api, authorise, body, meta, principal
+from .context import Api, authorise, body, meta, principal, set_etag, set_position
 from .docs import WRITE_ERRORS, Op
+from .paging import id_links
 from .params import PageParams
 
 RUN = "workflow-run"
@@ -100,13 +104,13 @@ class Runs:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         caller, q = authorise(req, RUN, policy.LIST, PageParams())
-        runs, more = service.list_runs(self.api.services, caller.project_id, q["limit"],
-                                       q.get("marker"))
-        links = [{"rel": "self", "href": req.relative_uri}]
-        if more and runs:
-            links.append({"rel": "next", "href": f"{req.path}?limit={q['limit']}"
-                                                 f"&marker={runs[-1]['id']}"})
-        resp.media = {"workflow-runs": runs, "links": links}
+        query = ListQuery(kinds=(Run.KIND,), project_id=caller.project_id, limit=q["limit"],
+                          marker=q.get("marker"))
+        with self.api.snapshot() as snap:
+            rows, more = list_rows(snap.conn, query)
+            links = id_links(snap.conn, req, query, rows, more)
+        resp.media = {"workflow-runs": [service.present_run(r) for r in rows], "links": links}
+        set_position(resp, snap.position)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         policy.require(principal(req), RUN, policy.CREATE)
@@ -129,6 +133,13 @@ class RunItem:
         caller = principal(req)
         policy.require(caller, RUN, policy.READ)
         resp.media = service.get_run(self.api.services, id, caller.project_id)
+        # Read after the run: the position covers every event the body shows.
+        with self.api.snapshot() as snap:
+            row = get_row(snap.conn, Run.KIND, id, caller.project_id, None) \
+                if 0 <= id <= MAX_ID else None
+        set_position(resp, snap.position)
+        if row is not None:
+            set_etag(resp, row.version)
 
 
 class RunCancel:

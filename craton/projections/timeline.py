@@ -78,7 +78,21 @@ def parse_moment(value: str) -> int | datetime:
             f"not a moment: {value!r} (use an RFC 3339 time or @<position>)") from None
     if moment.tzinfo is None:
         raise InvalidInput(f"{value!r} has no time zone (add Z or an offset)")
-    return moment.astimezone(UTC)
+    return _in_utc(moment)
+
+
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a time whose UTC falls outside years 1 to 9999 (an offset
+    at either end of the calendar) is the first or last moment there is: before
+    every event, or after every one."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return EARLIEST if moment.year == datetime.min.year else LATEST
 
 
 def resolve(conn: Connection, value: str | None, tables: Tables = LIVE) -> int | None:

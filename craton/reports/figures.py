@@ -56,11 +56,10 @@ def per_day_chart(title: str, days: Counter[date], window: Window, unit: str = "
     if (last - first).days >= MAX_DAYS:
         first = last - timedelta(days=MAX_DAYS - 1)
     labels, values = [], []
-    current = first
-    while current <= last:
+    for offset in range((last - first).days + 1):  # (last may be the calendar's last day)
+        current = first + timedelta(days=offset)
         labels.append(current.isoformat())
         values.append(float(days.get(current, 0)))
-        current += timedelta(days=1)
     return Chart(title, labels, values, unit)
 
 

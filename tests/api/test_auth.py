@@ -154,3 +154,12 @@ def _with(svc, settings):
     import dataclasses
 
     return dataclasses.replace(svc, settings=settings)
+
+
+def test_a_user_name_written_in_utf8_signs_in_by_header(root, fleet):
+    token = ok(root.post("/v1/users", json={"username": "zoë", "role": "member",
+                                            "project_id": fleet["pid"]}), 201)["token"]
+    as_wsgi = "zoë".encode().decode("latin-1")  # how WSGI hands the header over
+    zoe = Caller(root.client, {"X-Auth-Project": fleet["pid"], "X-Auth-User": as_wsgi,
+                               "X-Auth-Token": token})
+    assert zoe.get("/v1/hosts").status_code == 200

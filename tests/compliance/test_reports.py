@@ -194,3 +194,10 @@ def test_the_report_command_writes_each_format(history, tmp_path, capsys) -> Non
     assert "unused-capacity" in capsys.readouterr().out
     assert main(["--database-url", url, "report", "--from", "notadate"]) == 2
     assert "name the report to compute" in capsys.readouterr().err
+
+
+def test_a_window_to_the_last_day_of_the_calendar_is_charted(memory_history) -> None:
+    svc, _ = memory_history
+    data = compute(svc, "change-activity", None, "9999-12-31T23:59:59Z")
+    chart = next(c for c in data.charts if c.labels)
+    assert chart.labels[-1] == "9999-12-31"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import falcon
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
-from craton.domain.errors import NotFound
+from craton.domain.errors import InvalidInput, NotFound
 from craton.domain.kinds import Kind
 from craton.projections import audit, diff, timeline
+from craton.projections.tables import LIVE
 
 from .. import policy
 from ..context import Api, authorise, set_position
@@ -52,6 +53,8 @@ def _bound(conn: Connection, value: str | None, *, lower: bool) -> int | None:
     if isinstance(moment, int):
         return moment
     if lower:
+        if moment == timeline.EARLIEST:
+            return 1  # nothing is stamped before the first moment
         return timeline.position_at(conn, moment - timedelta(microseconds=1)) + 1
     return timeline.position_at(conn, moment)
 
@@ -77,14 +80,41 @@ class Events:
                 request_id=q.get("request_id"), run_id=q.get("run_id"),
                 project_id=caller.project_id, limit=q["limit"])
             rows, more = audit.events(snap.conn, query)
+            has_prev, prev_after = _previous_after(snap.conn, query)
         page = [audit.present_event(r) for r in rows]
-        out_links = [{"rel": "first", "href": href(req, snap.position)},
-                     {"rel": "self", "href": href(req, snap.position, after=q.get("after"))}]
+        out_links = [{"rel": "first", "href": href(req, snap.position)}]
+        if has_prev:
+            out_links.append({"rel": "prev", "href": href(req, snap.position, after=prev_after)})
+        out_links.append({"rel": "self", "href": href(req, snap.position, after=q.get("after"))})
         if more:
             out_links.append({"rel": "next", "href": href(
                 req, snap.position, after=page[-1]["position"])})
         resp.media = {"events": page, "links": out_links}
         set_position(resp, snap.position)
+
+
+# The audit trail's filters: (column of the event log, field of ``audit.EventQuery``).
+_FILTERS = (("actor_name", "actor"), ("kind", "resource_type"), ("resource_id", "resource_id"),
+            ("event_type", "event_type"), ("request_id", "request_id"), ("run_id", "run_id"),
+            ("project_id", "project_id"))
+
+
+def _previous_after(conn: Connection, q: audit.EventQuery) -> tuple[bool, int | None]:
+    """Whether a page precedes this one, and the ``after`` it is read with (None: the
+    first page): the ``limit`` matching events at or before this page's ``after``."""
+    if q.after is None:
+        return False, None
+    e = LIVE.events
+    conds = [e.c.position <= q.after]
+    if q.since is not None:
+        conds.append(e.c.position >= q.since)
+    if q.until is not None:
+        conds.append(e.c.position <= q.until)
+    conds += [e.c[column] == getattr(q, name) for column, name in _FILTERS
+              if getattr(q, name) is not None]
+    before = conn.execute(select(e.c.position).where(*conds)
+                          .order_by(e.c.position.desc()).limit(q.limit + 1)).scalars().all()
+    return True, (int(before[-1]) if len(before) > q.limit else None)
 
 
 class Diff:
@@ -96,10 +126,28 @@ class Diff:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         caller, q = authorise(req, "audit", policy.READ, DiffParams)
+        _ordered(q["from_"], q.get("to"))
         with self.api.snapshot(q.get("to")) as snap:
             start = timeline.resolve(snap.conn, q["from_"]) or 0
             end = snap.position
-            out = diff.diff(snap.conn, min(start, end), end,
+            if start > end:
+                _reversed(q["from_"], f"@{end}")  # ``to`` as resolved, the head at most
+            out = diff.diff(snap.conn, start, end,
                             normalise_type(q.get("resource_type")), caller.project_id)
-        resp.media = {"from": min(start, end), "to": end, **out}
+        resp.media = {"from": start, "to": end, **out}
         set_position(resp, snap.position)
+
+
+def _ordered(start: str, end: str | None) -> None:
+    """Two times given in the wrong order are refused even where no event lies between."""
+    if end is None:
+        return
+    first, last = timeline.parse_moment(start), timeline.parse_moment(end)
+    if isinstance(first, datetime) and isinstance(last, datetime) and first > last:
+        _reversed(start, end)
+
+
+def _reversed(start: str, end: str) -> None:
+    """400, as reports answer a window that ends before it starts."""
+    message = f"from ({start}) is after to ({end}): a diff runs forward in time"
+    raise InvalidInput(message, {"from": [message]})
