@@ -121,10 +121,10 @@ def _verify_args(p: argparse.ArgumentParser) -> None:
 @command("verify", "recompute the hash chain and report the first tampered position",
          _verify_args)
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
-    from craton.ledger.digest import Digest
+    from craton.ledger.digest import read_digest
     from craton.proofs import verify_ledger
 
-    digests = [Digest.from_json(p.read_text()) for p in args.digest]
+    digests = [read_digest(p) for p in args.digest]
     report = verify_ledger(_services(settings), digests)
     print(report.message)
     return 0 if report.ok else 1

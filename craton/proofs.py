@@ -1,13 +1,27 @@
-"""The ledger's proofs: the chain head as a digest, and verification of the chain."""
+"""The ledger's proofs: the chain head as a digest, and verification of the chain.
+
+Saved digests are checked in two ways. Their hash must match the chain
+recomputed from the stored events at their position, whether or not they are
+signed. Their signature is checked against the configured key
+(``CRATON_SIGNING_KEY``): a signature that does not verify is refused
+(DigestError). A digest that cannot have its signature checked (it is
+unsigned, or no key is configured) is still checked by its hash, and the
+verification's message says that its signature was not checked: its
+authority is then only that of wherever it was kept.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from sqlalchemy import Connection
 
 from craton.bootstrap import Services
 from craton.db import EVENTS_TABLE
-from craton.ledger.chain import VerifyReport, verify
-from craton.ledger.digest import Digest, rfc3339
+from craton.ledger.chain import GENESIS, VerifyReport, verify
+from craton.ledger.digest import Digest, DigestError, rfc3339
 from craton.ledger.sql import head_link, load_links, load_records
 from craton.schema import CHAIN
 
@@ -16,8 +30,6 @@ def current_digest(svc: Services) -> Digest:
     """The chain head now, signed with the configured Ed25519 key if there is one."""
     with svc.db.reading() as conn:
         link = head_link(conn, CHAIN)
-    from craton.ledger.chain import GENESIS
-
     digest = Digest(position=link.position if link else 0,
                     hash=link.hash if link else GENESIS, time=rfc3339())
     key_path = svc.settings.signing_key
@@ -28,8 +40,97 @@ def current_digest(svc: Services) -> Digest:
     return digest
 
 
+def signature_notes(digests: Sequence[Digest], signing_key: Path | None) -> list[str]:
+    """What was checked of each digest's signature; DigestError for one that fails.
+
+    The key id a digest names is not covered by its signature, so every signed
+    digest is checked against the configured key, whatever id it names.
+    """
+    if signing_key is None or not any(d.signature for d in digests):
+        return [_unchecked(d) for d in digests]
+    from craton.ledger.signing import key_id, load_private_key, public_key_pem
+
+    key = load_private_key(signing_key)
+    pem, kid = public_key_pem(key), key_id(key)
+    return [_checked(d, pem, kid) for d in digests]
+
+
+def _unchecked(digest: Digest) -> str:
+    """Why a digest's signature was not checked."""
+    if digest.signature:
+        return "signature not checked: no CRATON_SIGNING_KEY"
+    return "unsigned: signature not checked"
+
+
+def _checked(digest: Digest, pem: bytes, kid: str) -> str:
+    """The note of a digest checked against the configured key; DigestError if it fails."""
+    from craton.ledger.signing import verify_digest_signature
+
+    if not digest.signature:
+        return _unchecked(digest)
+    if not verify_digest_signature(digest, pem):
+        raise DigestError(_bad_signature(digest, kid))
+    return f"signature valid, {kid}"
+
+
+def _bad_signature(digest: Digest, kid: str) -> str:
+    """The refusal of a digest whose signature the configured key does not verify."""
+    named = digest.key_id if digest.key_id and digest.key_id != kid else None
+    other = f" (it names the key {named})" if named else ""
+    return (f"{digest.label}: its signature does not verify with the configured "
+            f"signing key {kid}{other}; the digest is refused")
+
+
+def _matches(digests: Sequence[Digest], notes: Sequence[str]) -> str:
+    """Each digest a verification matched, and what was checked of its signature."""
+    return "; ".join(f"the digest for position {d.position} matches ({note})"
+                     for d, note in zip(digests, notes, strict=True))
+
+
+def _joined(report: VerifyReport, matches: str) -> VerifyReport:
+    """An intact report whose message also names the digests it matched."""
+    if not report.ok or not matches:
+        return report
+    return replace(report, message=f"{report.message}; {matches}")
+
+
+def _check_through(conn: Connection, digests: Sequence[Digest], signing_key: Path | None,
+                   stop: int | None) -> tuple[VerifyReport, str]:
+    """The chain from the log's start up to (not including) stop, or its end, and the
+    digests it matched, in words."""
+    notes = signature_notes(digests, signing_key)
+    report = verify(load_records(conn, EVENTS_TABLE, stop=stop),
+                    load_links(conn, CHAIN.name, stop=stop), digests=digests)
+    return report, _matches(digests, notes)
+
+
+def _past_last(digests: Sequence[Digest]) -> int:
+    """Where checking the log against digests may stop: after the last of them."""
+    return max((d.position for d in digests), default=0) + 1
+
+
 def verify_ledger(svc: Services, digests: Sequence[Digest] = ()) -> VerifyReport:
-    """Recompute the whole chain from the stored events and compare."""
+    """Recompute the whole chain from the stored events and compare with links and digests."""
     with svc.db.reading() as conn:
-        return verify(load_records(conn, EVENTS_TABLE), load_links(conn, CHAIN.name),
-                      digests=digests)
+        return _joined(*_check_through(conn, digests, svc.settings.signing_key, None))
+
+
+def check_digests(conn: Connection, digests: Sequence[Digest],
+                  signing_key: Path | None) -> VerifyReport:
+    """Check saved digests against the log from its start up to the last of them.
+
+    A digest vouches for every event up to its position, not for one period of
+    them, and a digest past a period's end says nothing of a log cut short.
+    """
+    return _joined(*_check_through(conn, digests, signing_key, _past_last(digests)))
+
+
+def period_against_digests(period: VerifyReport, conn: Connection, digests: Sequence[Digest],
+                           signing_key: Path | None) -> VerifyReport:
+    """A period's verification, then its saved digests checked against the whole log
+    before them (see check_digests): the first failure, or the period's report naming
+    the digests it matched."""
+    if not period.ok or not digests:
+        return period
+    against, matches = _check_through(conn, digests, signing_key, _past_last(digests))
+    return _joined(period, matches) if against.ok else against

@@ -67,9 +67,9 @@ def _evidence_args(p: argparse.ArgumentParser) -> None:
          _evidence_args)
 def _evidence(args: argparse.Namespace, settings: Settings) -> int:
     from craton.compliance.evidence import build_evidence
-    from craton.ledger.digest import Digest
+    from craton.ledger.digest import read_digest
 
-    digests = [Digest.from_json(p.read_text()) for p in args.digest]
+    digests = [read_digest(p) for p in args.digest]
     svc = _services(settings)
     try:
         result = build_evidence(svc, args.output, args.start, args.end, digests,
@@ -79,6 +79,8 @@ def _evidence(args: argparse.Namespace, settings: Settings) -> int:
     signed = "signed" if result.end.signature else "unsigned (no CRATON_SIGNING_KEY)"
     print(f"evidence pack {result.path}: {result.events} event(s) after position "
           f"{result.start.position} up to {result.end.position}; digests {signed}")
+    if args.digest and result.check.ok:
+        print(result.check.message)
     if not result.check.ok:
         print(f"craton: the period fails verification: {result.check.message}",
               file=sys.stderr)

@@ -16,6 +16,7 @@ from craton.ledger.chain import GENESIS, StoredRecord, VerifyReport, verify
 from craton.ledger.digest import Digest, rfc3339
 from craton.ledger.evidence import event_entry, write_pack
 from craton.ledger.sql import link_before, load_links, load_records
+from craton.proofs import period_against_digests
 from craton.reports.base import Window
 from craton.reports.registry import load_reports
 from craton.reports.render import FORMATS, render
@@ -98,7 +99,8 @@ def build_evidence(svc: Services, path: str | Path, start: str | None, end: str 
         if links:
             last = max(links)
             end_digest = Digest(last, links[last], now)
-        check = _check(records, links, start_digest, window, digests)
+        check = period_against_digests(_check(records, links, start_digest, window, ()),
+                                       conn, digests, svc.settings.signing_key)
         if not check.ok and not allow_tampered:
             raise TamperedLog(f"no evidence written: {check.message}")
         extra = _reports(svc, conn, window)

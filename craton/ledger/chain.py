@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Generic, TypeVar
 
-from craton.ledger.digest import Digest
+from craton.ledger.digest import Digest, DigestError
 from craton.ledger.evidence_verify import GENESIS, canonical_bytes, chain_hash
 from craton.ledger.records import (
     ChainLink,
@@ -32,12 +33,15 @@ LOOKAHEAD = 1024
 LOOKBACK = 16
 
 
-class _Peekable:
+T = TypeVar("T")
+
+
+class _Peekable(Generic[T]):
     """An iterator that can look ahead without consuming."""
 
-    def __init__(self, items: Iterable[StoredRecord]) -> None:
-        self._items: Iterator[StoredRecord] = iter(items)
-        self._buffer: deque[StoredRecord] = deque()
+    def __init__(self, items: Iterable[T]) -> None:
+        self._items: Iterator[T] = iter(items)
+        self._buffer: deque[T] = deque()
 
     def _fill(self, count: int) -> None:
         while len(self._buffer) < count:
@@ -46,18 +50,23 @@ class _Peekable:
             except StopIteration:
                 return
 
-    def peek(self) -> StoredRecord | None:
-        """Return the next record without consuming it."""
+    def peek(self) -> T | None:
+        """Return the next item without consuming it."""
         self._fill(1)
         return self._buffer[0] if self._buffer else None
 
-    def pop(self) -> StoredRecord:
-        """Consume and return the next record."""
+    def pop(self) -> T:
+        """Consume and return the next item."""
         self._fill(1)
         return self._buffer.popleft()
 
-    def ahead(self, count: int) -> list[StoredRecord]:
-        """Return up to count upcoming records without consuming them."""
+    def take(self) -> T | None:
+        """Consume and return the next item, or None at the end."""
+        self._fill(1)
+        return self._buffer.popleft() if self._buffer else None
+
+    def ahead(self, count: int) -> list[T]:
+        """Return up to count upcoming items without consuming them."""
         self._fill(count)
         return list(self._buffer)[:count]
 
@@ -86,8 +95,8 @@ class _Walk:
     ) -> None:
         self.records = _Peekable(records)
         self.have_links = links is not None
-        self.links = _link_iter(links)
-        self.next_link: ChainLink | None = next(self.links, None)
+        self.links = _Peekable(_link_iter(links))
+        self.next_link: ChainLink | None = self.links.take()
         self.digests = deque(sorted(digests, key=lambda d: d.position))
         self.current = start_hash
         self.last_position = start_position
@@ -95,9 +104,6 @@ class _Walk:
         self.head: ChainLink | None = None
         self.history: deque[tuple[int, str]] = deque(maxlen=LOOKBACK)
         self.passed_digest: Digest | None = None
-        if start_position is not None:
-            while self.digests and self.digests[0].position <= start_position:
-                self.digests.popleft()
 
     def fail(self, problem: Problem, position: int, message: str) -> VerifyReport:
         """Build a failed report at position."""
@@ -105,14 +111,37 @@ class _Walk:
 
     def advance_link(self) -> None:
         """Move to the next stored link."""
-        self.next_link = next(self.links, None)
+        self.next_link = self.links.take()
+
+    def check_start(self) -> VerifyReport | None:
+        """Check the digests at the start position against the start hash.
+
+        A digest before the start cannot be checked by this pass; it is refused
+        rather than dropped, so that no digest is ever reported as passed unseen.
+        """
+        start = self.last_position
+        if start is None:
+            return None
+        for digest in self.digests:
+            if digest.position < start or (digest.position == 0 and digest.hash != GENESIS):
+                raise _uncheckable(digest, start)
+        return self.match_digests(start, self.current)
+
+    def match_digests(self, position: int, chain_hash: str) -> VerifyReport | None:
+        """Check every digest saved for position against the chain hash there."""
+        while self.digests and self.digests[0].position == position:
+            digest = self.digests.popleft()
+            if digest.hash != chain_hash:
+                return self.digest_mismatch(digest)
+            self.passed_digest = digest
+        return None
 
     def skip_before(self, position: int) -> None:
-        """Drop links and digests before the first record when the start position is unknown."""
+        """Drop links before the first record when the start position is unknown."""
         while self.next_link is not None and self.next_link.position < position:
             self.advance_link()
-        while self.digests and self.digests[0].position < position:
-            self.digests.popleft()
+        if self.digests and self.digests[0].position < position:
+            raise _uncheckable(self.digests[0], position - 1)
 
     def moved_here(self, position: int, stored_hash: str) -> bool:
         """Tell whether a later record's content reproduces the stored hash at position."""
@@ -132,7 +161,46 @@ class _Walk:
                 return position
         return None
 
-    def mismatch(self, record: StoredRecord, stored_hash: str) -> VerifyReport:
+    def chain_continues_from(self, position: int, chain_hash: str) -> bool | None:
+        """Tell whether the chain after position goes on from chain_hash (None: nothing to tell).
+
+        The next stored link was computed from the true hash at position, so it tells
+        an altered event (the chain goes on from the stored link) from an altered
+        link (the chain goes on from the event's recomputed hash). At the head, only
+        a digest for the position can tell.
+        """
+        if self.digests and self.digests[0].position == position:
+            return self.digests[0].hash == chain_hash
+        following, link = self.records.peek(), self.links.peek()
+        if following is None or link is None or following.position != link.position:
+            return None
+        return following.hash_after(chain_hash) == link.hash
+
+    def link_altered(self, position: int) -> VerifyReport:
+        """Report a chain record altered beside its intact event."""
+        return self.fail(
+            "altered",
+            position,
+            f"the chain record at position {position} does not match its event: the event "
+            "is intact (the chain goes on from its hash), its stored hash was altered",
+        )
+
+    def altered(self, p: int, stored_hash: str) -> VerifyReport:
+        """Report an altered event, or say that the event or its chain record was."""
+        if self.chain_continues_from(p, stored_hash) is None:
+            return self.fail(
+                "altered",
+                p,
+                f"event at position {p} or its chain record was altered: "
+                "the two no longer match",
+            )
+        return self.fail(
+            "altered",
+            p,
+            f"event at position {p} was altered: its hash no longer matches the chain",
+        )
+
+    def mismatch(self, record: StoredRecord, computed: str, stored_hash: str) -> VerifyReport:
         """Classify a record whose recomputed hash differs from its stored link."""
         p = record.position
         if self.moved_here(p, stored_hash):
@@ -150,6 +218,8 @@ class _Walk:
                 f"event at position {forged} was inserted: the chain skips it, "
                 f"and position {p} links to the event before it",
             )
+        if self.chain_continues_from(p, computed):
+            return self.link_altered(p)
         # A deleted event and link leave exactly this trace; positions cannot tell more.
         if self.last_position is not None and p - self.last_position > 1:
             return self.fail(
@@ -158,16 +228,15 @@ class _Walk:
                 f"the chain breaks at position {p}: an event between positions "
                 f"{self.last_position} and {p} was removed (or the event at {p} was altered)",
             )
-        return self.fail(
-            "altered",
-            p,
-            f"event at position {p} was altered: its hash no longer matches the chain",
-        )
+        return self.altered(p, stored_hash)
 
-    def absent(self, position: int, recorded: str, covers: str) -> VerifyReport:
+    def absent(
+        self, position: int, recorded: str, covers: str, doubt: str = ""
+    ) -> VerifyReport:
         """Classify a position that a link or digest vouches for but no event holds.
 
-        ``recorded`` and ``covers`` name the witness in the truncated and removed messages.
+        ``recorded`` and ``covers`` name the witness in the truncated and removed
+        messages; ``doubt`` ends them with what else the witness's claim may mean.
         """
         if self.position_ahead(position):
             return self.fail(
@@ -179,15 +248,21 @@ class _Walk:
             return self.fail(
                 "truncated",
                 position,
-                f"the log was cut short: {recorded} position {position}, "
-                f"but the log ends at position {self.last_position}",
+                f"the log was cut short{doubt}: {recorded} position {position}, "
+                f"but {self.log_end()}",
             )
         return self.fail(
             "removed",
             position,
-            f"event at position {position} was removed: {covers} "
+            f"event at position {position} was removed{doubt}: {covers} "
             "but the log has no such event",
         )
+
+    def log_end(self) -> str:
+        """Where the records checked end, in words."""
+        if self.last_position is None or (self.head is None and self.last_position == 0):
+            return "the log is empty"
+        return f"the log ends at position {self.last_position}"
 
     def missing_link_event(self, link: ChainLink) -> VerifyReport:
         """Classify a stored link whose position has no event."""
@@ -198,17 +273,19 @@ class _Walk:
     def missed_digest(self, digest: Digest) -> VerifyReport:
         """Classify a digest whose position has no event."""
         saved = f"the digest saved at {digest.time}"
-        return self.absent(digest.position, f"{saved} covers", f"{saved} covers it")
+        return self.absent(digest.position, f"{saved} covers", f"{saved} covers it",
+                           ", or the digest was not made from this log")
 
     def digest_mismatch(self, digest: Digest) -> VerifyReport:
         """Report a digest that the recomputed chain does not reproduce."""
         since = f" after position {self.passed_digest.position}" if self.passed_digest else ""
+        hidden = ", and the stored chain was rewritten to hide it" if self.have_links else ""
         return self.fail(
             "altered",
             digest.position,
-            f"the log no longer matches the digest saved at {digest.time} for position "
-            f"{digest.position}: an event at or before position {digest.position}{since} "
-            "was altered, removed or inserted, and the stored chain was rewritten to hide it",
+            f"the log does not match {digest.label}: either an event at or before "
+            f"position {digest.position}{since} was altered, removed or inserted{hidden}, "
+            "or the digest was not made from this log",
         )
 
     def step(self, record: StoredRecord) -> VerifyReport | None:
@@ -233,13 +310,11 @@ class _Walk:
                     f"event at position {p} was inserted: it has no link in the chain",
                 )
             if link.hash != computed:
-                return self.mismatch(record, link.hash)
+                return self.mismatch(record, computed, link.hash)
             self.advance_link()
-        if self.digests and self.digests[0].position == p:
-            digest = self.digests.popleft()
-            if digest.hash != computed:
-                return self.digest_mismatch(digest)
-            self.passed_digest = digest
+        failure = self.match_digests(p, computed)
+        if failure is not None:
+            return failure
         self.history.append((p, self.current))
         self.current = computed
         self.last_position = p
@@ -267,6 +342,16 @@ class _Walk:
         )
 
 
+def _uncheckable(digest: Digest, start: int) -> DigestError:
+    """The refusal of a digest that lies before the events a pass checks."""
+    if digest.position < 1:
+        return DigestError(f"{digest.label}: a digest names an event position, 1 or more")
+    return DigestError(
+        f"{digest.label} cannot be checked against the events after position {start}: "
+        "check it against the whole log"
+    )
+
+
 def verify(
     records: Iterable[StoredRecord],
     links: Mapping[int, str] | Iterable[ChainLink] | None,
@@ -275,10 +360,18 @@ def verify(
     *,
     start_position: int | None = None,
 ) -> VerifyReport:
-    """Recompute the chain over records and report the first place it stops matching."""
+    """Recompute the chain over records and report the first place it stops matching.
+
+    ``records`` are taken to run to the end of the log: a digest past the last of
+    them is reported as a log cut short. A digest before the start position cannot
+    be checked here and raises DigestError rather than pass unchecked.
+    """
     if start_position is None and start_hash == GENESIS:
         start_position = 0
     walk = _Walk(records, links, digests, start_hash, start_position)
+    failure = walk.check_start()
+    if failure is not None:
+        return failure
     while walk.records.peek() is not None:
         failure = walk.step(walk.records.pop())
         if failure is not None:

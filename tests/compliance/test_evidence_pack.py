@@ -75,3 +75,27 @@ def test_the_evidence_command_writes_a_pack(history, tmp_path, capsys) -> None:
     assert code == 0, capsys.readouterr().err
     assert "10 event(s) after position 10 up to 20" in capsys.readouterr().out
     assert run_verifier(extract(pack, tmp_path / "x")).returncode == 0
+
+
+def test_a_digest_saved_after_the_period_vouches_for_it(history, tmp_path, capsys) -> None:
+    svc, _ = history
+    url = svc.db.url
+    saved = tmp_path / "head.json"
+    assert main(["--database-url", url, "digest", "-o", str(saved)]) == 0
+    capsys.readouterr()
+    pack = tmp_path / "p.tar.gz"
+    assert main(["--database-url", url, "evidence", "--from", "@10", "--to", "@20",
+                 "-o", str(pack), "--digest", str(saved)]) == 0, capsys.readouterr().err
+    assert "up to 20" in capsys.readouterr().out
+    forged = json.loads(saved.read_text())
+    forged["hash"] = "0" * len(forged["hash"])
+    saved.write_text(json.dumps(forged))
+    assert main(["--database-url", url, "evidence", "--from", "@10", "--to", "@20",
+                 "-o", str(tmp_path / "q.tar.gz"), "--digest", str(saved)]) == 2
+    assert "no evidence written: the log does not match the digest saved at" \
+        in capsys.readouterr().err
+    assert not (tmp_path / "q.tar.gz").exists()
+    saved.write_text("{}")
+    assert main(["--database-url", url, "evidence", "--from", "@10", "--to", "@20",
+                 "-o", str(tmp_path / "r.tar.gz"), "--digest", str(saved)]) == 2
+    assert capsys.readouterr().err.startswith(f"craton: digest {saved}: missing")

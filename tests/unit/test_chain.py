@@ -18,6 +18,7 @@ from craton.ledger.chain import (
     extend,
     verify,
 )
+from craton.ledger.digest import DigestError
 
 TIME = "2025-01-01T00:00:00.000000Z"
 
@@ -245,3 +246,66 @@ def test_digest_json_round_trip() -> None:
     assert Digest.from_json(digest.to_json()) == digest
     with pytest.raises(ValueError):
         Digest.from_json(json.dumps({"position": 1, "hash": "xyz", "time": TIME}))
+
+
+def test_an_altered_chain_record_beside_an_intact_event_is_told_apart() -> None:
+    links = dict(LINKS)
+    links[7] = "ab" * 32
+    report = verify(RECORDS, links)
+    assert (report.ok, report.problem, report.position) == (False, "altered", 7)
+    assert report.message.startswith("the chain record at position 7 does not match its event")
+
+
+def test_an_altered_chain_record_at_the_head_is_told_apart_by_a_digest() -> None:
+    links = dict(LINKS)
+    links[20] = "ab" * 32
+    report = verify(RECORDS, links, [digest_at(RECORDS, 20)])
+    assert report.message.startswith("the chain record at position 20 does not match")
+    alone = verify(RECORDS, links)
+    assert alone.message == (
+        "event at position 20 or its chain record was altered: the two no longer match")
+
+
+def test_an_altered_event_at_the_head_is_told_apart_by_a_digest() -> None:
+    tampered = [*RECORDS[:-1], replace(RECORDS[-1], state=b"{}")]
+    report = verify(tampered, LINKS, [digest_at(RECORDS, 20)])
+    assert report.message.startswith("event at position 20 was altered")
+
+
+def test_a_random_digest_hash_fails_at_its_position() -> None:
+    report = verify(RECORDS, LINKS, [Digest(12, "ab" * 32, TIME)])
+    assert (report.ok, report.problem, report.position) == (False, "altered", 12)
+    assert report.message.startswith(
+        f"the log does not match the digest saved at {TIME} for position 12")
+    assert "or the digest was not made from this log" in report.message
+
+
+def test_every_digest_for_one_position_is_checked() -> None:
+    good = digest_at(RECORDS, 9)
+    assert verify(RECORDS, LINKS, [good, good]).ok
+    report = verify(RECORDS, LINKS, [good, Digest(9, "ab" * 32, TIME)])
+    assert (report.ok, report.position) == (False, 9)
+
+
+def test_a_digest_before_the_start_is_refused_not_skipped() -> None:
+    tail = RECORDS[10:]
+    links = {p: h for p, h in LINKS.items() if p > 10}
+    with pytest.raises(DigestError, match="cannot be checked against the events after "
+                                          "position 10"):
+        verify(tail, links, [digest_at(RECORDS, 4)], LINKS[10], start_position=10)
+    with pytest.raises(DigestError):
+        verify(RECORDS, LINKS, [Digest(0, "ab" * 32, TIME)])
+    assert verify(RECORDS, LINKS, [Digest(0, GENESIS, TIME)]).ok
+
+
+def test_a_digest_at_the_start_is_checked_against_the_start_hash() -> None:
+    tail = RECORDS[10:]
+    links = {p: h for p, h in LINKS.items() if p > 10}
+    assert verify(tail, links, [digest_at(RECORDS, 10)], LINKS[10], start_position=10).ok
+    report = verify(tail, links, [Digest(10, "ab" * 32, TIME)], LINKS[10], start_position=10)
+    assert (report.ok, report.position) == (False, 10)
+
+
+def test_a_digest_past_an_empty_log_says_the_log_is_empty() -> None:
+    report = verify([], {}, [digest_at(RECORDS, 3)])
+    assert "but the log is empty" in report.message
