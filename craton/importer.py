@@ -1,13 +1,16 @@
 """Bulk import: many resources per transaction, rules checked batch by batch.
 
-The same rules as single commands hold (fields, references in the project,
-names unique per parent, instances only on active hosts); lookups are made
-once per batch instead of once per resource.
+The document is read whole first (its shape, which item each name means: see
+``import_names``); then the same rules as single commands hold (fields, references
+in the project, names unique per parent, instances only on active hosts), with
+lookups made once per batch instead of once per resource.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -21,6 +24,8 @@ from craton.domain.inventory import AGGREGATES
 from craton.domain.kinds import KINDS, field_defaults
 from craton.domain.meta import Meta
 from craton.domain.validation import check_fields
+from craton.import_document import GROUPS, NAMED, ORDER, Entry, Key, read_item
+from craton.import_names import Stage, resolve_document
 from craton.progress import Progress
 from craton.projections.bulk import analyze, analyze_committed
 from craton.projections.lookup import RESOURCE_COLUMNS, CurrentLookup, as_resource_row
@@ -28,14 +33,6 @@ from craton.projections.pages import of_resources
 from craton.projections.tables import Tables
 
 ANALYZE_AFTER = 10_000  # resources imported at once
-# The order in which kinds can be imported: parents before children.
-ORDER = ("cloud", "region", "cell", "network", "instance-group", "network-device", "host",
-         "network-interface", "instance")
-# File references by name: key in an import item -> (field, kind referred to).
-NAME_REFS = {"cloud": ("cloud_id", "cloud"), "region": ("region_id", "region"),
-             "cell": ("cell_id", "cell"), "host": ("host_id", "host"),
-             "parent": ("parent_id", "device"), "device": ("device_id", "device"),
-             "network": ("network_id", "network")}
 
 
 Rows = dict[int, dict[str, Any] | None]  # rows read by id (None: no such live row)
@@ -138,69 +135,73 @@ def _check_names(lookup: BatchLookup, spec: Any, meta: Meta,
         raise NameTaken(f"{spec.plural} already exist: {names}")
 
 
-def import_fleet(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, Any]]],
+def import_fleet(ledger: Ledger, meta: Meta, document: object,
                  batch_size: int = 1000, show_progress: bool | None = None) -> dict[str, int]:
     """Import a document of resources keyed by plural, referring to each other by name.
 
-    All or nothing: the batches share one transaction, so a refused item
-    leaves no trace of the import.
+    All or nothing: the document is checked whole first, and the batches share one
+    transaction, so a refused item leaves no trace of the import.
     """
-    unknown = set(document) - {KINDS[k].plural for k in ORDER}
-    if unknown:
-        raise InvalidInput(f"cannot import {', '.join(sorted(unknown))}")
-    total = sum(len(v) for v in document.values())
+    meta = _into_project(meta)
+    stages = resolve_document(document)
+    total = sum(len(entries) for _, entries in stages)
     bar = Progress("import", total, enabled=show_progress)
-    names: dict[str, dict[str, int]] = {}
     counts: dict[str, int] = {}
-    known: Rows = {}  # rows read, shared by every batch
     grown = total >= ANALYZE_AFTER  # the planner should know the tables grew
     nested = ledger.db.in_write  # part of a caller's write: its statistics come with it
     with ledger.db.writing() as session, collector_paused():
-        _import_kinds(ledger, meta, document, batch_size, bar, names, counts, known,
-                      session.connection())
+        conn = session.connection()
+        if CurrentLookup(conn, ledger.tables).project_by_uuid(str(meta.project_id)) is None:
+            raise InvalidInput(f"no project {meta.project_id}")
+        _import_stages(ledger, meta, stages, batch_size, bar, counts, conn)
         if grown and nested:
-            analyze(session.connection(), ledger.tables.rebuildable)
+            analyze(conn, ledger.tables.rebuildable)
     if grown and not nested:  # after the commit, so writers do not wait on it
         analyze_committed(ledger.db, ledger.tables.rebuildable)
     bar.finish()
-    return counts
+    return {KINDS[kind].plural: counts[kind] for kind in ORDER if kind in counts}
 
 
-def _import_kinds(ledger: Ledger, meta: Meta, document: dict[str, list[dict[str, Any]]],
-                  batch_size: int, bar: Progress, names: dict[str, dict[str, int]],
-                  counts: dict[str, int], known: Rows, conn: Connection) -> None:
-    present = [kind for kind in ORDER if document.get(KINDS[kind].plural)]
-    for n, kind in enumerate(present):
-        raw = document[KINDS[kind].plural]
-        items = [_resolve_names(kind, item, names) for item in raw]
-        ids = register_many(ledger, meta, kind, items, batch_size, bar, known)
-        if len(ids) >= ANALYZE_AFTER and n + 1 < len(present):
+def _into_project(meta: Meta) -> Meta:
+    """The import's actor with its project's id spelled as stored (a UUID in lower case)."""
+    if meta.project_id is None:
+        raise InvalidInput("an import goes into a project: name one (--project)")
+    try:
+        return replace(meta, project_id=str(uuid.UUID(meta.project_id)))
+    except ValueError:
+        raise InvalidInput(f"{meta.project_id!r} is not a project id (a UUID)") from None
+
+
+def _import_stages(ledger: Ledger, meta: Meta, stages: list[Stage], batch_size: int,
+                   bar: Progress, counts: dict[str, int], conn: Connection) -> None:
+    ids: dict[Key, int] = {}  # each item of the document, once registered
+    known: Rows = {}  # rows read, shared by every batch
+    for n, (kind, entries) in enumerate(stages):
+        items = [e.item(_ids_named(e, ids)) for e in entries]
+        new = register_many(ledger, meta, kind, items, batch_size, bar, known)
+        if len(new) >= ANALYZE_AFTER and n + 1 < len(stages):
             # The kinds after this one read its rows (instances their hosts): with
             # statistics from before the import, each read was a scan of the table.
             analyze(conn, [ledger.tables.resources])
-        family = "device" if kind in ("host", "network-device") else kind
-        names.setdefault(family, {}).update(
-            {item["fields"]["name"]: i for item, i in zip(items, ids, strict=True)})
-        if kind == "host":
-            names.setdefault("host", {}).update(names["device"])
-        counts[KINDS[kind].plural] = len(ids)
+        ids.update(zip((e.key for e in entries), new, strict=True))
+        counts[kind] = counts.get(kind, 0) + len(new)
+
+
+def _ids_named(entry: Entry, ids: dict[Key, int]) -> dict[str, Any]:
+    """The ids of the items ``entry`` names, by the field each fills."""
+    named: dict[str, Any] = {field: ids[key] for field, key in entry.refs.items()}
+    if entry.groups is not None:
+        named[GROUPS] = [ids[key] for key in entry.group_refs]
+    return named
 
 
 def _resolve_names(kind: str, item: dict[str, Any], names: dict[str, dict[str, int]]
                    ) -> dict[str, Any]:
-    fields = {k: v for k, v in item.items()
-              if k not in ("variables", "labels", "facts", "groups", *NAME_REFS)}
-    for key, (field, ref_kind) in NAME_REFS.items():
-        if key in item and item[key] is not None:
-            try:
-                fields[field] = names[ref_kind][item[key]]
-            except KeyError:
-                raise InvalidInput(f"{kind} {item.get('name')!r}: no {ref_kind} named "
-                                   f"{item[key]!r} in the import") from None
-    if "groups" in item:
-        try:
-            fields["group_ids"] = [names["instance-group"][g] for g in item["groups"]]
-        except KeyError as exc:
-            raise InvalidInput(f"no instance group named {exc.args[0]!r}") from None
-    return {"fields": fields, "variables": item.get("variables"),
-            "labels": item.get("labels"), "facts": item.get("facts")}
+    """One item as ``register_many`` takes it, each name it gives looked up in ``names``
+    (``device``, ``host``, ``cell``...: name -> id), for a caller registering items itself."""
+    entry = read_item(kind, 0, item)
+    ids: dict[str, Any] = {NAMED[key]: names["device" if key in ("parent", "device") else key][n]
+                           for key, n in entry.names.items()}
+    if entry.groups is not None:
+        ids[GROUPS] = [names["instance-group"][g] for g in entry.groups]
+    return entry.item(ids)
