@@ -52,7 +52,8 @@ def diff(conn: Connection, start: int, end: int, resource_type: str | None = Non
         if old is None and new is None:
             continue
         ref = (new or old)["row"]  # type: ignore[index]
-        item = {"resource_type": ref.kind, "id": ref.id, "name": ref.name}
+        item = {"resource_type": ref.kind, "id": ref.uuid if ref.kind == "project" else ref.id,
+                "name": ref.name}
         if old is None:
             created.append({**item, "fields": new["fields"],  # type: ignore[index]
                             "variables": new["variables"], "labels": new["labels"]})  # type: ignore[index]

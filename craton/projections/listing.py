@@ -161,8 +161,10 @@ def _page(conn: Connection, q: ListQuery, tables: Tables, as_text: bool = False
     if q.descendants_of is not None:
         params["descendants"] = descendants(conn, q.descendants_of, q.at, tables) or [-1]
     if q.marker is not None:
-        marker = conn.execute(pages.marker_statement(tables, keys, past),
-                              {"marker": q.marker, "at": q.at}).first()
+        marker = conn.execute(
+            pages.marker_statement(tables, keys, past, tuple(q.kinds),
+                                   q.project_id is not None),
+            {"marker": q.marker, "at": q.at, "project_id": q.project_id}).first()
         if marker is None:
             raise InvalidInput(f"marker {q.marker} is not an item of this listing",
                                {"marker": ["unknown marker"]})

@@ -102,12 +102,18 @@ def _at(past: bool) -> Any:
 
 
 @lru_cache(maxsize=64)
-def marker_statement(tables: Tables, keys: tuple[str, ...], past: bool) -> Select[Any]:
-    """The sort values of the marker row (bound as ``:marker``)."""
+def marker_statement(tables: Tables, keys: tuple[str, ...], past: bool,
+                     kinds: tuple[str, ...], project: bool) -> Select[Any]:
+    """The sort values of the marker row (bound as ``:marker``), if it is a resource of
+    the listing's kinds (and project, bound as ``:project_id``): a row of another
+    project must not serve as a cursor, or the page would tell where it sorts."""
     t = tables.resources
     stamped = stamps(tables, _at(past)) if past else None
-    return select(*[sort_column(t, k, stamped) for k in keys]).where(
-        t.c.id == bindparam("marker"), visible_bound(t, past))
+    conds = [t.c.id == bindparam("marker"), visible_bound(t, past),
+             t.c.kind.in_([KINDS[k].name for k in kinds])]
+    if project:
+        conds.append(t.c.project_id == bindparam("project_id"))
+    return select(*[sort_column(t, k, stamped) for k in keys]).where(*conds)
 
 
 @lru_cache(maxsize=256)

@@ -102,7 +102,7 @@ class Projector:
             "event_type": _event_type(str(kind), name), "kind": kind,
             "resource_id": row["id"] if row else None, "uuid": uuid,
             "version": event.originator_version,
-            "project_id": row["project_id"] if row else meta.get("project_id"),
+            "project_id": _project_of(row) if row else meta.get("project_id"),
             "actor_id": meta.get("actor_id"), "actor_name": meta.get("actor_name", "?"),
             "source": meta.get("source", "system"), "request_id": meta.get("request_id"),
             "reason": meta.get("reason"), "run_id": meta.get("run_id"),
@@ -268,6 +268,13 @@ STANDARD_ATTRIBUTES = {"originator_id", "originator_version", "timestamp", "meta
 def _event_type(kind: str, name: str) -> str:
     """``Host.VariablesSet``, say."""
     return "".join(p.capitalize() for p in kind.split("-")) + "." + name
+
+
+def _project_of(row: Row) -> str | None:
+    """The project a resource's events belong to: a project's own are its own (their
+    readers filter the audit trail and the diff by it, and a project's variables are
+    inherited by everything in it)."""
+    return str(row["uuid"]) if row["kind"] == "project" else row["project_id"]
 
 
 def _detail(event: Any) -> dict[str, Any]:

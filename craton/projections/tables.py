@@ -34,13 +34,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from craton.domain.ids import MAX_ID
 
 # Bump when a read-model shape changes: a rebuild from the log follows.
-SCHEMA_VERSION = 10  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
+SCHEMA_VERSION = 11  # 2: values spelled by orjson (UTF-8, keys sorted); 3: covering as-of
 # indexes on the key/value tables; 4: the facts' one covers the key only; 5: a resource
 # row is versioned only when its fields change (variables, facts, labels: in place);
 # 6: the covering as-of indexes hold ``valid_to`` (index-only scans on PostgreSQL);
 # 7: late events, the time index holds positions (``lateness``); 8: the current
 # variables' index holds their values; 9: a resource row holds its labels and variables
-# as JSON text (``documents``); 10: only events of runs are in the runs' index
+# as JSON text (``documents``); 10: only events of runs are in the runs' index; 11: a
+# project's own events belong to it in the audit log
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 TIME = DateTime(timezone=True)

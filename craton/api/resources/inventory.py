@@ -9,6 +9,7 @@ import falcon
 from craton.domain.kinds import KINDS, Kind
 from craton.projections.items import list_items, list_texts
 from craton.projections.listing import PRESENTED, ListQuery
+from craton.projections.timeline import head
 
 from .. import policy
 from ..context import (
@@ -110,7 +111,8 @@ class Collection:
                 stored = current_version(snap.conn, row["id"])
                 item = {**show(snap.conn, stored, None), **extra}
             return Reply(201, item, f"/v1/{self.kind.plural}/{item['id']}",
-                         {"ETag": f'"{stored.version}"'}, once=tuple(extra))
+                         {"ETag": f'"{stored.version}"',
+                          "X-Craton-Position": str(snap.position)}, once=tuple(extra))
 
         respond(self.api, req, resp, produce)
 
@@ -145,6 +147,7 @@ class Item:
             self.api.services.ledger.update(meta(req), self.kind.name, rid, changes, expected)
             row = current_version(conn, rid)
             resp.media = show(conn, row, None)
+            set_position(resp, head(conn))  # (this write's event: the lock is still held)
         set_etag(resp, row.version)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:

@@ -9,9 +9,20 @@ import falcon
 from craton.domain.kinds import Kind
 from craton.projections import variables
 from craton.projections.tables import LIVE
+from craton.projections.timeline import head
 
 from .. import policy
-from ..context import Api, ItemRead, body, if_match, meta, principal, read_item, set_etag
+from ..context import (
+    Api,
+    ItemRead,
+    body,
+    if_match,
+    meta,
+    principal,
+    read_item,
+    set_etag,
+    set_position,
+)
 from ..docs import WRITE_ERRORS, Op
 from ..params import AsOfParams, VariablesParams
 from ..queries import int_id, locate
@@ -64,6 +75,7 @@ class _Nested:
                 if self.kind.name == "project" else int_id(self.kind.name, id)
             changed = getattr(self.api.services.ledger, command)(
                 meta(req), self.kind.name, rid, *args, expected_version=expected)
+            set_position(resp, head(conn))  # (this write's event: the lock is still held)
         resp.media = self._own(changed)
         set_etag(resp, changed["version"])
 
