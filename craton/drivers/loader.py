@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import Any
 
 from stevedore.driver import DriverManager
@@ -10,7 +9,7 @@ from stevedore.exception import NoMatches
 
 from craton.drivers.base import FleetDriver
 
-__all__ = ["NAMESPACE", "UnknownDriver", "installed_drivers", "load_driver"]
+__all__ = ["NAMESPACE", "UnknownDriver", "load_driver"]
 
 NAMESPACE = "craton.drivers"
 
@@ -26,11 +25,6 @@ class UnknownDriver(ValueError):
             f"'simulator = craton.drivers.simulator:SimulatorDriver')"
         )
         self.name = name
-
-
-def installed_drivers() -> list[str]:
-    """The names of the installed fleet drivers (read from the entry points; none loaded)."""
-    return sorted({ep.name for ep in entry_points(group=NAMESPACE)})
 
 
 def load_driver(name: str, **kwargs: Any) -> FleetDriver:

@@ -18,7 +18,6 @@ from stevedore import ExtensionManager
 from craton.domain.errors import InvalidInput
 from craton.domain.ids import MAX_ID
 from craton.domain.meta import Meta
-from craton.drivers.loader import installed_drivers
 from craton.flows import NAMESPACE
 
 
@@ -81,21 +80,7 @@ class Workflow:
         for key, prop in self.schema.get("properties", {}).items():
             if key not in out and "default" in prop:
                 out[key] = prop["default"]
-        _check_driver(self.name, out.get("driver"))
         return out
-
-
-def _check_driver(workflow: str, name: Any) -> None:
-    """A run names an installed driver, or is refused when it is requested (not failed
-    later by the worker that claims it)."""
-    if name is None:
-        return
-    installed = installed_drivers()
-    if name not in installed:
-        known = ", ".join(installed) or "none"
-        raise InvalidInput(f"invalid parameters for {workflow}: no fleet driver named "
-                           f"{name!r} is installed (installed: {known})",
-                           {"driver": [f"unknown driver {name!r}"]})
 
 
 def parameters_schema(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:

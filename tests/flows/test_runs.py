@@ -33,12 +33,15 @@ def test_a_request_with_bad_parameters_lists_every_problem(fleet):
         fleet.request("reboot-everything")
 
 
-def test_a_run_naming_a_driver_not_installed_is_refused_when_requested(fleet):
-    with pytest.raises(InvalidInput) as caught:
-        fleet.request("audit", hosts=fleet.hosts[:1], driver="nosuch")
-    assert caught.value.errors == {"driver": ["unknown driver 'nosuch'"]}
-    assert "installed: simulator" in caught.value.message
-    assert Worker(fleet.svc).claim() is None  # nothing was queued
+def test_a_run_naming_a_driver_not_installed_fails_in_one_line(fleet, caplog):
+    # (workers may run on other hosts, with other drivers: the worker decides)
+    run = fleet.request("audit", hosts=fleet.hosts[:1], driver="nosuch")
+    assert Worker(fleet.svc).run_once() == run["uuid"]
+    done = service.get_run(fleet.svc, run["id"], None)
+    assert done["state"] == "failed"
+    assert done["error"].startswith("no fleet driver named 'nosuch' is installed")
+    logged = [r for r in caplog.records if "could not be executed" in r.getMessage()]
+    assert logged and all(r.exc_info is None for r in logged)  # no traceback
 
 
 def test_a_requested_run_waits_for_a_worker(fleet):
@@ -154,7 +157,7 @@ def test_following_a_run_no_worker_takes_says_so_once(services, capsys):
 
     fleet = Fleet(services)
     run = fleet.request("audit", hosts=fleet.hosts[:1])
-    threading.Timer(0.5, lambda: service.cancel_run(services, fleet.meta, run["id"])).start()
-    assert follow(services, run["id"], poll=0.05, hint_after=0.1) == 1  # cancelled
+    threading.Timer(1.0, lambda: service.cancel_run(services, fleet.meta, run["id"])).start()
+    assert follow(services, run["id"], poll=0.05, hint_after=0.0) == 1  # cancelled
     err = capsys.readouterr().err
     assert err.count(f"run {run['id']} is waiting for a worker") == 1
