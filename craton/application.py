@@ -210,8 +210,9 @@ class Ledger(Application[UUID]):
                expected_version: int | None = None) -> dict[str, Any]:
         def run() -> dict[str, Any]:
             spec, lookup = KINDS[kind], self._lookup()
-            check_fields(spec, changes, creating=False)
             aggregate, row = self._load(meta, kind, resource_id, expected_version)
+            check_fields(spec, {k: v for k, v in changes.items()  # (as Resource.update)
+                                if row["fields"].get(k) != v}, creating=False)
             merged = rules.resolve_references(
                 lookup, spec, row["project_id"], {**row["fields"], **changes})
             values = {k: merged[k] for k in {*changes, "cloud_id", "region_id"}

@@ -22,13 +22,19 @@ def _title(kind: Kind) -> str:
     return kind.title
 
 
-def _field(name: str, spec: FieldSpec, *, required: bool) -> fields.Field:
+def _field(name: str, spec: FieldSpec, *, required: bool, creating: bool) -> fields.Field:
+    """A body field; a new resource's values are checked here against the domain's
+    choices and bounds too (and documented), a change's only by the domain, which
+    checks the values that change (a record made before a rule stays editable)."""
     kw: dict[str, Any] = {"required": required, "allow_none": not required}
-    if spec.choices:
+    if spec.choices and creating and not spec.any_case:
         kw["validate"] = validate.OneOf(spec.choices)
-    if spec.doc:
-        kw["metadata"] = {"description": spec.doc}
-    bounds = _bounds(spec)
+    doc = spec.doc
+    if spec.choices and spec.any_case:
+        doc = f"{doc} One of {', '.join(spec.choices)}, in any case.".strip()
+    if doc:
+        kw["metadata"] = {"description": doc}
+    bounds = _bounds(spec) if creating else None
     if spec.type is list:
         inner: fields.Field = StrictInteger(**ID) if spec.refers_to else \
             StrictInteger(validate=bounds) if bounds else fields.Raw()
@@ -67,7 +73,8 @@ def body_schema(kind_name: str, creating: bool) -> Schema:
         if kind_name == "user" and name == "name":
             specs["username"] = StrictString(required=creating, validate=NAME)
             continue
-        specs[name] = _field(name, spec, required=creating and spec.required)
+        specs[name] = _field(name, spec, required=creating and spec.required,
+                             creating=creating)
     if kind_name == "user":
         specs["role"] = StrictString(required=creating, validate=validate.OneOf(ROLES))
         if creating:
@@ -91,7 +98,7 @@ LabelsBody = Schema.from_dict({"labels": fields.List(LABEL, required=True)},
 
 # -- responses (documentation and conformance) ---------------------------------
 def _out(name: str, spec: FieldSpec) -> fields.Field:
-    return _field(name, spec, required=False)
+    return _field(name, spec, required=False, creating=True)  # (documents the rules)
 
 
 @cache

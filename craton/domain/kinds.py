@@ -17,6 +17,7 @@ class FieldSpec:
     refers_to: tuple[str, ...] = ()
     default: Any = None
     choices: tuple[str, ...] = ()
+    any_case: bool = False  # a choice may be written in any case (ACTIVE, active)
     minimum: int | None = None  # bounds of a number, or of each number in a list
     maximum: int | None = None
     format: str | None = None  # a text format ``validation.FORMATS`` checks
@@ -64,9 +65,13 @@ MAX_INT = 2**31 - 1
 VLAN_MIN, VLAN_MAX = 1, 4094  # 802.1Q: 0 and 4095 are reserved
 IP_ADDRESS = FieldSpec(S, format="ip-address", doc="an IPv4 or IPv6 address")
 # Nova's instance states (vm_state), which the fleet's hypervisors report.
+# Nova's vm_state values and the statuses its API shows (ACTIVE, SHUTOFF, ...), in
+# any case: a driver or an import may report either.
 INSTANCE_STATES = ("active", "building", "paused", "suspended", "stopped", "rescued",
                    "resized", "soft-delete", "deleted", "error", "shelved",
-                   "shelved_offloaded")
+                   "shelved_offloaded", "build", "hard_reboot", "migrating", "password",
+                   "reboot", "rebuild", "rescue", "resize", "revert_resize", "shutoff",
+                   "soft_deleted", "unknown", "verify_resize")
 
 _location = {
     "region_id": FieldSpec(INT, required=True, refers_to=("region",)),
@@ -145,7 +150,8 @@ KINDS: dict[str, Kind] = {
         Kind("instance", "instances", {
             "name": FieldSpec(S, required=True),
             "host_id": FieldSpec(INT, refers_to=("host",)),
-            "status": FieldSpec(S, default="active", choices=INSTANCE_STATES),
+            "status": FieldSpec(S, default="active", choices=INSTANCE_STATES,
+                                any_case=True),
             "vcpus": FieldSpec(INT, default=1, minimum=1, maximum=MAX_INT),
             "memory_mb": FieldSpec(INT, default=512, minimum=1, maximum=MAX_INT),
             "disk_gb": FieldSpec(INT, default=1, minimum=0, maximum=MAX_INT),

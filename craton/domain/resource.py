@@ -94,8 +94,10 @@ class Resource(Aggregate):
 
     def update(self, meta: dict[str, Any], changes: dict[str, Any]) -> None:
         self._check_live()
-        check_fields(self.spec(), changes, creating=False)
         changed = {k: v for k, v in changes.items() if self.fields.get(k) != v}
+        # Only what changes is checked: a record stored before a rule was made stays
+        # editable, and its unchanged values may be sent back as they were read.
+        check_fields(self.spec(), changed, creating=False)
         check_consistent(self.spec(), {**self.fields, **changed}, set(changed))
         if changed:
             self._update(meta, changed)

@@ -81,18 +81,11 @@ def check_name_free(
     holder = lookup.name_holder(key)
     if holder is not None and holder != resource_id:
         where = f" in this {spec.name_scope[:-3]}" if spec.name_scope else ""
+        # (a project's id is not shown: the caller may not be allowed to see it)
+        which = "" if spec.name == "project" else f" (id {holder})"
         raise NameTaken(
-            f"a {spec.name} named {fields['name']!r} already exists{where} "
-            f"(id {_public_id(lookup, spec, holder)})"
+            f"a {spec.name} named {fields['name']!r} already exists{where}{which}"
         )
-
-
-def _public_id(lookup: Lookup, spec: Kind, resource_id: int) -> Any:
-    """The id the API shows: a project's is its UUID, every other resource's its integer."""
-    if spec.name != "project":
-        return resource_id
-    row = lookup.current(resource_id)
-    return row.get("uuid", resource_id) if row is not None else resource_id
 
 
 def check_no_cycle(lookup: Lookup, resource_id: int | None, parent_id: int | None) -> None:

@@ -17,6 +17,11 @@ MAX_KEY_BYTES = 255  # a variable's or fact's key (UTF-8)
 MAX_VARIABLE_BYTES = 2000
 
 
+def _chosen(field: FieldSpec, value: Any) -> bool:
+    return (value.lower() if field.any_case and isinstance(value, str) else value) \
+        in field.choices
+
+
 def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
     """Raise InvalidInput listing every unknown, missing or mistyped field."""
     errors: dict[str, list[str]] = {}
@@ -34,7 +39,7 @@ def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
         elif not isinstance(value, field.type):
             expected = getattr(field.type, "__name__", "number")
             errors[name] = [f"must be of type {expected}"]
-        elif field.choices and value not in field.choices:
+        elif field.choices and not _chosen(field, value):
             errors[name] = [f"must be one of {', '.join(field.choices)}"]
         elif name == "name" and not str(value).strip():
             errors[name] = ["may not be empty"]
