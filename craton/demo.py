@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,13 @@ class _Clock:
     def reach(self, moment: datetime) -> None:
         """On to ``moment``, unless already past it (the clock never goes back)."""
         self.at = max(self.at, moment)
+
+
+def _host_address(region: int, cell: int, host: int) -> str:
+    """The host's address: 4,096 per cell from 10.<region>.<16 * cell>.10, distinct for
+    up to 16 cells a region and 4,086 hosts a cell (wrapping within 10.0.0.0/8 beyond)."""
+    offset = ((region * 16 + cell) * 4096 + host + 10) % (1 << 24)
+    return str(ipaddress.IPv4Address((10 << 24) + offset))
 
 
 def load_demo(ledger: Ledger, *, seed: int = 7, regions: int = 3, cells: int = 2,
@@ -79,7 +87,7 @@ def load_demo(ledger: Ledger, *, seed: int = 7, regions: int = 3, cells: int = 2
                     host = ledger.register(meta, "host", {
                         "name": f"cmp-{r + 1}{chr(97 + c)}-{h:03d}",
                         "region_id": region["id"], "cell_id": cell["id"],
-                        "ip_address": f"10.{r}.{c}.{h + 10}", "device_type": "server"},
+                        "ip_address": _host_address(r, c, h), "device_type": "server"},
                         variables={"role": "compute"},
                         labels=rng.sample(["gpu", "ssd", "gen9", "gen10", "canary"], 2))
                     ledger.record_facts(meta, "host", host["id"], _facts(rng))

@@ -51,15 +51,16 @@ def _require_fields(data: Mapping[str, Any]) -> None:
 
 
 def _position(value: Any) -> int:
-    """An event position: a JSON integer of at least 1.
+    """An event position: a JSON integer of at least 0.
 
     Floats, strings and booleans are refused rather than converted: ``int()``
     would quietly turn 1710.5 into 1710 and ``true`` into 1, and vouch for
-    a position the digest never named. Position 0 is the empty log, which
-    every log extends, so a digest there proves nothing.
+    a position the digest never named. Position 0 is the empty log (what
+    ``craton digest`` says of one): its hash must be the genesis hash, which
+    verification checks, and every log extends it.
     """
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"'position' must be a positive integer, not {_shown(value)}")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"'position' must be a whole number from 0, not {_shown(value)}")
     return value
 
 

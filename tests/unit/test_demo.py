@@ -78,3 +78,15 @@ def test_the_demo_command_says_so_in_one_line(tmp_path: Path,
     assert main(["--database-url", url, "demo", "--hosts-per-cell", "2"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("craton: the ledger already holds") and "\n" not in err
+
+
+def test_every_demo_host_address_is_valid_and_distinct_however_large_a_cell() -> None:
+    import ipaddress
+
+    from craton.demo import _host_address
+
+    addresses = [_host_address(r, c, h) for r in range(3) for c in range(2)
+                 for h in range(300)]
+    assert len(set(addresses)) == len(addresses)
+    assert all(ipaddress.ip_address(a) in ipaddress.ip_network("10.0.0.0/8")
+               for a in addresses)

@@ -83,11 +83,11 @@ def test_a_malformed_digest_file_is_named_with_what_is_wrong(
     assert caught.value.message == f"digest {path}{problem}"
 
 
-@pytest.mark.parametrize("position", [0, -1, 1710.5, "5", True, None])
-def test_a_position_that_is_not_a_positive_integer_is_refused(
+@pytest.mark.parametrize("position", [-1, 1710.5, "5", True, None])
+def test_a_position_that_is_not_a_whole_number_is_refused(
         tmp_path: Path, position: object) -> None:
     path = saved(tmp_path, {"position": position, "hash": RANDOM_HASH, "time": TIME})
-    with pytest.raises(DigestError, match=r"'position' must be a positive integer, not "):
+    with pytest.raises(DigestError, match=r"'position' must be a whole number from 0, not "):
         read_digest(path)
 
 
@@ -109,12 +109,25 @@ def test_a_saved_digest_reads_back_as_written(tmp_path: Path) -> None:
 
 def test_verify_refuses_a_malformed_digest_in_one_line(
         fleet: Services, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for position in (0, -1, 1710.5):
+    for position in (-1, 1710.5):
         path = saved(tmp_path, {"position": position, "hash": RANDOM_HASH, "time": TIME})
         assert main(["--database-url", fleet.db.url, "verify", "--digest", str(path)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("craton: digest") and err.count("\n") == 1
-        assert "'position' must be a positive integer" in err
+        assert "'position' must be a whole number from 0" in err
+    path = saved(tmp_path, {"position": 0, "hash": RANDOM_HASH, "time": TIME})
+    assert main(["--database-url", fleet.db.url, "verify", "--digest", str(path)]) != 0
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_the_digest_of_an_empty_log_verifies(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert main(["--database-url", url, "init"]) == 0
+    path = tmp_path / "empty.json"
+    assert main(["--database-url", url, "digest", "-o", str(path)]) == 0
+    assert json.loads(path.read_text())["position"] == 0
+    assert main(["--database-url", url, "verify", "--digest", str(path)]) == 0
 
 
 def test_a_digest_whose_hash_is_not_the_chain_fails(fleet: Services) -> None:
