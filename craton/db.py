@@ -28,7 +28,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.expression import ClauseElement
 
 from craton import codec
-from craton.domain.errors import ConcurrentWrite, DomainError
+from craton.domain.errors import ConcurrentWrite, DomainError, LedgerBusy
 
 EVENTS_TABLE = "craton_events"
 # JSON columns are written and read through orjson (see craton.codec).
@@ -397,4 +397,13 @@ def _translate(exc: BaseException) -> BaseException:
         return ConcurrentWrite(
             "another change to the same resource was saved first; reload and retry"
         )
+    if _sqlite_locked(exc):
+        return LedgerBusy("the ledger is busy with another write (a workflow step, an "
+                          "import); nothing was written: retry shortly")
     return exc
+
+
+def _sqlite_locked(exc: BaseException) -> bool:
+    """SQLite gave up waiting for its write lock (``busy_timeout``)."""
+    found = exc.orig if isinstance(exc, sqlalchemy.exc.OperationalError) else exc
+    return isinstance(found, sqlite3.OperationalError) and "database is locked" in str(found)

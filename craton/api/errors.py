@@ -57,8 +57,10 @@ def invalid(errors: dict[str, list[str]], what: str = "request") -> Problem:
 
 def handle_domain_error(req: falcon.Request, resp: falcon.Response,
                         ex: DomainError, params: dict[str, Any]) -> None:
-    """The one place where a domain error becomes an HTTP error."""
-    raise Problem(ex.status, ex.message, ex.errors)
+    """The one place where a domain error becomes an HTTP error (a busy ledger says
+    when to retry)."""
+    retry = {"Retry-After": "1"} if ex.status == 503 else None
+    raise Problem(ex.status, ex.message, ex.errors, retry)
 
 
 def handle_validation_error(req: falcon.Request, resp: falcon.Response,

@@ -50,6 +50,14 @@ class HasChildren(Conflict):
     """A delete refused because other resources depend on the target."""
 
 
+class LedgerBusy(DomainError):
+    """Another write held the ledger longer than a writer waits for it (on SQLite, the
+    database's one write lock): nothing was written, and the same request may be
+    retried."""
+
+    status = 503
+
+
 class ConcurrentWrite(Conflict):
     """Another write to the same resource won the race."""
 

@@ -71,13 +71,16 @@ class StepRecorder:
     def _record(self, name: str, state: str, error: str | None, result: Any) -> None:
         meta = self.runtime.meta(self.run_uuid).as_dict()
 
-        def act(run: Run) -> None:
+        def act(run: Run) -> bool:
             run.change_step(meta, name, state, error=error, result=result)
-            if run.fields.get("cancel_requested") and not self.cancelled:
-                self.cancelled = True
-                self.engine.suspend()
+            return bool(run.fields.get("cancel_requested"))
 
-        self.runtime.record(self.run_uuid, act)
+        cancel = self.runtime.record(self.run_uuid, act)
+        if cancel and not self.cancelled:
+            # After the record's transaction: suspending saves the flow's state in the
+            # logbook, a write of its own that the record's write lock would block.
+            self.cancelled = True
+            self.engine.suspend()
 
     def reconcile(self) -> int:
         """Record final states the logbook holds but the events lack; returns how many."""

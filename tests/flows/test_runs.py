@@ -161,3 +161,15 @@ def test_following_a_run_no_worker_takes_says_so_once(services, capsys):
     assert follow(services, run["id"], poll=0.05, hint_after=0.0) == 1  # cancelled
     err = capsys.readouterr().err
     assert err.count(f"run {run['id']} is waiting for a worker") == 1
+
+
+def test_a_run_cancelled_while_running_stops_on_a_database_of_its_own(services):
+    # (a file or a server: suspending the engine must not wait on the record's own lock)
+    fleet = Fleet(services)
+    run = fleet.request("evacuate", hosts=fleet.hosts[:4], batch_size=1)
+    worker = Worker(services)
+    assert worker.claim() == run["uuid"]
+    assert service.cancel_run(services, fleet.meta, run["id"])["state"] == "running"
+    worker.execute(run["uuid"])
+    done = service.get_run(services, run["id"], None)
+    assert done["state"] == "cancelled" and len(done["steps"]) < 3

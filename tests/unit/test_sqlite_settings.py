@@ -20,3 +20,30 @@ def test_a_file_database_connection_is_set_for_ledger_work(tmp_path: Path) -> No
             assert setting("threads") == 2  # index builds may sort in helper threads
     finally:
         db.dispose()
+
+
+def test_a_write_that_waited_out_the_lock_is_a_busy_ledger_not_a_crash(tmp_path) -> None:
+    import sqlite3
+
+    import pytest
+
+    from craton.bootstrap import bootstrap
+    from craton.domain.errors import LedgerBusy
+    from craton.settings import Settings
+
+    path = tmp_path / "busy.db"
+    svc = bootstrap(Settings(database_url=f"sqlite:///{path}"))
+    with svc.db.engine.connect() as conn:  # (the pooled connection the write takes next)
+        conn.exec_driver_sql("PRAGMA busy_timeout=50")
+    holder = sqlite3.connect(path, timeout=0)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the database's write lock
+    try:
+        with pytest.raises(LedgerBusy) as caught:
+            with svc.db.writing() as session:
+                session.connection().exec_driver_sql(
+                    "INSERT INTO projection_state (name, value) VALUES ('x', 1)")
+        assert caught.value.status == 503 and "retry" in caught.value.message
+    finally:
+        holder.rollback()
+        holder.close()
+        svc.close()
