@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -28,16 +28,27 @@ from craton.projections.tables import LIVE
 
 @dataclass
 class Step:
-    """One step in progress: its name, the run, and everything it may touch."""
+    """One step in progress: its name, the run, and everything it may touch.
+
+    The step's write transaction (and with it the ledger's write lock) begins when
+    the step first reads or writes through ``conn``, ``ledger`` or ``record``: what
+    it does through its driver before then (building a host, say, which may take
+    minutes on a real cloud) keeps no other writer waiting.
+    """
 
     name: str
     run_uuid: str
     runtime: Runtime
     driver: FleetDriver
-    conn: Connection
+    begin: Callable[[], Connection]  # the step's write transaction, begun once
+
+    @property
+    def conn(self) -> Connection:
+        return self.begin()
 
     @property
     def ledger(self) -> Any:
+        self.begin()
         return self.runtime.services.ledger
 
     @property
@@ -49,6 +60,7 @@ class Step:
 
     def record(self, act: Callable[[Run], Any]) -> None:
         """Change the run aggregate inside this step's transaction."""
+        self.begin()
         run = self.run()
         act(run)
         self.ledger.save(run)
@@ -58,6 +70,17 @@ class Step:
 
     def skip(self, instance_id: int, reason: str) -> None:
         self.record(lambda r: r.skip(self.meta.as_dict(), self.name, instance_id, reason))
+
+
+def _roll_back(transaction: ExitStack, exc: BaseException) -> BaseException:
+    """End a failed step's write, if it was begun; what to raise: the write's own
+    account of the failure where it gives one (a broken key as ConcurrentWrite), else
+    the failure itself."""
+    try:
+        transaction.__exit__(type(exc), exc, exc.__traceback__)
+    except BaseException as raised:
+        return raised
+    return exc
 
 
 class Runtime:
@@ -156,23 +179,35 @@ class Runtime:
 
     @contextmanager
     def step(self, run_uuid: str, name: str) -> Iterator[Step]:
-        """Act on the fleet and the ledger in one write transaction, serialised per process."""
+        """Act on the fleet and the ledger in one write transaction (begun at the step's
+        first read or write through it: see ``Step``), serialised per process."""
         db = self.services.db
         with self._lock:
+            transaction = ExitStack()
+            begun: list[Connection] = []
+
+            def begin() -> Connection:
+                if not begun:
+                    begun.append(transaction.enter_context(db.writing()).connection())
+                return begun[0]
+
             try:
-                with db.writing() as session:
-                    conn = session.connection()
+                with db.reading() as conn:  # (one worker holds the run's lease)
                     version, driver = self._driver(conn, run_uuid)
-                    yield Step(name, run_uuid, self, driver, conn)
-                    self._save_world(conn, run_uuid, version, driver)
-            except BaseException:
+                yield Step(name, run_uuid, self, driver, begin)
+                self._save_world(begin(), run_uuid, version, driver)
+                transaction.close()  # commits the step's write
+            except BaseException as exc:
+                error = _roll_back(transaction, exc)
                 self._runs.pop(run_uuid, None)
                 # What the driver did happened, even if the step failed: keep it.
                 cached = self._drivers.get(run_uuid)
                 if cached is not None and isinstance(cached[1], SimulatorDriver):
                     with db.writing() as session:
                         self._save_world(session.connection(), run_uuid, *cached)
-                raise
+                if error is exc:
+                    raise
+                raise error from exc
 
     def forget(self, run_uuid: str) -> None:
         with self._lock:
