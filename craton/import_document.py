@@ -3,6 +3,11 @@
 An operator's file may hold anything JSON can say: every shape the import cannot use
 is refused here, in one line naming the item, rather than as a Python error from deep
 inside a batch.
+
+An item names another by its name (``"parent": "tor"``), or, where that name is used in
+several places, by its name and where it is: ``"host": {"name": "cmp-1", "region": "r1"}``.
+The object may give the item's ``cloud``, ``region`` and ``cell`` by name (items of the
+import) or by id (``region_id``: one already stored), as the item itself does.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ ORDER = ("cloud", "region", "cell", "network", "instance-group", "network-device
 # Keys by which an item names another item of the import -> the field the name fills.
 NAMED = {"cloud": "cloud_id", "region": "region_id", "cell": "cell_id", "host": "host_id",
          "parent": "parent_id", "device": "device_id", "network": "network_id"}
+PLACES = ("cloud", "region", "cell")  # where an item is: what a reference may say of it
 GROUPS = "group_ids"  # filled from an instance's "groups", a list of names
 EXTRAS: dict[str, type] = {"variables": dict, "labels": list, "facts": dict}  # beside fields
 SPECIAL = frozenset((*NAMED, "groups", *EXTRAS))  # every key of an item that is not a field
@@ -34,6 +40,7 @@ class Entry:
     index: int
     fields: dict[str, Any] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)  # "region" -> that region's name
+    within: dict[str, dict[str, Any]] = field(default_factory=dict)  # "host" -> {"region": "r1"}
     groups: list[str] | None = None
     variables: dict[str, Any] | None = None
     labels: list[Any] | None = None
@@ -121,5 +128,37 @@ def _read_reference(entry: Entry, key: str, value: Any) -> None:
         entry.groups = value
     elif isinstance(value, str):
         entry.names[key] = value
+    elif isinstance(value, dict) and places_of(entry.kind, target):
+        entry.names[key], entry.within[key] = _read_qualified(entry, key, target, value)
     else:
-        raise InvalidInput(f"{entry}: {key!r} must be a name (a string)")
+        where = [p for p, _ in places_of(entry.kind, target)]
+        place = "region" if "region" in where else where[0] if where else ""
+        such = f' or an object such as {{"name": "...", "{place}": "..."}}' if where else ""
+        raise InvalidInput(f"{entry}: {key!r} must be a name (a string){such}")
+
+
+def places_of(kind: str, target: str) -> list[tuple[str, str]]:
+    """Where the item a ``kind``'s ``target`` field names may be said to be: each place
+    by name and by id (``("region", "region_id")``), as the named kind records it."""
+    named = KINDS[KINDS[kind].fields[target].refers_to[0]]
+    return [(p, NAMED[p]) for p in PLACES if NAMED[p] in named.fields]
+
+
+def _read_qualified(entry: Entry, key: str, target: str, value: dict[str, Any]
+                    ) -> tuple[str, dict[str, Any]]:
+    """``{"name": "cmp-1", "region": "r1"}``: the name, and where the item it means is."""
+    places = places_of(entry.kind, target)
+    allowed = ["name", *(p for p, _ in places), *(i for _, i in places)]
+    unknown = [k for k in value if k not in allowed]
+    if unknown:
+        raise InvalidInput(f"{entry}: {key!r} may give {', '.join(allowed)}: "
+                           f"not {', '.join(map(repr, unknown))}")
+    if not isinstance(value.get("name"), str):
+        raise InvalidInput(f'{entry}: {key!r} needs a "name" (a string)')
+    for place, ident in places:
+        if value.get(place) is not None and not isinstance(value[place], str):
+            raise InvalidInput(f"{entry}: {key!r}: {place!r} must be a name (a string)")
+        given = value.get(ident)
+        if given is not None and (not isinstance(given, int) or isinstance(given, bool)):
+            raise InvalidInput(f"{entry}: {key!r}: {ident!r} must be an id (a whole number)")
+    return value["name"], {k: v for k, v in value.items() if k != "name" and v is not None}

@@ -123,7 +123,8 @@ def test_a_host_name_used_in_two_regions_is_ambiguous_for_an_instance(
                 "instances": [{"name": "vm", "host": "h"}]}
     refused(services, meta, document, InvalidInput,
             r"^host 'h' named by instance 'vm' is ambiguous: there is one in region 'r' of "
-            r"cloud 'ca' and one in region 'r' of cloud 'cb'$")
+            r"cloud 'ca' and one in region 'r' of cloud 'cb'; say which, as "
+            r"\"host\": \{\"name\": \"h\", \"cloud\": \"ca\"\}$")
 
 
 def test_names_in_stored_regions_are_told_apart_by_their_ids(services: Services) -> None:
@@ -134,10 +135,15 @@ def test_names_in_stored_regions_are_told_apart_by_their_ids(services: Services)
     hosts = [{"name": "h", "region_id": r1}, {"name": "h", "region_id": r2}]
     refused(services, meta, {"hosts": hosts, "instances": [{"name": "vm", "host": "h"}]},
             InvalidInput, rf"there is one in the region with id {r1} and one in the region "
-            rf"with id {r2}$")
+            rf"with id {r2}; say which, as \"host\": \{{\"name\": \"h\", \"region_id\": {r1}\}}$")
     refused(services, meta, {"hosts": [hosts[0], hosts[0]]}, NameTaken,
             rf"^the import names more than one host 'h' in the region with id {r1}$")
     assert import_fleet(services.ledger, meta, {"hosts": hosts}) == {"hosts": 2}
+    again = [{**h, "name": "h2"} for h in hosts]
+    on_r2 = {"name": "vm", "host": {"name": "h2", "region_id": r2}}
+    import_fleet(services.ledger, meta, {"hosts": again, "instances": [on_r2]})
+    in_r2 = [h["id"] for h in live(services, "host") if (h["name"], h["region_id"]) == ("h2", r2)]
+    assert [i["host_id"] for i in live(services, "instance")] == in_r2
 
 
 # -- names twice in one scope, whatever the batch size --------------------------------------
@@ -198,6 +204,16 @@ def test_parents_that_go_round_in_a_circle_are_refused(services: Services) -> No
                                    {"name": "c", "region": "r", "parent": "c"}]}
     refused(services, meta, document, CycleError,
             r"^devices 'a', 'b', 'c' would each be their own ancestor$")
+
+
+def test_a_circle_with_a_large_fleet_below_it_is_refused_at_once(services: Services) -> None:
+    meta = importer(services)
+    below = [{"name": f"h{n}", "region": "r", "parent": f"h{n - 1}" if n else "a"}
+             for n in range(20_000)]
+    document = {**SMALL, "hosts": [{"name": "a", "region": "r", "parent": "b"},
+                                   {"name": "b", "region": "r", "parent": "a"}, *below]}
+    refused(services, meta, document, CycleError,
+            r"^devices 'a', 'b' would each be their own ancestor$")
 
 
 def test_an_instance_on_a_network_device_is_refused(services: Services) -> None:
