@@ -5,6 +5,16 @@ from __future__ import annotations
 from craton.domain.inventory import AGGREGATES
 from craton.domain.resource import Resource
 
+COMPUTED = "computed"
+EXECUTING = "executing"
+EXECUTED = "executed"
+PARTIALLY_EXECUTED = "partially-executed"
+FAILED = "failed"
+# A plan is executed at most once: only a computed plan may start a run, and the
+# run's end leaves the plan in one of the final states.
+PLAN_STATES = (COMPUTED, EXECUTING, EXECUTED, PARTIALLY_EXECUTED, FAILED)
+FINAL_PLAN_STATES = (EXECUTED, PARTIALLY_EXECUTED, FAILED)
+
 
 class Plan(Resource):
     """Where instances should go and which hosts that frees, as of one position."""

@@ -7,11 +7,14 @@ from typing import Any
 from sqlalchemy import Connection
 from taskflow.patterns import linear_flow
 
-from craton.domain.errors import InvalidInput
+from craton.domain.errors import Conflict, InvalidInput
 from craton.domain.meta import Meta
+from craton.domain.plans import COMPUTED, EXECUTING
 from craton.flows.catalog import Workflow, batch_parameters, id_parameter, parameters_schema
 from craton.flows.moves import CheckBatch, chunks, migration
-from craton.flows.tasks import BatchGuard, step_task
+from craton.flows.runtime import Step
+from craton.flows.tasks import BatchGuard, FleetTask, step_task
+from craton.planning.execution import check_executable, plan_hosts, settle_plan
 from craton.projections.listing import get_row
 
 SCHEMA = parameters_schema({
@@ -20,24 +23,54 @@ SCHEMA = parameters_schema({
 }, required=["plan_id"])
 
 
+class StartPlan(FleetTask):
+    """Mark the plan executing by this run; if the run fails, record how far it got."""
+
+    def act(self, step: Step, plan_id: int) -> dict[str, Any]:
+        row = get_row(step.conn, "plan", plan_id, None, None)
+        plan = dict(row.data) if row is not None else {}
+        state = plan.get("state") or COMPUTED
+        if state == EXECUTING and plan.get("run_id") == step.run_uuid:
+            return {"plan_id": plan_id, "state": state}
+        if state != COMPUTED:
+            raise Conflict(f"plan {plan_id} is already {state}")
+        step.ledger.update(step.meta, "plan", plan_id,
+                           {"state": EXECUTING, "run_id": step.run_uuid})
+        return {"plan_id": plan_id, "state": EXECUTING}
+
+    def undo(self, step: Step, plan_id: int) -> None:
+        settle_plan(step.ledger, step.conn, step.meta, plan_id, step.run_uuid)
+
+
+class FinishPlan(FleetTask):
+    """Record the plan's outcome: executed, partially executed or failed."""
+
+    def act(self, step: Step, plan_id: int) -> dict[str, Any]:
+        state = settle_plan(step.ledger, step.conn, step.meta, plan_id, step.run_uuid)
+        return {"plan_id": plan_id, "state": state}
+
+
 def targets(conn: Connection, meta: Meta, parameters: dict[str, Any]) -> dict[str, Any]:
-    """The plan's moves, in batches."""
+    """The plan's moves, in batches; a plan stale or already started is refused (409)."""
     plan = get_row(conn, "plan", parameters["plan_id"], meta.project_id, None)
     if plan is None:
         raise InvalidInput(f"no plan with id {parameters['plan_id']}",
                            {"plan_id": ["unknown plan"]})
+    check_executable(conn, plan.id, dict(plan.data), meta.project_id)
     moves = [{"instance_id": int(m["instance_id"]), "from_host_id": int(m["from_host_id"]),
               "to_host_id": int(m["to_host_id"])} for m in plan.data.get("moves") or []]
-    hosts = sorted({m["from_host_id"] for m in moves} | {m["to_host_id"] for m in moves})
     batches = [{"number": n + 1, "moves": chunk}
                for n, chunk in enumerate(chunks(moves, parameters["batch_size"]))]
-    return {"plan_id": plan.id, "host_ids": hosts, "batches": batches,
+    return {"plan_id": plan.id, "host_ids": plan_hosts(dict(plan.data)), "batches": batches,
             "attempts": parameters["max_retries"] + 1}
 
 
 def build_flow(run_id: str, targets: dict[str, Any]) -> linear_flow.Flow:
-    """One subflow per batch: re-check it, then move each instance."""
+    """Mark the plan started; one subflow per batch (re-check it, then move each
+    instance); then record how the plan ended."""
     root = linear_flow.Flow(f"execute-plan-{run_id}")
+    plan_id = targets["plan_id"]
+    root.add(step_task(StartPlan, "plan.start", run_id, plan_id=plan_id))
     for batch in targets["batches"]:
         prefix = f"batch-{batch['number']}"
         flow = linear_flow.Flow(prefix, retry=BatchGuard(f"{prefix}.guard"))
@@ -46,6 +79,7 @@ def build_flow(run_id: str, targets: dict[str, Any]) -> linear_flow.Flow:
         for move in batch["moves"]:
             flow.add(migration(run_id, prefix, move, targets["attempts"], check))
         root.add(flow)
+    root.add(step_task(FinishPlan, "plan.finish", run_id, plan_id=plan_id))
     return root
 
 

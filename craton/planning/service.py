@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from sqlalchemy import select
 from stevedore import DriverManager
 from stevedore.exception import NoMatches
 
-import craton.domain.plans  # noqa: F401  (registers the Plan aggregate)
-from craton.batches import pieces
 from craton.bootstrap import Services
-from craton.domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from craton.domain.errors import DomainError, InvalidInput, NotFound
 from craton.domain.meta import Meta
+from craton.domain.plans import COMPUTED, EXECUTING
 from craton.planning.capacity import read_capacity
+from craton.planning.execution import stale_changes
 from craton.planning.model import InfeasiblePlan, Objective, PlanInput, PlanResult
-from craton.planning.request import check_request
+from craton.planning.request import (
+    Problems,
+    host_problems,
+    merge,
+    refuse,
+    request_problems,
+)
 from craton.projections.listing import get_row
-from craton.projections.tables import LIVE
 from craton.projections.timeline import head
 
 NAMESPACE = "craton.planners"
@@ -38,15 +43,17 @@ def planner(name: str) -> Any:
                            {"planner": ["unknown planner"]}) from None
 
 
-def _objective(weights: dict[str, Any]) -> Objective:
-    allowed = {"host_weight", "move_weight", "moves_by", "soft_penalty"}
-    unknown = set(weights) - allowed
-    if unknown:
-        raise InvalidInput(f"unknown objective keys: {', '.join(sorted(unknown))}",
-                           {"objective": [f"allowed: {', '.join(sorted(allowed))}"]})
-    if weights.get("moves_by", "count") not in ("count", "memory"):
-        raise InvalidInput("moves_by is 'count' or 'memory'", {"objective": ["moves_by"]})
-    return Objective(**weights)
+def _planner_problems(name: str, time_limit_s: float) -> Problems:
+    """The planner's name and time limit, checked with the rest of the request."""
+    found: Problems = {}
+    try:
+        planner(name)
+    except InvalidInput as exc:
+        found.update(exc.errors or {})
+    if not (isinstance(time_limit_s, int | float) and math.isfinite(time_limit_s)
+            and 0 < time_limit_s <= MAX_TIME_LIMIT_S):
+        found["time_limit_s"] = [f"time_limit_s must be in (0, {MAX_TIME_LIMIT_S:g}]"]
+    return found
 
 
 def compute_plan(svc: Services, meta: Meta, **request: Any) -> dict[str, Any]:
@@ -58,24 +65,27 @@ def solve_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
                scope: dict[str, Any] | None = None, objective: dict[str, Any] | None = None,
                constraints: dict[str, Any] | None = None,
                time_limit_s: float = 30.0) -> dict[str, Any]:
-    """A plan's fields, solved outside any write transaction (solving takes a while)."""
-    plan_fn = planner(planner_name)
-    if not 0 < time_limit_s <= MAX_TIME_LIMIT_S:
-        raise InvalidInput(f"time_limit_s must be in (0, {MAX_TIME_LIMIT_S:g}]",
-                           {"time_limit_s": ["out of range"]})
+    """A plan's fields, solved outside any write transaction (solving takes a while).
+
+    Every problem of the request is found before one is reported: its shape,
+    then the hosts it names, read at the position the plan is computed at.
+    """
     scope, objective, constraints = scope or {}, objective or {}, constraints or {}
-    check_request(scope, objective, constraints)
+    problems = merge(_planner_problems(planner_name, time_limit_s),
+                     request_problems(scope, objective, constraints))
     with svc.db.reading() as conn:
         position = head(conn)
+        refuse(merge(problems, host_problems(conn, meta.project_id, scope, constraints,
+                                             position)))
         capacity = read_capacity(conn, meta.project_id, scope, position, constraints)
     if not capacity.hosts:
         raise InvalidInput("the scope holds no hosts", {"scope": ["no hosts"]})
     plan_input = PlanInput(
         hosts=tuple(capacity.hosts), instances=tuple(capacity.instances),
-        groups=tuple(capacity.groups), objective=_objective(objective),
+        groups=tuple(capacity.groups), objective=Objective(**objective),
         time_limit_s=time_limit_s, mip_gap=float(constraints.get("mip_gap", 0.01)))
     try:
-        result: PlanResult = plan_fn(plan_input)
+        result: PlanResult = planner(planner_name)(plan_input)
     except InfeasiblePlan as exc:
         raise PlanInfeasible(str(exc)) from None
     names = {h.id: h for h in capacity.hosts}
@@ -91,7 +101,7 @@ def solve_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
                         for h in result.hosts_freed],
         "freed_asset_cost": result.freed_asset_cost, "objective_value": result.objective,
         "bound": result.bound, "gap": result.gap, "status": result.status,
-        "solve_time_s": round(result.solve_time_s, 3), "state": "computed",
+        "solve_time_s": round(result.solve_time_s, 3), "state": COMPUTED,
         "summary": {"hosts": len(capacity.hosts), "hosts_used": len(result.hosts_used),
                     "instances": len(capacity.instances), "moves": len(result.moves),
                     "notes": result.notes},
@@ -99,25 +109,17 @@ def solve_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
 
 
 def changes_since(svc: Services, plan: dict[str, Any]) -> list[str]:
-    """What changed, since the plan's position, in the instances and hosts it touches."""
-    touched = {m["instance_id"] for m in plan["moves"]}
-    touched |= {m["from_host_id"] for m in plan["moves"]} | {m["to_host_id"]
-                                                             for m in plan["moves"]}
-    e = LIVE.events
-    out = []
+    """What changed, since the plan's position, in the hosts and instances it touches."""
     with svc.db.reading() as conn:
-        ids = sorted(touched)
-        for chunk in pieces(ids):
-            rows = conn.execute(select(e.c.position, e.c.event_type, e.c.resource_id)
-                                .where(e.c.resource_id.in_(chunk),
-                                       e.c.position > plan["position"])
-                                .order_by(e.c.position))
-            out += [f"{r.event_type} of {r.resource_id} at @{r.position}" for r in rows]
-    return out
+        return stale_changes(conn, plan)
 
 
 def execute_plan(svc: Services, meta: Meta, plan_id: int) -> dict[str, Any]:
-    """Refuse a stale plan (409, saying what changed); otherwise start its run."""
+    """Start the plan's run and mark the plan executing, in one write transaction.
+
+    The run's targets refuse a stale or already started plan (409, saying
+    why), the same refusal a run requested through the workflow-runs API gets.
+    """
     from craton.flows.service import request_run
 
     with svc.db.writing():
@@ -125,14 +127,11 @@ def execute_plan(svc: Services, meta: Meta, plan_id: int) -> dict[str, Any]:
             row = get_row(conn, "plan", plan_id, meta.project_id, None)
         if row is None:
             raise NotFound(f"no plan with id {plan_id}")
-        plan = dict(row.data)
-        if plan.get("state") != "computed":
-            raise Conflict(f"plan {plan_id} is already {plan.get('state')}")
-        changed = changes_since(svc, plan)
-        if changed:
-            raise Conflict(f"plan {plan_id} is stale: {len(changed)} changes since "
-                           f"@{plan['position']}: " + "; ".join(changed[:10]))
         run = request_run(svc, meta, "execute-plan", {"plan_id": plan_id})
-        svc.ledger.update(meta, "plan", plan_id, {"state": "executing",
-                                                  "run_id": str(run["uuid"])})
+        mark_executing(svc, meta, plan_id, str(run["uuid"]))
         return dict(run)
+
+
+def mark_executing(svc: Services, meta: Meta, plan_id: int, run_uuid: str) -> None:
+    """Record that the run ``run_uuid`` carries the plan out."""
+    svc.ledger.update(meta, "plan", plan_id, {"state": EXECUTING, "run_id": run_uuid})

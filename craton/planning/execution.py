@@ -1,0 +1,143 @@
+"""Whether a recorded plan may still be carried out, and how its run left it.
+
+Both ways of starting a plan's run (``POST /v1/plans/<id>/execute`` and a
+``POST /v1/workflow-runs`` naming the execute-plan workflow) go through
+:func:`check_executable`, inside the write transaction that records the run,
+so neither can start a plan that is stale or already being carried out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from craton.batches import pieces
+from craton.domain.errors import Conflict
+from craton.domain.meta import Meta
+from craton.domain.plans import (
+    COMPUTED,
+    EXECUTED,
+    EXECUTING,
+    FAILED,
+    PARTIALLY_EXECUTED,
+)
+from craton.projections.listing import get_row
+from craton.projections.tables import LIVE
+from craton.projections.timeline import visible
+
+LIVE_RUN_STATES = ("requested", "running")
+SHOWN_CHANGES = 10
+
+
+def plan_hosts(plan: dict[str, Any]) -> list[int]:
+    """Every host the plan moves instances from or to, and every host it frees."""
+    moves = plan.get("moves") or []
+    hosts = {int(m["from_host_id"]) for m in moves} | {int(m["to_host_id"]) for m in moves}
+    hosts |= {int(h["id"]) for h in plan.get("hosts_freed") or []}
+    return sorted(hosts)
+
+
+def touched(conn: Connection, plan: dict[str, Any]) -> list[int]:
+    """The plan's hosts and the instances on them, when it was computed and now.
+
+    An instance created on, placed on, resized on or moved off one of these
+    hosts changes what the hosts can take, so its events count as changes.
+    """
+    hosts = plan_hosts(plan)
+    ids = set(hosts) | {int(m["instance_id"]) for m in plan.get("moves") or []}
+    t = LIVE.resources
+    for chunk in pieces(hosts):
+        for at in (plan["position"], None):
+            ids.update(conn.execute(select(t.c.id).where(
+                t.c.kind == "instance", t.c.host_id.in_(chunk), visible(t, at))).scalars())
+    return sorted(ids)
+
+
+def stale_changes(conn: Connection, plan: dict[str, Any]) -> list[str]:
+    """What changed, since the plan's position, in the hosts and instances it touches."""
+    e = LIVE.events
+    out: list[tuple[int, str]] = []
+    for chunk in pieces(touched(conn, plan)):
+        rows = conn.execute(select(e.c.position, e.c.event_type, e.c.resource_id)
+                            .where(e.c.resource_id.in_(chunk),
+                                   e.c.position > plan["position"]))
+        out += [(r.position, f"{r.event_type} of {r.resource_id} at @{r.position}")
+                for r in rows]
+    return [said for _, said in sorted(out)]
+
+
+def live_run(conn: Connection, plan_id: int, project_id: str | None) -> str | None:
+    """The uuid of a run of the plan that is requested or running, if there is one."""
+    t = LIVE.resources
+    query = select(t.c.uuid).where(
+        t.c.kind == "workflow-run", t.c.valid_to.is_(None),
+        t.c.data["plan_id"].as_integer() == plan_id,
+        t.c.data["state"].as_string().in_(LIVE_RUN_STATES))
+    if project_id is not None:
+        query = query.where(t.c.project_id == project_id)
+    found = conn.execute(query.limit(1)).scalar()
+    return str(found) if found is not None else None
+
+
+def check_executable(conn: Connection, plan_id: int, plan: dict[str, Any],
+                     project_id: str | None) -> None:
+    """Conflict (409) unless the plan is computed, has no run yet, and is not stale.
+
+    A plan recorded without a position is judged from its own recording: its id
+    is the position of the event that created it.
+    """
+    if plan.get("position") is None:
+        plan = {**plan, "position": plan_id}
+    state = plan.get("state") or COMPUTED
+    if state != COMPUTED:
+        raise Conflict(f"plan {plan_id} is already {state}")
+    running = live_run(conn, plan_id, project_id)
+    if running is not None:
+        raise Conflict(f"plan {plan_id} is already {EXECUTING} (run {running})")
+    changed = stale_changes(conn, plan)
+    if changed:
+        raise Conflict(f"plan {plan_id} is stale: {len(changed)} changes since "
+                       f"@{plan['position']}: " + "; ".join(changed[:SHOWN_CHANGES]))
+
+
+def moves_done(conn: Connection, plan: dict[str, Any]) -> int:
+    """How many of the plan's moves the ledger shows done: the instance on its target."""
+    moves = plan.get("moves") or []
+    target = {int(m["instance_id"]): int(m["to_host_id"]) for m in moves}
+    t = LIVE.resources
+    done = 0
+    for chunk in pieces(sorted(target)):
+        rows = conn.execute(select(t.c.id, t.c.host_id).where(
+            t.c.id.in_(chunk), t.c.kind == "instance", t.c.valid_to.is_(None)))
+        done += sum(1 for r in rows if r.host_id == target[r.id])
+    return done
+
+
+def ended_state(conn: Connection, plan: dict[str, Any]) -> str:
+    """The plan's state once its run has ended, read from where its instances are.
+
+    The ledger's placements, not the run's step results, are the record: a
+    failed batch's steps are reverted, but the instances it moved stay moved.
+    """
+    done, total = moves_done(conn, plan), len(plan.get("moves") or [])
+    if done == total:
+        return EXECUTED
+    return PARTIALLY_EXECUTED if done else FAILED
+
+
+def settle_plan(ledger: Any, conn: Connection, meta: Meta, plan_id: int,
+                run_uuid: str) -> str | None:
+    """Record how the plan ended, if the run ``run_uuid`` is still executing it.
+
+    Returns the state recorded (None when the plan is not this run's to settle).
+    """
+    row = get_row(conn, "plan", plan_id, None, None)
+    if row is None:
+        return None
+    plan = dict(row.data)
+    if plan.get("state") != EXECUTING or plan.get("run_id") != run_uuid:
+        return None
+    state = ended_state(conn, plan)
+    ledger.update(meta, "plan", plan_id, {"state": state})
+    return state
