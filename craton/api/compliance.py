@@ -8,11 +8,13 @@ import falcon
 from marshmallow import Schema, fields, validate
 
 from craton.proofs import current_digest, verify_ledger
-from craton.reports.registry import get_report, load_reports
+from craton.reports.base import Report
+from craton.reports.registry import get_report, load_reports, required_permission
 from craton.reports.render import FORMATS, render
 from craton.reports.window import resolve_window
 
 from . import policy
+from .auth import Principal
 from .context import Api, authorise, principal, set_position
 from .docs import Op
 from .errors import Problem
@@ -67,6 +69,10 @@ class VerifyOut(Schema):
     message = fields.String()
 
 
+def _may_read(caller: Principal, report: Report) -> bool:
+    return policy.allowed(caller, *required_permission(report))
+
+
 def _auditor(req: falcon.Request) -> None:
     caller = principal(req)
     if caller.role not in AUDITORS:
@@ -81,11 +87,12 @@ class Reports:
         self.docs = {"GET": Op("The installed reports", None, None, ReportsOut())}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        policy.require(principal(req), "audit", policy.READ)
+        caller = principal(req)
+        policy.require(caller, "audit", policy.READ)
         reports = load_reports(self.api.services.settings)
         resp.media = {"reports": [
             {"name": n, "title": r.title, "description": r.description,
-             "href": f"/v1/reports/{n}"} for n, r in reports.items()]}
+             "href": f"/v1/reports/{n}"} for n, r in reports.items() if _may_read(caller, r)]}
 
 
 class ReportResource:
@@ -99,6 +106,7 @@ class ReportResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         caller, q = authorise(req, "audit", policy.READ, ReportParams())
         report = get_report(name, self.api.services.settings)
+        policy.require(caller, *required_permission(report))
         with self.api.services.db.reading() as conn:
             window = resolve_window(conn, q.get("from_"), q.get("to"))
             data = report.compute(conn, window, caller.project_id)

@@ -15,6 +15,7 @@ from craton.projections.listing import ListQuery, get_row, list_rows
 from . import policy
 from .context import Api, authorise, body, meta, principal, set_etag, set_position
 from .docs import WRITE_ERRORS, Op
+from .idempotency import Reply, respond
 from .paging import id_links
 from .params import PageParams
 
@@ -115,11 +116,15 @@ class Runs:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         policy.require(principal(req), RUN, policy.CREATE)
         data = body(req, RunIn())
-        run = service.request_run(self.api.services, meta(req), data["workflow"],
-                                  data["parameters"])
-        resp.status = falcon.HTTP_202
-        resp.location = _location(req, run)
-        resp.media = run
+        who = meta(req)
+
+        def produce() -> Reply:
+            run = service.request_run(self.api.services, who, data["workflow"],
+                                      data["parameters"])
+            return Reply(202, run, _location(req, run))
+
+        # A retry with the same key answers with the first run, and requests no other.
+        respond(self.api, req, resp, produce)
 
 
 class RunItem:

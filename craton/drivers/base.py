@@ -47,6 +47,7 @@ How real back ends map onto each method:
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -111,6 +112,16 @@ class MigrationResult:
 
 class FleetDriver(abc.ABC):
     """Actions a workflow may take on hypervisors and their instances."""
+
+    @classmethod
+    def validate_config(cls, config: Mapping[str, Any]) -> list[str]:
+        """Every problem with ``config``, found without building the driver.
+
+        The API calls this when a run is requested, so bad settings are refused
+        then rather than failing the run in a worker. A driver that cannot judge
+        its settings in advance accepts them all, as this default does.
+        """
+        return []
 
     @abc.abstractmethod
     def gather_facts(self, host: str) -> HostFacts:

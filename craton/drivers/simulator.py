@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import fields
 from typing import Any
 
 from craton.drivers.base import FleetDriver, HostFacts, MigrationResult
@@ -57,6 +58,21 @@ class SimulatorDriver(FleetDriver):
     ) -> SimulatorDriver:
         """Build the simulated world the ledger's host and instance rows describe."""
         return cls(config, hosts=hosts, instances=instances, clock=clock)
+
+    @classmethod
+    def validate_config(cls, config: Mapping[str, Any]) -> list[str]:
+        """Every problem with the settings, each setting judged on its own."""
+        if not isinstance(config, Mapping):
+            return ["the simulator's settings must be an object"]
+        known = {f.name for f in fields(SimulatorConfig)}
+        problems = [f"unknown simulator setting {key!r}; expected some of {sorted(known)}"
+                    for key in sorted(set(config) - known)]
+        for key in sorted(set(config) & known):
+            try:
+                SimulatorConfig.from_dict({key: config[key]})
+            except (TypeError, ValueError, AttributeError) as exc:
+                problems.append(f"{key}: {exc}")
+        return problems
 
     @property
     def config(self) -> SimulatorConfig:

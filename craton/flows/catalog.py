@@ -14,10 +14,14 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from sqlalchemy import Connection
 from stevedore import ExtensionManager
+from stevedore.driver import DriverManager
+from stevedore.exception import NoMatches
 
 from craton.domain.errors import InvalidInput
 from craton.domain.ids import MAX_ID
 from craton.domain.meta import Meta
+from craton.drivers.base import FleetDriver
+from craton.drivers.loader import NAMESPACE as DRIVERS
 from craton.flows import NAMESPACE
 
 
@@ -73,6 +77,11 @@ class Workflow:
         for error in Draft202012Validator(self.schema).iter_errors(parameters):
             where = ".".join(str(p) for p in error.absolute_path) or "parameters"
             problems.setdefault(where, []).append(error.message)
+        if "driver_config" not in problems:
+            config = driver_config_problems(parameters.get("driver", "simulator"),
+                                            parameters.get("driver_config", {}))
+            if config:
+                problems["driver_config"] = config
         if problems:
             summary = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(problems.items()))
             raise InvalidInput(f"invalid parameters for {self.name}: {summary}", problems)
@@ -81,6 +90,30 @@ class Workflow:
             if key not in out and "default" in prop:
                 out[key] = prop["default"]
         return out
+
+
+def driver_class(name: str) -> type[FleetDriver] | None:
+    """The driver plugin's class if it is installed here, without building a driver.
+
+    Workers on other hosts may have drivers this host lacks, so a missing one is
+    not an error here: the worker that runs the run decides.
+    """
+    try:
+        manager: DriverManager[Any] = DriverManager(
+            namespace=DRIVERS, name=name, invoke_on_load=False,
+            on_missing_entrypoints_callback=None)
+    except (NoMatches, RuntimeError):
+        return None
+    found = manager.driver
+    return found if isinstance(found, type) and issubclass(found, FleetDriver) else None
+
+
+def driver_config_problems(name: Any, config: Any) -> list[str]:
+    """What the named driver, if installed here, finds wrong with its settings."""
+    if not isinstance(name, str) or not isinstance(config, dict):
+        return []
+    cls = driver_class(name)
+    return cls.validate_config(config) if cls is not None else []
 
 
 def parameters_schema(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from taskflow.patterns import linear_flow
 
 from craton.domain.errors import InvalidInput
 from craton.domain.meta import Meta
+from craton.drivers.errors import DriverError
 from craton.drivers.simulator_world import DEFAULT_HOST_FACTS
 from craton.flows.catalog import (
     Workflow,
@@ -18,7 +19,7 @@ from craton.flows.catalog import (
     target_host_ids,
 )
 from craton.flows.inventory import facts_to_record, host_summary, hosts_by_id, instances_on
-from craton.flows.moves import CheckBatch, chunks, current, migration
+from craton.flows.moves import CheckBatch, chunks, current, group_placements, migration
 from craton.flows.runtime import Step
 from craton.flows.tasks import BatchGuard, FleetTask, step_task
 from craton.projections.tables import LIVE
@@ -40,10 +41,36 @@ class QuiesceHosts(FleetTask):
         return {"quiesced": [h["id"] for h in hosts]}
 
     def undo(self, step: Step, hosts: list[dict[str, Any]]) -> None:
+        """Let the hosts take instances again; one that refuses is handed to a person.
+
+        A failed revert would otherwise leave the host quiesced with nobody told,
+        and stop the batches after it: the hand-over says what is left to do.
+        """
         for host in hosts:
-            step.driver.enable_scheduling(host["name"])
-            if current(step, host["id"]) is not None:
+            error = _enable_scheduling(step, host["name"])
+            if error is not None:
+                step.hand_over(host["id"], (
+                    f"host {host['name']} stays quiesced: re-enabling scheduling failed "
+                    f"during the revert ({error}); enable it by hand"))
+            elif current(step, host["id"]) is not None:
                 step.ledger.update(step.meta, "host", host["id"], {"schedulable": True})
+
+
+ENABLE_ATTEMPTS = 3
+
+
+def _enable_scheduling(step: Step, host: str) -> DriverError | None:
+    """Re-enable scheduling, retrying what the driver says may pass; the last error."""
+    error: DriverError | None = None
+    for _ in range(ENABLE_ATTEMPTS):
+        try:
+            step.driver.enable_scheduling(host)
+            return None
+        except DriverError as exc:
+            error = exc
+            if not exc.retryable:
+                break
+    return error
 
 
 class BuildHost(FleetTask):
@@ -107,14 +134,16 @@ def targets(conn: Connection, meta: Meta, parameters: dict[str, Any]) -> dict[st
     for (region_id, cell_id), members in by_cell.items():
         for chunk in chunks(members, parameters["batch_size"]):
             guests = instances_on(conn, [h.id for h in chunk])
+            moves = group_placements(conn, guests)
+            staying = {m["instance_id"] for m in moves if "hand_over" in m}
             number = len(batches) + 1
             batches.append({
                 "number": number, "hosts": [host_summary(h) for h in chunk],
-                "moves": [{"instance_id": i.id, "name": i.name,
-                           "from_host_id": i.host_id} for i in guests],
+                "moves": moves,
                 "new_host": {"name": f"{chunk[0].name}-evac-{tag}-{number}",
                              "region_id": region_id, "cell_id": cell_id,
-                             "template": _template(guests, cell_id)},
+                             "template": _template(
+                                 [g for g in guests if g.id not in staying], cell_id)},
             })
     if not batches:
         raise InvalidInput("no hosts to evacuate", {"hosts": ["no hosts selected"]})

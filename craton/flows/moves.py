@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+from sqlalchemy import Connection, select
 from taskflow.patterns import linear_flow
 
 from craton.batches import pieces
 from craton.drivers.errors import DriverError
 from craton.flows.runtime import Step
 from craton.flows.tasks import AttemptCounter, FleetTask, step_task
+from craton.projections.tables import LIVE
 
 
 def current(step: Step, resource_id: int) -> dict[str, Any] | None:
@@ -66,6 +69,10 @@ class MigrateInstance(FleetTask):
         if here != move["from_host_id"]:
             step.skip(instance_id, f"the instance is now on host {here}")
             return {"instance_id": instance_id, "outcome": "skipped"}
+        reason = move.get("hand_over") or _spread_breach(step, move, to_host_id)
+        if reason:
+            step.hand_over(instance_id, reason)
+            return {"instance_id": instance_id, "outcome": "handed-over", "error": reason}
         source, target = host_name(step, move["from_host_id"]), host_name(step, to_host_id)
         try:
             result = step.driver.live_migrate(str(row["name"]), source, target)
@@ -89,6 +96,115 @@ def migration(run_id: str, prefix: str, move: dict[str, Any], attempts: int,
                        move=move, attempts=attempts, check_step=check_step,
                        target_step=target_step))
     return flow
+
+
+def _spread_breach(step: Step, move: dict[str, Any], to_host_id: int) -> str | None:
+    """Why the target already holds a member of one of the move's anti-affinity groups.
+
+    Checked when the move runs, not only when it was planned, because the fleet
+    may have changed since the run was requested.
+    """
+    groups = move.get("anti_affinity") or []
+    if not groups:
+        return None
+    m, r = LIVE.members, LIVE.resources
+    peer = step.conn.execute(select(r.c.id, m.c.group_id).join(
+        m, m.c.resource_id == r.c.id).where(
+        m.c.group_id.in_(groups), m.c.valid_to.is_(None), r.c.kind == "instance",
+        r.c.valid_to.is_(None), r.c.host_id == to_host_id,
+        r.c.id != move["instance_id"])).first()
+    if peer is None:
+        return None
+    return (f"host {to_host_id} already holds instance {peer.id} of anti-affinity group "
+            f"{peer.group_id}")
+
+
+def group_placements(conn: Connection, guests: list[Any]) -> list[dict[str, Any]]:
+    """The moves of a batch whose guests all go to one new host, instance groups kept.
+
+    Members of an affinity group go together or not at all, and no two members of
+    an anti-affinity group may land on the one host; a move that cannot keep its
+    groups carries the reason it is handed over instead (it is never misplaced).
+    """
+    groups = _hard_groups(conn, {g for i in guests for g in _group_ids(i)})
+    split = _split_affinity(conn, guests, groups)
+    taken: dict[int, int] = {}  # anti-affinity group -> instance already heading there
+    moves: dict[int, dict[str, Any]] = {}
+    for unit in _units(guests, {g for g, (_, p) in groups.items() if p == "affinity"}):
+        anti = Counter(g for i in unit for g in _group_ids(i)
+                       if groups.get(g, ("", ""))[1] == "anti-affinity")
+        reason = next((split[i.id] for i in unit if i.id in split), None)
+        if reason is None and any(n > 1 for n in anti.values()):
+            gid = next(g for g, n in anti.items() if n > 1)
+            reason = (f"affinity keeps members of anti-affinity group '{groups[gid][0]}' "
+                      "together: no host can take them")
+        if reason is None and any(g in taken for g in anti):
+            gid = next(g for g in anti if g in taken)
+            reason = (f"instance {taken[gid]} of anti-affinity group '{groups[gid][0]}' "
+                      "already goes to the batch's new host")
+        for i in unit:
+            moves[i.id] = {"instance_id": i.id, "name": i.name, "from_host_id": i.host_id,
+                           **({"anti_affinity": sorted(anti)} if anti else {}),
+                           **({"hand_over": reason} if reason else {})}
+            if reason is None:
+                taken.update(dict.fromkeys(anti, i.id))
+    return [moves[i.id] for i in guests]
+
+
+def _group_ids(instance: Any) -> list[int]:
+    return [int(g) for g in (instance.data.get("group_ids") or [])]
+
+
+def _hard_groups(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str]]:
+    """Name and policy of the groups among ``ids`` whose policy is a rule, not a wish."""
+    t = LIVE.resources
+    rows = conn.execute(select(t.c.id, t.c.name, t.c.data).where(
+        t.c.kind == "instance-group", t.c.id.in_(ids or {-1}), t.c.valid_to.is_(None)))
+    return {r.id: (str(r.name), str(r.data.get("policy"))) for r in rows
+            if r.data.get("policy") in ("affinity", "anti-affinity")}
+
+
+def _split_affinity(conn: Connection, guests: list[Any],
+                    groups: dict[int, tuple[str, str]]) -> dict[int, str]:
+    """Guests whose affinity group has members outside the batch: moving them splits it."""
+    affinity = [g for g, (_, p) in groups.items() if p == "affinity"]
+    if not affinity:
+        return {}
+    m, r = LIVE.members, LIVE.resources
+    members: dict[int, set[int]] = {}
+    for row in conn.execute(select(m.c.group_id, m.c.resource_id).join(
+            r, r.c.id == m.c.resource_id).where(
+            m.c.group_id.in_(affinity), m.c.valid_to.is_(None), r.c.valid_to.is_(None),
+            r.c.kind == "instance")):
+        members.setdefault(row.group_id, set()).add(row.resource_id)
+    here = {i.id for i in guests}
+    out: dict[int, str] = {}
+    for i in guests:
+        for gid in _group_ids(i):
+            if gid in members and not members[gid] <= here:
+                out[i.id] = (f"affinity group '{groups[gid][0]}' has members on hosts "
+                             "outside the batch: moving this one alone would split it")
+    return out
+
+
+def _units(guests: list[Any], affinity: set[int]) -> list[list[Any]]:
+    """The guests that must land together (joined by affinity groups), in batch order."""
+    parent = {i.id: i.id for i in guests}
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            x = parent[x]
+        return x
+
+    first: dict[int, int] = {}
+    for i in guests:
+        for gid in _group_ids(i):
+            if gid in affinity:
+                parent[root(i.id)] = root(first.setdefault(gid, i.id))
+    units: dict[int, list[Any]] = {}
+    for i in guests:
+        units.setdefault(root(i.id), []).append(i)
+    return list(units.values())
 
 
 def chunks(items: list[Any], size: int) -> list[list[Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection
 
@@ -20,6 +20,8 @@ class Access(BaseReport):
     name = "access"
     title = "Access"
     description = "Users, roles, token creation and use, and denied requests."
+    # It names every user, role and refused address: only those who may list users.
+    permission: ClassVar[tuple[str, str]] = ("user", "list")
 
     def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
         users = resources_at(conn, "user", window.until, project_id)

@@ -12,6 +12,18 @@ from craton.settings import Settings
 
 NAMESPACE = "craton.reports"
 
+# What reading a report takes unless it says otherwise: the right to read the audit
+# trail. A report declares ``permission = (subject, action)`` in the API's policy
+# terms when what it shows is guarded more closely than that.
+READ_AUDIT = ("audit", "read")
+
+
+def required_permission(report: Report) -> tuple[str, str]:
+    """The (subject, action) a caller's role must be allowed to read this report."""
+    permission = getattr(report, "permission", READ_AUDIT)
+    subject, action = permission
+    return str(subject), str(action)
+
 
 def load_reports(settings: Settings | None = None) -> dict[str, Report]:
     """Every installed report, by name, constructed with the settings."""

@@ -27,7 +27,20 @@ class StepTally:
     states: list[str] = field(default_factory=list)
 
     @property
+    def is_retry_controller(self) -> bool:
+        """A retry atom: retrying although it had succeeded itself.
+
+        Such an atom only decides that its subflow runs again; the subflow's own
+        steps record the retried work, so counting the atom too counts it twice.
+        """
+        return any(before == "SUCCESS" and state == "RETRYING"
+                   for before, state in zip(self.states, self.states[1:], strict=False))
+
+    @property
     def retries(self) -> int:
+        """How many times the step was tried again (none for a retry controller)."""
+        if self.is_retry_controller:
+            return 0
         return max(self.attempts - 1, self.runs - 1, 0)
 
 
