@@ -30,6 +30,7 @@ from craton.flows.inventory import world_rows
 from craton.flows.recorder import StepRecorder
 from craton.flows.runtime import Runtime, attach, detach
 from craton.flows.storage import QUEUE, LogbookBackend, logbook_backend
+from craton.planning.execution import settle_plan
 from craton.projections.timeline import iso
 
 LOG = logging.getLogger(__name__)
@@ -172,6 +173,16 @@ class Worker:
         finally:
             detach(run_uuid)
 
+    def _settle_plan(self, conn: Any, run_uuid: str, run: Any) -> None:
+        """A plan this run was executing records how it ended (a cancelled or failed
+        run does not reach the flow's own last step)."""
+        if run.fields.get("workflow") != "execute-plan":
+            return
+        plan_id = (run.fields.get("parameters") or {}).get("plan_id")
+        if plan_id is not None:
+            settle_plan(self.services.ledger, conn, self.runtime.meta(run_uuid),
+                        int(plan_id), run_uuid)
+
     def _finish(self, run_uuid: str, flow_state: str, error: str | None) -> None:
         with self.services.db.writing() as session:
             conn = session.connection()
@@ -201,6 +212,7 @@ class Worker:
             elif error and state == "failed":
                 changes["error"] = error
             run.finish(self.runtime.meta(run_uuid).as_dict(), changes)
+            self._settle_plan(conn, run_uuid, run)
             self.services.ledger.save(run)
             conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == run_uuid)
                          .values(state="done"))

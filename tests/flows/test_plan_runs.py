@@ -122,3 +122,14 @@ def test_a_run_that_stops_part_way_leaves_its_plan_partially_executed(fleet: Fle
         assert settle_plan(fleet.svc.ledger, conn, fleet.meta, plan["id"],
                            run["uuid"]) == "partially-executed"
     assert plan_row(fleet, plan["id"])["state"] == "partially-executed"
+
+
+def test_a_plan_whose_run_is_cancelled_before_it_starts_is_settled(fleet: Fleet) -> None:
+    plan = plan_of(fleet)
+    run = execute_plan(fleet.svc, fleet.meta, plan["id"])
+    worker = Worker(fleet.svc)
+    assert worker.claim() == run["uuid"]
+    service.cancel_run(fleet.svc, fleet.meta, run["id"])
+    worker.execute(run["uuid"])  # stops at its first step: the flow's last never runs
+    assert service.get_run(fleet.svc, run["id"], None)["state"] == "cancelled"
+    assert plan_row(fleet, plan["id"])["state"] == "failed"  # nothing moved
