@@ -44,6 +44,10 @@ def request_run(services: Services, meta: Meta, workflow: str,
         if "plan_id" in values:
             fields["plan_id"] = values["plan_id"]
         row = services.ledger.register(meta, Run.KIND, fields)
+        if "plan_id" in values:  # the plan is this run's from its request on
+            from craton.planning.service import mark_executing
+
+            mark_executing(services, meta, values["plan_id"], run_uuid)
         session.connection().execute(insert(QUEUE).values(
             run_uuid=run_uuid, requested_at=time.time(), state="requested"))
     return present_run(row)

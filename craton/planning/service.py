@@ -115,7 +115,7 @@ def changes_since(svc: Services, plan: dict[str, Any]) -> list[str]:
 
 
 def execute_plan(svc: Services, meta: Meta, plan_id: int) -> dict[str, Any]:
-    """Start the plan's run and mark the plan executing, in one write transaction.
+    """Start the plan's run, which marks the plan executing, in one write transaction.
 
     The run's targets refuse a stale or already started plan (409, saying
     why), the same refusal a run requested through the workflow-runs API gets.
@@ -127,9 +127,7 @@ def execute_plan(svc: Services, meta: Meta, plan_id: int) -> dict[str, Any]:
             row = get_row(conn, "plan", plan_id, meta.project_id, None)
         if row is None:
             raise NotFound(f"no plan with id {plan_id}")
-        run = request_run(svc, meta, "execute-plan", {"plan_id": plan_id})
-        mark_executing(svc, meta, plan_id, str(run["uuid"]))
-        return dict(run)
+        return dict(request_run(svc, meta, "execute-plan", {"plan_id": plan_id}))
 
 
 def mark_executing(svc: Services, meta: Meta, plan_id: int, run_uuid: str) -> None:

@@ -133,3 +133,10 @@ def test_a_plan_whose_run_is_cancelled_before_it_starts_is_settled(fleet: Fleet)
     worker.execute(run["uuid"])  # stops at its first step: the flow's last never runs
     assert service.get_run(fleet.svc, run["id"], None)["state"] == "cancelled"
     assert plan_row(fleet, plan["id"])["state"] == "failed"  # nothing moved
+
+
+def test_a_plan_is_executing_from_the_moment_its_run_is_requested(fleet: Fleet) -> None:
+    plan = plan_of(fleet)
+    run = request(fleet, plan["id"])
+    assert plan_row(fleet, plan["id"]) | {"state": "executing", "run_id": run["uuid"]} \
+        == plan_row(fleet, plan["id"])
