@@ -16,10 +16,12 @@ from craton.projections.tables import LIVE
 
 
 def current(step: Step, resource_id: int) -> dict[str, Any] | None:
-    """The resource's current row as the ledger sees it now (None if gone)."""
+    """The resource's current row as the ledger sees it now (None if gone): under the
+    step's lock once it has begun writing, else from a snapshot that takes none."""
     from craton.projections.lookup import CurrentLookup
 
-    return CurrentLookup(step.conn).current(resource_id)
+    with step.reading() as conn:
+        return CurrentLookup(conn).current(resource_id)
 
 
 def host_name(step: Step, host_id: int) -> str:
@@ -74,13 +76,21 @@ class MigrateInstance(FleetTask):
             step.hand_over(instance_id, reason)
             return {"instance_id": instance_id, "outcome": "handed-over", "error": reason}
         source, target = host_name(step, move["from_host_id"]), host_name(step, to_host_id)
-        try:
+        try:  # (no lock held: a migration may take minutes)
             result = step.driver.live_migrate(str(row["name"]), source, target)
         except DriverError as exc:
             if exc.retryable and attempt < attempts:
                 raise
             step.hand_over(instance_id, f"after {attempt} attempt(s): {exc}")
             return {"instance_id": instance_id, "outcome": "handed-over", "error": str(exc)}
+        step.begin()
+        now = current(step, instance_id)  # (under the lock: changed while it moved?)
+        if now is None or now["fields"].get("host_id") != here:
+            reason = ("the instance was deleted while it was migrated" if now is None else
+                      f"the ledger put the instance on host {now['fields'].get('host_id')} "
+                      f"while it was migrated to host {to_host_id}")
+            step.hand_over(instance_id, reason)
+            return {"instance_id": instance_id, "outcome": "handed-over", "error": reason}
         step.ledger.place_instance(step.meta, instance_id, to_host_id)
         return {"instance_id": instance_id, "outcome": "moved", "from_host_id": here,
                 "to_host_id": to_host_id, "seconds": result.seconds}
@@ -108,11 +118,12 @@ def _spread_breach(step: Step, move: dict[str, Any], to_host_id: int) -> str | N
     if not groups:
         return None
     m, r = LIVE.members, LIVE.resources
-    peer = step.conn.execute(select(r.c.id, m.c.group_id).join(
-        m, m.c.resource_id == r.c.id).where(
-        m.c.group_id.in_(groups), m.c.valid_to.is_(None), r.c.kind == "instance",
-        r.c.valid_to.is_(None), r.c.host_id == to_host_id,
-        r.c.id != move["instance_id"])).first()
+    with step.reading() as conn:
+        peer = conn.execute(select(r.c.id, m.c.group_id).join(
+            m, m.c.resource_id == r.c.id).where(
+            m.c.group_id.in_(groups), m.c.valid_to.is_(None), r.c.kind == "instance",
+            r.c.valid_to.is_(None), r.c.host_id == to_host_id,
+            r.c.id != move["instance_id"])).first()
     if peer is None:
         return None
     return (f"host {to_host_id} already holds instance {peer.id} of anti-affinity group "

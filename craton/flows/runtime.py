@@ -40,11 +40,26 @@ class Step:
     run_uuid: str
     runtime: Runtime
     driver: FleetDriver
-    begin: Callable[[], Connection]  # the step's write transaction, begun once
+    write: LazyWrite
+
+    def begin(self) -> Connection:
+        """The step's write transaction, begun (the ledger's write lock taken) once."""
+        return self.write.begin()
 
     @property
     def conn(self) -> Connection:
         return self.begin()
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """What to read through: the step's write transaction once begun, else a read
+        snapshot of its own, which takes no lock (a step reads, acts through its
+        driver, then checks again under the lock what its write depends on)."""
+        if self.write.conn is not None:
+            yield self.write.conn
+            return
+        with self.runtime.services.db.reading() as conn:
+            yield conn
 
     @property
     def ledger(self) -> Any:
@@ -70,6 +85,20 @@ class Step:
 
     def skip(self, instance_id: int, reason: str) -> None:
         self.record(lambda r: r.skip(self.meta.as_dict(), self.name, instance_id, reason))
+
+
+class LazyWrite:
+    """A step's write transaction, begun at its first use and ended by ``Runtime.step``."""
+
+    def __init__(self, services: Services):
+        self.services = services
+        self.transaction = ExitStack()
+        self.conn: Connection | None = None
+
+    def begin(self) -> Connection:
+        if self.conn is None:
+            self.conn = self.transaction.enter_context(self.services.db.writing()).connection()
+        return self.conn
 
 
 def _roll_back(transaction: ExitStack, exc: BaseException) -> BaseException:
@@ -183,22 +212,15 @@ class Runtime:
         first read or write through it: see ``Step``), serialised per process."""
         db = self.services.db
         with self._lock:
-            transaction = ExitStack()
-            begun: list[Connection] = []
-
-            def begin() -> Connection:
-                if not begun:
-                    begun.append(transaction.enter_context(db.writing()).connection())
-                return begun[0]
-
+            write = LazyWrite(self.services)
             try:
                 with db.reading() as conn:  # (one worker holds the run's lease)
                     version, driver = self._driver(conn, run_uuid)
-                yield Step(name, run_uuid, self, driver, begin)
-                self._save_world(begin(), run_uuid, version, driver)
-                transaction.close()  # commits the step's write
+                yield Step(name, run_uuid, self, driver, write)
+                self._save_world(write.begin(), run_uuid, version, driver)
+                write.transaction.close()  # commits the step's write
             except BaseException as exc:
-                error = _roll_back(transaction, exc)
+                error = _roll_back(write.transaction, exc)
                 self._runs.pop(run_uuid, None)
                 # What the driver did happened, even if the step failed: keep it.
                 cached = self._drivers.get(run_uuid)

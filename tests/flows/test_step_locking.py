@@ -33,3 +33,36 @@ def test_a_change_goes_through_while_a_host_is_being_built(services):
     finally:
         worker.join()
     assert service.get_run(services, run["id"], None)["state"] == "succeeded"
+
+
+def _migrating(services, run_id: int, instance_id: int) -> bool:
+    """Whether that instance's migration step is running."""
+    return any(s["name"].endswith(f".migrate-{instance_id}")
+               and s["transitions"][-1]["state"] == "RUNNING"
+               for s in service.get_run(services, run_id, None)["steps"])
+
+
+def test_an_instance_the_ledger_moves_while_it_migrates_is_handed_over(services):
+    fleet = Fleet(services)
+    # The largest instance: its migration lasts seconds at this scale, the rest less.
+    largest = max((i for h in fleet.hosts for i in fleet.instances_on([h])),
+                  key=lambda i: (i.data.get("memory_mb") or 0, i.id))
+    source = largest.host_id
+    elsewhere = next(h for h in fleet.hosts if h != source)
+    run = fleet.request("evacuate", hosts=[source], driver_config={
+        "time_scale": 0.0003, "bandwidth_mb_s": 1.0})
+    worker = threading.Thread(target=Worker(services).run_once)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not _migrating(services, run["id"], largest.id):
+            assert time.monotonic() < deadline, "its migration never started"
+            time.sleep(0.02)
+        services.ledger.place_instance(fleet.meta, largest.id, elsewhere)  # no wait
+        assert _migrating(services, run["id"], largest.id)  # still migrating
+    finally:
+        worker.join()
+    handovers = service.get_run(services, run["id"], None)["handovers"]
+    assert [h["instance_id"] for h in handovers if "while it was migrated" in h["reason"]
+            ] == [largest.id]
+    assert largest.id in [i.id for i in fleet.instances_on([elsewhere])]
