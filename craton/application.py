@@ -108,6 +108,7 @@ class Ledger(Application[UUID]):
                 recordings = self._store(*objs, **kwargs)
                 if recordings:
                     self._after_store(session.connection(), recordings)
+                    self._local.position = recordings[-1].notification.id
             except BaseException:
                 # Events may be stored without their chain links or read models: the
                 # write must not commit, even if a caller catches this and goes on.
@@ -163,7 +164,14 @@ class Ledger(Application[UUID]):
         row["id"] = resource_id
         return aggregate, row
 
+    def written_position(self) -> int | None:
+        """The position of the last event this thread's latest command saved (None
+        when it saved none): what a write's response says it reflects."""
+        found: int | None = getattr(self._local, "position", None)
+        return found
+
     def _command(self, fn: Callable[[], T]) -> T:
+        self._local.position = None
         try:
             with self.db.writing():
                 return fn()

@@ -147,7 +147,7 @@ class Item:
             self.api.services.ledger.update(meta(req), self.kind.name, rid, changes, expected)
             row = current_version(conn, rid)
             resp.media = show(conn, row, None)
-            set_position(resp, head(conn))  # (this write's event: the lock is still held)
+            set_position(resp, self.api.services.ledger.written_position() or head(conn))
         set_etag(resp, row.version)
 
     def on_delete(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:

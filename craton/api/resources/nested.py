@@ -75,7 +75,7 @@ class _Nested:
                 if self.kind.name == "project" else int_id(self.kind.name, id)
             changed = getattr(self.api.services.ledger, command)(
                 meta(req), self.kind.name, rid, *args, expected_version=expected)
-            set_position(resp, head(conn))  # (this write's event: the lock is still held)
+            set_position(resp, self.api.services.ledger.written_position() or head(conn))
         resp.media = self._own(changed)
         set_etag(resp, changed["version"])
 
