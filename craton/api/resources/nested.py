@@ -11,18 +11,8 @@ from craton.projections import variables
 from craton.projections.tables import LIVE
 from craton.projections.timeline import head
 
-from .. import policy
-from ..context import (
-    Api,
-    ItemRead,
-    body,
-    if_match,
-    meta,
-    principal,
-    read_item,
-    set_etag,
-    set_position,
-)
+from .. import context, policy
+from ..context import Api, ItemRead, body, if_match, meta, principal, read_item, set_etag
 from ..docs import WRITE_ERRORS, Op
 from ..params import AsOfParams, VariablesParams
 from ..queries import int_id, locate
@@ -75,7 +65,8 @@ class _Nested:
                 if self.kind.name == "project" else int_id(self.kind.name, id)
             changed = getattr(self.api.services.ledger, command)(
                 meta(req), self.kind.name, rid, *args, expected_version=expected)
-            set_position(resp, self.api.services.ledger.written_position() or head(conn))
+            context.set_position(
+                resp, self.api.services.ledger.written_position() or head(conn))
         resp.media = self._own(changed)
         set_etag(resp, changed["version"])
 
