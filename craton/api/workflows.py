@@ -7,7 +7,6 @@ from typing import Any
 import falcon
 from marshmallow import Schema, fields
 
-from craton.domain.ids import MAX_ID
 from craton.domain.runs import Run
 from craton.flows import service
 from craton.projections.listing import ListQuery, get_row, list_rows
@@ -137,11 +136,9 @@ class RunItem:
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
         caller = principal(req)
         policy.require(caller, RUN, policy.READ)
-        resp.media = service.get_run(self.api.services, id, caller.project_id)
-        # Read after the run: the position covers every event the body shows.
-        with self.api.snapshot() as snap:
-            row = get_row(snap.conn, Run.KIND, id, caller.project_id, None) \
-                if 0 <= id <= MAX_ID else None
+        with self.api.snapshot() as snap:  # body, ETag and position of one moment
+            resp.media = service.get_run(self.api.services, id, caller.project_id, snap.conn)
+            row = get_row(snap.conn, Run.KIND, id, caller.project_id, None)
         set_position(resp, snap.position)
         if row is not None:
             set_etag(resp, row.version)

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from craton.bootstrap import Services
 from craton.domain.errors import NotFound
@@ -78,11 +78,20 @@ def _row(services: Services, run_id: int, project_id: str | None) -> Any:
     return row
 
 
-def get_run(services: Services, run_id: int, project_id: str | None) -> dict[str, Any]:
-    """The run with every step: its transitions, attempts, timings, results and errors."""
-    row = _row(services, run_id, project_id)
+def get_run(services: Services, run_id: int, project_id: str | None,
+            conn: Connection | None = None) -> dict[str, Any]:
+    """The run with every step: its transitions, attempts, timings, results and errors,
+    read in one snapshot (``conn``, the caller's, whose ETag and position then agree
+    with the body; else one of its own)."""
+    if conn is None:
+        with services.db.reading() as own:
+            return get_run(services, run_id, project_id, own)
+    row = get_row(conn, Run.KIND, run_id, project_id, None) if 0 <= run_id <= MAX_ID \
+        else None
+    if row is None:
+        raise NotFound(f"no workflow-run with id {run_id}")
     out = present_run(row)
-    trail = run_events(services, row.uuid)
+    trail = _events_of(conn, row.uuid)
     steps: dict[str, dict[str, Any]] = {}
     handovers, skipped = [], []
     for event in trail:
@@ -116,15 +125,19 @@ def get_run(services: Services, run_id: int, project_id: str | None) -> dict[str
 
 def run_events(services: Services, run_uuid: str) -> list[dict[str, Any]]:
     """Every event the run caused, its own and the inventory's, oldest first."""
+    with services.db.reading() as conn:
+        return _events_of(conn, run_uuid)
+
+
+def _events_of(conn: Connection, run_uuid: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     after = None
-    with services.db.reading() as conn:
-        while True:
-            rows, more = events(conn, EventQuery(run_id=run_uuid, after=after, limit=1000))
-            out.extend(present_event(r) for r in rows)
-            if not more:
-                return out
-            after = rows[-1].position
+    while True:
+        rows, more = events(conn, EventQuery(run_id=run_uuid, after=after, limit=1000))
+        out.extend(present_event(r) for r in rows)
+        if not more:
+            return out
+        after = rows[-1].position
 
 
 def list_runs(services: Services, project_id: str | None, limit: int = 30,
