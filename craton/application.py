@@ -348,9 +348,13 @@ class Ledger(Application[UUID]):
         if meta.project_id is None:
             raise InvalidInput(
                 f"a {spec.name} belongs to a project: name one (X-Auth-Project)")
-        if self._lookup().project_by_uuid(meta.project_id) is None:
-            raise InvalidInput(f"no project {meta.project_id}")
+        self.check_project(meta.project_id)
         return meta.project_id
+
+    def check_project(self, project_id: str) -> None:
+        """InvalidInput unless the project exists (read inside the caller's write)."""
+        if self._lookup().project_by_uuid(project_id) is None:
+            raise InvalidInput(f"no project {project_id}")
 
 
 def _visible(meta: Meta, row: dict[str, Any]) -> bool:

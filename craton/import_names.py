@@ -299,13 +299,14 @@ def _device_stages(kinds: tuple[str, ...], devices: list[Entry]) -> list[Stage]:
         generation = sorted((c for e in generation for c in children.get(e.key, [])),
                             key=lambda e: (kinds.index(e.kind), e.index))
     if placed < len(devices):
-        _refuse_circles(devices, {e.key: e for e in devices})
+        _refuse_circles(devices)
     return stages
 
 
-def _refuse_circles(devices: list[Entry], by_key: dict[Key, Entry]) -> None:
+def _refuse_circles(devices: list[Entry]) -> None:
     """Name the devices on a circle of parents, walking each device's parents only until
     a device walked before: each is walked once, however many hang below a circle."""
+    by_key = {e.key: e for e in devices}
     walked: set[Key] = set()
     on_circle: set[Key] = set()
     for e in devices:

@@ -8,7 +8,6 @@ lookups made once per batch instead of once per resource.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
@@ -28,6 +27,7 @@ from craton.import_document import GROUPS, NAMED, ORDER, Entry, Key, read_item
 from craton.import_names import Stage, resolve_document
 from craton.progress import Progress
 from craton.projections.bulk import analyze, analyze_committed
+from craton.projections.listing import project_uuid
 from craton.projections.lookup import RESOURCE_COLUMNS, CurrentLookup, as_resource_row
 from craton.projections.pages import of_resources
 from craton.projections.tables import Tables
@@ -146,14 +146,12 @@ def import_fleet(ledger: Ledger, meta: Meta, document: object,
     stages = resolve_document(document)
     total = sum(len(entries) for _, entries in stages)
     bar = Progress("import", total, enabled=show_progress)
-    counts: dict[str, int] = {}
     grown = total >= ANALYZE_AFTER  # the planner should know the tables grew
     nested = ledger.db.in_write  # part of a caller's write: its statistics come with it
     with ledger.db.writing() as session, collector_paused():
         conn = session.connection()
-        if CurrentLookup(conn, ledger.tables).project_by_uuid(str(meta.project_id)) is None:
-            raise InvalidInput(f"no project {meta.project_id}")
-        _import_stages(ledger, meta, stages, batch_size, bar, counts, conn)
+        ledger.check_project(str(meta.project_id))
+        counts = _import_stages(ledger, meta, stages, batch_size, bar, conn)
         if grown and nested:
             analyze(conn, ledger.tables.rebuildable)
     if grown and not nested:  # after the commit, so writers do not wait on it
@@ -166,14 +164,16 @@ def _into_project(meta: Meta) -> Meta:
     """The import's actor with its project's id spelled as stored (a UUID in lower case)."""
     if meta.project_id is None:
         raise InvalidInput("an import goes into a project: name one (--project)")
-    try:
-        return replace(meta, project_id=str(uuid.UUID(meta.project_id)))
-    except ValueError:
-        raise InvalidInput(f"{meta.project_id!r} is not a project id (a UUID)") from None
+    stored = project_uuid(meta.project_id)
+    if stored is None:
+        raise InvalidInput(f"{meta.project_id!r} is not a project id (a UUID)")
+    return replace(meta, project_id=stored)
 
 
 def _import_stages(ledger: Ledger, meta: Meta, stages: list[Stage], batch_size: int,
-                   bar: Progress, counts: dict[str, int], conn: Connection) -> None:
+                   bar: Progress, conn: Connection) -> dict[str, int]:
+    """Register the document's items stage by stage; how many of each kind."""
+    counts: dict[str, int] = {}
     ids: dict[Key, int] = {}  # each item of the document, once registered
     known: Rows = {}  # rows read, shared by every batch
     for n, (kind, entries) in enumerate(stages):
@@ -185,6 +185,7 @@ def _import_stages(ledger: Ledger, meta: Meta, stages: list[Stage], batch_size: 
             analyze(conn, [ledger.tables.resources])
         ids.update(zip((e.key for e in entries), new, strict=True))
         counts[kind] = counts.get(kind, 0) + len(new)
+    return counts
 
 
 def _ids_named(entry: Entry, ids: dict[Key, int]) -> dict[str, Any]:
