@@ -61,10 +61,10 @@ def _reports(svc: Services, conn: Connection, window: Window) -> dict[str, bytes
     return files
 
 
-def _check(records: list[StoredRecord], links: dict[int, str], start: Digest, window: Window,
-           digests: Sequence[Digest]) -> VerifyReport:
-    report = verify(records, links, digests, start_hash=start.hash,
-                    start_position=start.position)
+def _check(records: list[StoredRecord], links: dict[int, str], start: Digest,
+           window: Window) -> VerifyReport:
+    """The period's events against their chain (saved digests: ``period_against_digests``)."""
+    report = verify(records, links, start_hash=start.hash, start_position=start.position)
     last = records[-1].position if records else window.after
     if report.ok and last < window.until:
         return VerifyReport(False, report.checked, report.head, "truncated", window.until,
@@ -99,7 +99,7 @@ def build_evidence(svc: Services, path: str | Path, start: str | None, end: str 
         if links:
             last = max(links)
             end_digest = Digest(last, links[last], now)
-        check = period_against_digests(_check(records, links, start_digest, window, ()),
+        check = period_against_digests(_check(records, links, start_digest, window),
                                        conn, digests, svc.settings.signing_key)
         if not check.ok and not allow_tampered:
             raise TamperedLog(f"no evidence written: {check.message}")

@@ -55,11 +55,6 @@ class _Peekable(Generic[T]):
         self._fill(1)
         return self._buffer[0] if self._buffer else None
 
-    def pop(self) -> T:
-        """Consume and return the next item."""
-        self._fill(1)
-        return self._buffer.popleft()
-
     def take(self) -> T | None:
         """Consume and return the next item, or None at the end."""
         self._fill(1)
@@ -372,8 +367,8 @@ def verify(
     failure = walk.check_start()
     if failure is not None:
         return failure
-    while walk.records.peek() is not None:
-        failure = walk.step(walk.records.pop())
+    while (record := walk.records.take()) is not None:
+        failure = walk.step(record)
         if failure is not None:
             return failure
     return walk.finish()

@@ -137,9 +137,3 @@ def refuse(problems: Problems) -> None:
         summary = "; ".join(f"{where}: {', '.join(found)}"
                             for where, found in sorted(problems.items()))
         raise InvalidInput(f"invalid plan request: {summary}", problems)
-
-
-def check_request(scope: dict[str, Any], objective: dict[str, Any],
-                  constraints: dict[str, Any]) -> None:
-    """InvalidInput naming every key unknown and every value wrong in the request."""
-    refuse(request_problems(scope, objective, constraints))
