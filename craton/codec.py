@@ -103,9 +103,7 @@ def check_value(value: Any, max_depth: int = MAX_DEPTH, *, texts: bool = True) -
                 stack.extend((v, depth + 1) for v in item)
 
 
-def _check_text(text: Any) -> None:
-    if not isinstance(text, str):
-        return
+def _check_text(text: str) -> None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -9,7 +9,7 @@ from stevedore.exception import NoMatches
 
 from craton.drivers.base import FleetDriver
 
-__all__ = ["NAMESPACE", "UnknownDriver", "load_driver"]
+__all__ = ["NAMESPACE", "UnknownDriver", "driver_class", "load_driver"]
 
 NAMESPACE = "craton.drivers"
 
@@ -25,6 +25,22 @@ class UnknownDriver(ValueError):
             f"'simulator = craton.drivers.simulator:SimulatorDriver')"
         )
         self.name = name
+
+
+def driver_class(name: str) -> type[FleetDriver] | None:
+    """The driver plugin's class if it is installed here, without building a driver.
+
+    Workers on other hosts may have drivers this host lacks, so a missing one is
+    not an error here: the worker that runs the run decides.
+    """
+    try:
+        manager: DriverManager[Any] = DriverManager(
+            namespace=NAMESPACE, name=name, invoke_on_load=False,
+            on_missing_entrypoints_callback=None)
+    except (NoMatches, RuntimeError):
+        return None
+    found = manager.driver
+    return found if isinstance(found, type) and issubclass(found, FleetDriver) else None
 
 
 def load_driver(name: str, **kwargs: Any) -> FleetDriver:

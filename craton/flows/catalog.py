@@ -14,14 +14,11 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from sqlalchemy import Connection
 from stevedore import ExtensionManager
-from stevedore.driver import DriverManager
-from stevedore.exception import NoMatches
 
 from craton.domain.errors import InvalidInput
 from craton.domain.ids import MAX_ID
 from craton.domain.meta import Meta
-from craton.drivers.base import FleetDriver
-from craton.drivers.loader import NAMESPACE as DRIVERS
+from craton.drivers.loader import driver_class
 from craton.flows import NAMESPACE
 
 
@@ -90,22 +87,6 @@ class Workflow:
             if key not in out and "default" in prop:
                 out[key] = prop["default"]
         return out
-
-
-def driver_class(name: str) -> type[FleetDriver] | None:
-    """The driver plugin's class if it is installed here, without building a driver.
-
-    Workers on other hosts may have drivers this host lacks, so a missing one is
-    not an error here: the worker that runs the run decides.
-    """
-    try:
-        manager: DriverManager[Any] = DriverManager(
-            namespace=DRIVERS, name=name, invoke_on_load=False,
-            on_missing_entrypoints_callback=None)
-    except (NoMatches, RuntimeError):
-        return None
-    found = manager.driver
-    return found if isinstance(found, type) and issubclass(found, FleetDriver) else None
 
 
 def driver_config_problems(name: Any, config: Any) -> list[str]:

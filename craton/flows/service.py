@@ -68,11 +68,14 @@ def present_run(row: Any) -> dict[str, Any]:
     return out
 
 
-def _row(services: Services, run_id: int, project_id: str | None) -> Any:
-    row = None
-    if 0 <= run_id <= MAX_ID:
-        with services.db.reading() as conn:
-            row = get_row(conn, Run.KIND, run_id, project_id, None)
+def _row(services: Services, run_id: int, project_id: str | None,
+         conn: Connection | None = None) -> Any:
+    """The run's row (through ``conn``, else a snapshot of its own); NotFound if none."""
+    if conn is None:
+        with services.db.reading() as own:
+            return _row(services, run_id, project_id, own)
+    row = get_row(conn, Run.KIND, run_id, project_id, None) if 0 <= run_id <= MAX_ID \
+        else None
     if row is None:
         raise NotFound(f"no workflow-run with id {run_id}")
     return row
@@ -86,10 +89,7 @@ def get_run(services: Services, run_id: int, project_id: str | None,
     if conn is None:
         with services.db.reading() as own:
             return get_run(services, run_id, project_id, own)
-    row = get_row(conn, Run.KIND, run_id, project_id, None) if 0 <= run_id <= MAX_ID \
-        else None
-    if row is None:
-        raise NotFound(f"no workflow-run with id {run_id}")
+    row = _row(services, run_id, project_id, conn)
     out = present_run(row)
     trail = _events_of(conn, row.uuid)
     steps: dict[str, dict[str, Any]] = {}

@@ -46,22 +46,30 @@ def present_event(row: Any) -> dict[str, Any]:
     }
 
 
-def events(conn: Connection, q: EventQuery, tables: Tables = LIVE) -> tuple[list[Any], bool]:
-    """The audit trail, oldest first; one page and whether more follow."""
+def matching(q: EventQuery, tables: Tables = LIVE) -> list[Any]:
+    """The conditions an event meets to be in the audit trail ``q`` asks for (every
+    filter but the page's ``after``)."""
     e = tables.events
     conds = []
     if q.since is not None:
         conds.append(e.c.position >= q.since)
     if q.until is not None:
         conds.append(e.c.position <= q.until)
-    if q.after is not None:
-        conds.append(e.c.position > q.after)
     for col, value in (("actor_name", q.actor), ("kind", q.resource_type),
                        ("resource_id", q.resource_id), ("event_type", q.event_type),
                        ("request_id", q.request_id), ("run_id", q.run_id),
                        ("project_id", q.project_id)):
         if value is not None:
             conds.append(e.c[col] == value)
+    return conds
+
+
+def events(conn: Connection, q: EventQuery, tables: Tables = LIVE) -> tuple[list[Any], bool]:
+    """The audit trail, oldest first; one page and whether more follow."""
+    e = tables.events
+    conds = matching(q, tables)
+    if q.after is not None:
+        conds.append(e.c.position > q.after)
     rows = list(conn.execute(
         select(e).where(*conds).order_by(e.c.position).limit(q.limit + 1)))
     return rows[:q.limit], len(rows) > q.limit

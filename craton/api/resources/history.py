@@ -93,25 +93,13 @@ class Events:
         set_position(resp, snap.position)
 
 
-# The audit trail's filters: (column of the event log, field of ``audit.EventQuery``).
-_FILTERS = (("actor_name", "actor"), ("kind", "resource_type"), ("resource_id", "resource_id"),
-            ("event_type", "event_type"), ("request_id", "request_id"), ("run_id", "run_id"),
-            ("project_id", "project_id"))
-
-
 def _previous_after(conn: Connection, q: audit.EventQuery) -> tuple[bool, int | None]:
     """Whether a page precedes this one, and the ``after`` it is read with (None: the
     first page): the ``limit`` matching events at or before this page's ``after``."""
     if q.after is None:
         return False, None
     e = LIVE.events
-    conds = [e.c.position <= q.after]
-    if q.since is not None:
-        conds.append(e.c.position >= q.since)
-    if q.until is not None:
-        conds.append(e.c.position <= q.until)
-    conds += [e.c[column] == getattr(q, name) for column, name in _FILTERS
-              if getattr(q, name) is not None]
+    conds = [*audit.matching(q), e.c.position <= q.after]
     before = conn.execute(select(e.c.position).where(*conds)
                           .order_by(e.c.position.desc()).limit(q.limit + 1)).scalars().all()
     return True, (int(before[-1]) if len(before) > q.limit else None)
