@@ -64,7 +64,6 @@ NUM = (int, float)
 MAX_INT = 2**31 - 1
 VLAN_MIN, VLAN_MAX = 1, 4094  # 802.1Q: 0 and 4095 are reserved
 IP_ADDRESS = FieldSpec(S, format="ip-address", doc="an IPv4 or IPv6 address")
-# Nova's instance states (vm_state), which the fleet's hypervisors report.
 # Nova's vm_state values and the statuses its API shows (ACTIVE, SHUTOFF, ...), in
 # any case: a driver or an import may report either.
 INSTANCE_STATES = ("active", "building", "paused", "suspended", "stopped", "rescued",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ FILTERABLE = ("name", "region_id", "cloud_id", "cell_id", "parent_id", "device_i
               "network_id", "host_id", "device_type", "ip_address", "active")
 
 
+@cache
 def sortable_of(kinds: tuple[str, ...]) -> tuple[str, ...]:
     """The sort keys of a listing of ``kinds``: a field every one of them has. A key a
     kind lacks is null on every row, which orders nothing and leaves no marker to page
