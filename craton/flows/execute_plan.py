@@ -15,6 +15,7 @@ from craton.flows.moves import CheckBatch, chunks, migration
 from craton.flows.runtime import Step
 from craton.flows.tasks import BatchGuard, FleetTask, step_task
 from craton.planning.execution import check_executable, plan_hosts, settle_plan
+from craton.planning.service import mark_executing
 from craton.projections.listing import get_row
 
 SCHEMA = parameters_schema({
@@ -34,8 +35,8 @@ class StartPlan(FleetTask):
             return {"plan_id": plan_id, "state": state}
         if state != COMPUTED:
             raise Conflict(f"plan {plan_id} is already {state}")
-        step.ledger.update(step.meta, "plan", plan_id,
-                           {"state": EXECUTING, "run_id": step.run_uuid})
+        # (a run requested before requests marked their plan: marked here instead)
+        mark_executing(step.runtime.services, step.meta, plan_id, step.run_uuid)
         return {"plan_id": plan_id, "state": EXECUTING}
 
     def undo(self, step: Step, plan_id: int) -> None:

@@ -43,17 +43,20 @@ def planner(name: str) -> Any:
                            {"planner": ["unknown planner"]}) from None
 
 
-def _planner_problems(name: str, time_limit_s: float) -> Problems:
-    """The planner's name and time limit, checked with the rest of the request."""
+def _planner_of(name: str, time_limit_s: float) -> tuple[Any, Problems]:
+    """The planner named (None if there is none) and what is wrong with its name and
+    time limit, checked with the rest of the request."""
     found: Problems = {}
+    plan_fn = None
     try:
-        planner(name)
+        plan_fn = planner(name)
     except InvalidInput as exc:
         found.update(exc.errors or {})
-    if not (isinstance(time_limit_s, int | float) and math.isfinite(time_limit_s)
+    if isinstance(time_limit_s, bool) or not (
+            isinstance(time_limit_s, int | float) and math.isfinite(time_limit_s)
             and 0 < time_limit_s <= MAX_TIME_LIMIT_S):
         found["time_limit_s"] = [f"time_limit_s must be in (0, {MAX_TIME_LIMIT_S:g}]"]
-    return found
+    return plan_fn, found
 
 
 def compute_plan(svc: Services, meta: Meta, **request: Any) -> dict[str, Any]:
@@ -71,8 +74,8 @@ def solve_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
     then the hosts it names, read at the position the plan is computed at.
     """
     scope, objective, constraints = scope or {}, objective or {}, constraints or {}
-    problems = merge(_planner_problems(planner_name, time_limit_s),
-                     request_problems(scope, objective, constraints))
+    plan_fn, wrong = _planner_of(planner_name, time_limit_s)
+    problems = merge(wrong, request_problems(scope, objective, constraints))
     with svc.db.reading() as conn:
         position = head(conn)
         refuse(merge(problems, host_problems(conn, meta.project_id, scope, constraints,
@@ -85,7 +88,7 @@ def solve_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
         groups=tuple(capacity.groups), objective=Objective(**objective),
         time_limit_s=time_limit_s, mip_gap=float(constraints.get("mip_gap", 0.01)))
     try:
-        result: PlanResult = planner(planner_name)(plan_input)
+        result: PlanResult = plan_fn(plan_input)
     except InfeasiblePlan as exc:
         raise PlanInfeasible(str(exc)) from None
     names = {h.id: h for h in capacity.hosts}

@@ -87,3 +87,12 @@ def test_unknown_planner_and_scope_are_refused(memory_services: Services) -> Non
         compute_plan(memory_services, f["meta"], planner_name="magic")
     with pytest.raises(InvalidInput):
         compute_plan(memory_services, f["meta"], scope={"galaxy": 1})
+
+
+@pytest.mark.parametrize("limit", [True, 0, -1.0, float("nan"), 10**9])
+def test_a_time_limit_that_is_not_a_number_of_seconds_is_refused(
+        memory_services: Services, limit: object) -> None:
+    f = make_fleet(memory_services)
+    with pytest.raises(InvalidInput) as caught:
+        compute_plan(memory_services, f["meta"], planner_name="greedy", time_limit_s=limit)
+    assert set(caught.value.errors) == {"time_limit_s"}
