@@ -50,3 +50,19 @@ def test_a_write_says_the_position_of_its_event(member, fleet):
     assert ok(member.get(f"/v1/hosts/{fleet['host']['id']}/variables",
                          params={"as_of": f"@{at}", "resolved-values": "false"})
               )["variables"] == {}
+
+
+def test_a_write_that_changes_nothing_says_the_head(svc, member, fleet):
+    import threading
+
+    from craton.domain.meta import system_meta
+
+    path = f"/v1/hosts/{fleet['host']['id']}/variables"
+    at = int(member.put(path, json={"variables": {"k": 1}}).headers["X-Craton-Position"])
+    elsewhere = threading.Thread(  # a change this thread did not make
+        target=lambda: svc.ledger.register(system_meta(), "project", {"name": "later"}))
+    elsewhere.start()
+    elsewhere.join()
+    nothing = member.delete(path, json={"variables": ["absent"]})
+    assert nothing.status_code == 200
+    assert int(nothing.headers["X-Craton-Position"]) > at  # the head, not the PUT's

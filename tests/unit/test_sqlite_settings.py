@@ -47,3 +47,15 @@ def test_a_write_that_waited_out_the_lock_is_a_busy_ledger_not_a_crash(tmp_path)
         holder.rollback()
         holder.close()
         svc.close()
+
+
+def test_a_busy_ledger_answers_503_with_when_to_retry() -> None:
+    import pytest
+
+    from craton.api.errors import Problem, handle_domain_error
+    from craton.domain.errors import LedgerBusy
+
+    with pytest.raises(Problem) as caught:
+        handle_domain_error(None, None, LedgerBusy("busy"), {})  # type: ignore[arg-type]
+    assert caught.value.status == "503 Service Unavailable"
+    assert dict(caught.value.headers or {}) == {"Retry-After": "1"}
