@@ -25,15 +25,33 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                    help="comma-separated figure numbers to run (default: all)")
     p.add_argument("--no-planner", action="store_true", help="skip the planner benchmark")
     p.add_argument("--planner-only", action="store_true")
+    p.add_argument("--growth", type=_sizes, default=None, metavar="N,N,...",
+                   help="log sizes of the growth series (default 100000,300000,1000000; "
+                        "10000000 takes about 40 minutes more per database)")
+    p.add_argument("--growth-only", action="store_true",
+                   help="measure only the growth series (no figures, no planner)")
     p.add_argument("--report-only", action="store_true",
                    help="rewrite docs/benchmarks.md from docs/benchmarks.json, measure nothing")
     return p.parse_args(argv)
 
 
-def run_database(kind: str, quick: bool, only: set[int]) -> Run:
-    from dataclasses import asdict
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        found = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of numbers: {text!r}") from None
+    if not found or found[0] < 1000:
+        raise argparse.ArgumentTypeError("log sizes are numbers of events, 1000 or more")
+    return found
+
+
+def run_database(kind: str, quick: bool, only: set[int],
+                 growth: tuple[int, ...] | None = None, growth_only: bool = False) -> Run:
+    from dataclasses import asdict, replace
 
     sizes = sizes_for(quick)
+    if growth:
+        sizes = replace(sizes, growth=growth)
     run = Run(database=kind, quick=quick,
               started=datetime.now(UTC).isoformat(timespec="seconds"),
               sizes={k: v for k, v in asdict(sizes).items() if not k.startswith("planner")})
@@ -41,6 +59,11 @@ def run_database(kind: str, quick: bool, only: set[int]) -> Run:
     run.code = machine.code_state()
     began = time.perf_counter()
     log(f"== {kind}{' (quick)' if quick else ''}")
+    if growth_only:
+        fig_core.growth(run, fig_core.logs(kind, sizes, log), sizes, log)
+        run.seconds = time.perf_counter() - began
+        log(f"== {kind} growth series done in {run.seconds:.0f} s")
+        return run
     import_db = None
     if 3 in only or only & {1, 2}:
         def step() -> Any:
@@ -82,23 +105,16 @@ def main(argv: list[str] | None = None) -> int:
     planner = None
     if not args.planner_only:
         for kind in kinds:
-            run = run_database(kind, args.quick, only)
+            run = run_database(kind, args.quick, only, args.growth, args.growth_only)
             runs[kind] = run.as_json()
-            runs[kind]["growth_summary"] = fig_growth_summary(run)
             report.save(machine.describe(machine_pg()), runs, None)
-    if not args.no_planner:
+    if not (args.no_planner or args.growth_only):
         from bench import planner as planner_bench
 
         planner = planner_bench.measure(sizes_for(args.quick), log)
     report.save(machine.describe(machine_pg()), runs, planner)
     log(f"wrote {report.MD_PATH} and {report.JSON_PATH}")
     return 0
-
-
-def fig_growth_summary(run: Run) -> list[str]:
-    from bench.growth import summary
-
-    return summary(run.growth)
 
 
 if __name__ == "__main__":

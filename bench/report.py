@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import analysis, plots
+from bench import analysis, growth, plots
 from bench.config import DOCS
 from bench.model import TIMES, TITLES, headline
 
@@ -49,6 +49,8 @@ def save(machine: dict[str, Any], runs: dict[str, dict[str, Any]],
     data["written"] = datetime.now(UTC).isoformat(timespec="seconds")
     if planner is not None:
         data["planner"] = planner
+    for run in stored.values():
+        run["growth_summary"] = growth.summary(run.get("growth", []))
     data["figures"] = _by_number(data["runs"])
     DOCS.mkdir(parents=True, exist_ok=True)
     JSON_PATH.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
@@ -69,9 +71,23 @@ def _merged(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
                                or old.get("started"),
                                "measured_code": fig.get("measured_code") or old.get("code")}
     out["figures"] = dict(sorted(figures.items(), key=lambda kv: int(kv[0])))
-    if not new.get("growth") and old.get("growth"):
-        out["growth"], out["growth_summary"] = old["growth"], old.get("growth_summary", [])
+    out["growth"] = _merged_growth(old, new)
     return out
+
+
+def _merged_growth(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """This run's growth points, and the earlier ones at sizes it did not measure (a
+    series run once with ``--growth ...,10000000`` keeps that point through later
+    default runs), each marked with the run and the code it came from."""
+    fresh = new.get("growth", [])
+
+    def measured(events: int) -> bool:  # (a log of N holds N events, or a few more)
+        return any(abs(g["events"] - events) <= events // 100 for g in fresh)
+
+    kept = [{**g, "measured_in_run": g.get("measured_in_run") or old.get("started"),
+             "measured_code": g.get("measured_code") or (old.get("code") or {}).get("commit")}
+            for g in old.get("growth", []) if not measured(g["events"])]
+    return sorted([*fresh, *kept], key=lambda g: g["events"])
 
 
 def _empty(fig: dict[str, Any]) -> bool:
@@ -214,18 +230,23 @@ def _run_section(database: str, run: dict[str, Any]) -> list[str]:
 
 
 def _growth_section(runs: dict[str, Any], images: list[Path]) -> list[str]:
-    rows = [(db, g) for db, run in sorted(runs.items()) for g in run.get("growth", [])]
+    rows = [(db, run, g) for db, run in sorted(runs.items()) for g in run.get("growth", [])]
     if not rows:
         return []
     lines = ["## Growth with the size of the log", "",
              "The same fleet, with a longer and longer history of variable changes.", "",
-             "| database | events | replay (s) | replay (events/s) | whole-fleet as-of (s) | "
-             "event table (MiB) | database (MiB) |",
-             "|---|---|---|---|---|---|---|"]
-    for db, g in rows:
+             "| database | events | replay (s) | replay (events/s) | replay peak (MiB) | "
+             "whole-fleet as-of (s) | event table (MiB) | database (MiB) | measured |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for db, run, g in rows:
+        started = g.get("measured_in_run") or run.get("started")
+        commit = g.get("measured_code") if g.get("measured_in_run") else \
+            (run.get("code") or {}).get("commit")
+        when = f"{started}" + (f", commit {commit}" if commit else "")
         lines.append(f"| {db} | {g['events']:,} | {_fmt(g.get('replay_s'))} | "
-                     f"{_fmt(g.get('replay_rate'))} | {_fmt(g.get('as_of_s'))} | "
-                     f"{_fmt(g.get('events_table_mib'))} | {_fmt(g.get('database_mib'))} |")
+                     f"{_fmt(g.get('replay_rate'))} | {_fmt(g.get('replay_peak_mib'))} | "
+                     f"{_fmt(g.get('as_of_s'))} | {_fmt(g.get('events_table_mib'))} | "
+                     f"{_fmt(g.get('database_mib'))} | {when} |")
     lines.append("")
     for db, run in sorted(runs.items()):
         for sentence in run.get("growth_summary", []):
