@@ -82,7 +82,8 @@ class UnstorableValue(ValueError):
 
 def check_value(value: Any, max_depth: int = MAX_DEPTH, *, texts: bool = True) -> None:
     """Refuse a value nested deeper than ``max_depth`` or holding text that is not
-    Unicode (a lone UTF-16 surrogate, which JSON's ``\\ud800`` escape can spell):
+    Unicode (a lone UTF-16 surrogate, which JSON's ``\\ud800`` escape can spell) or
+    holds a NUL character (``\\u0000``):
     every later step (canonical text, the database driver, the response) would fail
     on it. Iterative, so the check itself never runs out of stack."""
     stack: list[tuple[Any, int]] = [(value, 0)]
@@ -104,6 +105,9 @@ def check_value(value: Any, max_depth: int = MAX_DEPTH, *, texts: bool = True) -
 
 
 def _check_text(text: str) -> None:
+    if "\x00" in text:  # PostgreSQL's text cannot hold one; SQLite's would cut it short
+        raise UnstorableValue(f"text holds a NUL character (\\u0000) at character "
+                              f"{text.index(chr(0))}")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

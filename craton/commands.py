@@ -156,13 +156,20 @@ def _import_args(p: argparse.ArgumentParser) -> None:
 
 @command("import", "bulk-import an inventory document, all or nothing", _import_args)
 def _import(args: argparse.Namespace, settings: Settings) -> int:
+    from craton.codec import parse_client_json
     from craton.domain.meta import Meta
     from craton.importer import import_fleet
 
     try:
-        document = json.loads(args.file.read_text())
-    except (OSError, ValueError) as exc:
+        text = args.file.read_text()
+    except (OSError, ValueError) as exc:  # (UnicodeDecodeError is a ValueError)
         print(f"craton: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        document = parse_client_json(text)
+    except ValueError as exc:
+        print(f"craton: {args.file} is not a JSON document Craton can store: {exc}",
+              file=sys.stderr)
         return 2
     meta = Meta(actor_id=None, actor_name="import", source="import",
                 project_id=args.project, reason=args.reason)

@@ -42,6 +42,9 @@ KEYS = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 _LOCK = 7_246_101  # advisory lock key guarding table creation on PostgreSQL
+# A stored reply is its body and headers under this marker; a record kept before
+# headers were stored is the bare body (no response body has this key).
+_PACKED = "craton_reply"
 
 
 @dataclass
@@ -59,6 +62,13 @@ def create_table(services: Services) -> None:
     services.db.create_once(METADATA, _LOCK)
 
 
+def _unpacked(text: str) -> tuple[dict[str, Any], dict[str, str]]:
+    stored = json.loads(text)
+    if isinstance(stored, dict) and stored.get(_PACKED) == 1:
+        return stored["body"], stored["headers"]
+    return stored, {}
+
+
 def respond(api: Api, req: falcon.Request, resp: falcon.Response,
             produce: Callable[[], Reply]) -> None:
     """Run ``produce`` in one write transaction, or replay the first response to its key."""
@@ -70,23 +80,28 @@ def respond(api: Api, req: falcon.Request, resp: falcon.Response,
         if key is None:
             reply = produce()
         else:
-            actor = str(principal(req).user_id)
+            caller = principal(req)
+            actor = str(caller.user_id)
+            # The same path and body in another project (root acting in it) is another
+            # request: it must not be answered with the first project's resource.
             digest = hashlib.sha256(
-                req.path.encode() + b"\0" + req.context.raw_body).hexdigest()
+                req.path.encode() + b"\0" + (caller.project_id or "").encode() + b"\0"
+                + req.context.raw_body).hexdigest()
             stored = conn.execute(select(KEYS).where(
                 KEYS.c.actor_id == actor, KEYS.c.key == key)).first()
             if stored is not None:
                 if stored.request_hash != digest:
                     raise Problem(409, "this Idempotency-Key was used for another request")
-                reply = Reply(stored.status, json.loads(stored.body), stored.location,
-                              {"Idempotent-Replayed": "true"})
+                body, headers = _unpacked(stored.body)
+                reply = Reply(stored.status, body, stored.location,
+                              {**headers, "Idempotent-Replayed": "true"})
             else:
                 reply = produce()
                 kept = {k: v for k, v in reply.body.items() if k not in reply.once}
                 conn.execute(KEYS.insert().values(
                     actor_id=actor, key=key, request_hash=digest, status=reply.status,
-                    body=json.dumps(kept), location=reply.location,
-                    created_at=datetime.now(UTC)))
+                    body=json.dumps({_PACKED: 1, "body": kept, "headers": reply.headers}),
+                    location=reply.location, created_at=datetime.now(UTC)))
     resp.status = falcon.code_to_http_status(reply.status)
     resp.media = reply.body
     if reply.location:

@@ -49,6 +49,8 @@ class RequestMiddleware:
         req.context.raw_body = b""
         req.context.api = self.api
         req.context.target = None
+        if "%00" in req.query_string or "\x00" in req.path:
+            raise Problem(400, "the request's address holds a NUL character (%00)")
         if req.method in _WITH_BODY:
             self._read_body(req)
 

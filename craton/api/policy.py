@@ -43,3 +43,10 @@ def require(principal: Principal, subject: str, action: str) -> None:
         verb = {LIST: "list", READ: "read", CREATE: "create"}.get(action, "change")
         plural = "" if subject == "audit" else "s"
         raise Problem(403, f"role {principal.role!r} may not {verb} {subject}{plural}")
+
+
+def unreadable_kinds(principal: Principal) -> tuple[str, ...]:
+    """The kinds ``principal`` may not read: the audit trail and diffs leave their
+    events out, as the resources' own endpoints refuse them."""
+    return tuple(sorted(kind for kind, rules in _RULES.items()
+                        if kind != "audit" and principal.role not in rules.get(READ, ())))

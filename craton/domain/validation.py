@@ -31,7 +31,8 @@ def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
             errors[name] = ["unknown field"]
             continue
         if value is None:
-            if field.required:
+            # (a field with a default has a value always: null would leave it without)
+            if field.required or field.default is not None:
                 errors[name] = ["may not be null"]
             continue
         if isinstance(value, bool) and field.type in (int, (int, float)):
@@ -43,6 +44,8 @@ def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
             errors[name] = [f"must be one of {', '.join(field.choices)}"]
         elif name == "name" and not str(value).strip():
             errors[name] = ["may not be empty"]
+        elif isinstance(value, list) and (twice := _repeated(value)):
+            errors[name] = [f"lists {twice[0]!r} more than once"]
         elif problem := value_problem(field, value):
             errors[name] = [problem]
     if creating:
@@ -51,6 +54,17 @@ def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
                 errors[name] = ["is required"]
     if errors:
         raise InvalidInput(f"invalid {spec.name}: " + _summary(errors), errors)
+
+
+def _repeated(values: list[Any]) -> tuple[Any, ...]:
+    """The first value a list (of ids, numbers or names) holds twice, or ()."""
+    seen: set[Any] = set()
+    for value in values:
+        if isinstance(value, (str, int, float)):
+            if value in seen:
+                return (value,)
+            seen.add(value)
+    return ()
 
 
 def value_problem(field: FieldSpec, value: Any) -> str | None:

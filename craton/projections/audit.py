@@ -27,6 +27,7 @@ class EventQuery:
     run_id: str | None = None
     project_id: str | None = None
     limit: int = 100
+    hidden_kinds: tuple[str, ...] = ()  # kinds the caller may not read
 
 
 def present_event(row: Any) -> dict[str, Any]:
@@ -61,6 +62,8 @@ def matching(q: EventQuery, tables: Tables = LIVE) -> list[Any]:
                        ("project_id", q.project_id)):
         if value is not None:
             conds.append(e.c[col] == value)
+    if q.hidden_kinds:
+        conds.append(e.c.kind.not_in(q.hidden_kinds))
     return conds
 
 

@@ -36,12 +36,16 @@ def _dict_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]
 
 
 def diff(conn: Connection, start: int, end: int, resource_type: str | None = None,
-         project_id: str | None = None, tables: Tables = LIVE) -> dict[str, list[Any]]:
-    """Compare the fleet at ``start`` with the fleet at ``end`` (positions)."""
+         project_id: str | None = None, tables: Tables = LIVE,
+         hidden_kinds: tuple[str, ...] = ()) -> dict[str, list[Any]]:
+    """Compare the fleet at ``start`` with the fleet at ``end`` (positions), leaving out
+    resources of ``hidden_kinds``."""
     e = tables.events
     conds = [e.c.position > start, e.c.position <= end, e.c.resource_id.is_not(None)]
     if resource_type:
         conds.append(e.c.kind == resource_type)
+    if hidden_kinds:
+        conds.append(e.c.kind.not_in(hidden_kinds))
     if project_id is not None:
         conds.append(e.c.project_id == project_id)
     touched = sorted(set(conn.execute(select(e.c.resource_id).where(*conds)).scalars()))

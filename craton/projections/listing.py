@@ -24,7 +24,8 @@ SORTABLE = ("created_at", "updated_at", "id", "name", "ip_address", "device_type
 # Every resource has these; the other sort keys are fields some kinds have.
 ALWAYS_SORTABLE = ("created_at", "updated_at", "id")
 FILTERABLE = ("name", "region_id", "cloud_id", "cell_id", "parent_id", "device_id",
-              "network_id", "host_id", "device_type", "ip_address", "active")
+              "network_id", "host_id", "device_type", "ip_address", "active",
+              "uuid")  # (uuid: a caller's own project, not a client's filter)
 
 
 @cache
@@ -193,6 +194,9 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
     # is four times larger, so a rare match costs few round trips.
     page: list[Any] = []
     chunk, offset = q.limit + 1, 0
+    # Compared as stored, in canonical JSON, as the own-values filter compares: true is
+    # not 1, nor 1.0 the same as 1.
+    wanted = {k: dump_value(v) for k, v in q.vars.items()}
     while True:
         rows = list(conn.execute(pages.chunked(stmt),
                                  {**params, "chunk_limit": chunk, "chunk_offset": offset}).all())
@@ -201,7 +205,7 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
         values = resolved_values(conn, rows, q.at, tables)
         for row in rows:
             have = values[row.id]
-            if all(k in have and have[k] == v for k, v in q.vars.items()):
+            if all(k in have and dump_value(have[k]) == v for k, v in wanted.items()):
                 if len(page) == q.limit:
                     return page, True
                 page.append(row)

@@ -72,7 +72,8 @@ def parse_moment(value: str) -> int | datetime:
             raise InvalidInput("a position is never negative")
         return position
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # (RFC 3339 allows its T and Z in lower case; fromisoformat, only the T)
+        moment = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
             f"not a moment: {value!r} (use an RFC 3339 time or @<position>)") from None

@@ -79,6 +79,34 @@ def test_a_lone_surrogate_in_a_vars_filter_is_refused(member, fleet):
     _refused(member.get("/v1/hosts", params={"vars": f"k:{SURROGATE}"}))
 
 
+@pytest.mark.parametrize(("method", "path", "text"), [
+    ("post", "/v1/clouds", '{"name": "a\\u0000b"}'),
+    ("put", "/v1/clouds/{cloud}/variables", '{"variables": {"k\\u0000": 1}}'),
+    ("put", "/v1/clouds/{cloud}/variables", '{"variables": {"k": "\\u0000"}}'),
+    ("put", "/v1/hosts/{host}/labels", '{"labels": ["a\\u0000"]}'),
+    ("put", "/v1/hosts/{host}", '{"device_type": "a\\u0000"}'),
+])
+def test_a_nul_character_in_a_body_is_refused_and_changes_nothing(member, fleet, method, path,
+                                                                  text):
+    before = member.get("/v1/events").headers["X-Craton-Position"]
+    url = path.format(cloud=fleet["cloud"]["id"], host=fleet["host"]["id"])
+    body = _refused(getattr(member, method)(url, body=text, headers={
+        "Content-Type": "application/json"}))
+    assert "NUL character" in body["message"] and body["errors"]["body"]
+    assert member.get("/v1/events").headers["X-Craton-Position"] == before
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("/v1/hosts", {"name": "a\x00b"}),
+    ("/v1/hosts", {"label": "a\x00b"}),
+    ("/v1/hosts", {"vars": "k\x00:1"}),
+    ("/v1/events", {"actor": "a\x00"}),
+    ("/v1/projects", {"name": "\x00"}),
+])
+def test_a_nul_character_in_a_query_is_refused(member, fleet, path, params):
+    assert "NUL character" in _refused(member.get(path, params=params))["message"]
+
+
 @pytest.mark.parametrize("text", [
     "[" * 30000 + "]" * 30000,  # under the fixture's 64 KiB body limit
     '{"variables": {"k": ' + "[" * 3000 + "]" * 3000 + "}}",
@@ -175,3 +203,11 @@ def test_events_pages_link_back(member, fleet):
     third = ok(member.get(second["links"][-1]["href"]))
     prev = next(link["href"] for link in third["links"] if link["rel"] == "prev")
     assert ok(member.get(prev))["events"] == second["events"]
+
+
+def test_rfc_3339_times_may_spell_t_and_z_in_lower_case(member, fleet):
+    head = member.get("/v1/hosts").headers["X-Craton-Position"]
+    for spelt in ("2999-01-01T00:00:00Z", "2999-01-01t00:00:00z", "2999-01-01t00:00:00+00:00"):
+        answer = member.get("/v1/hosts", params={"as_of": spelt})
+        assert answer.headers["X-Craton-Position"] == head, spelt
+        assert len(ok(answer)["hosts"]) == 1

@@ -66,3 +66,30 @@ def test_a_write_that_changes_nothing_says_the_head(svc, member, fleet):
     nothing = member.delete(path, json={"variables": ["absent"]})
     assert nothing.status_code == 200
     assert int(nothing.headers["X-Craton-Position"]) > at  # the head, not the PUT's
+
+
+def test_root_inside_a_project_finds_it_on_the_first_page_whatever_the_limit(root):
+    build_fleet(root, "early")
+    build_fleet(root, "middle")
+    inside = build_fleet(root, "late")["root"]
+    for params in ({"limit": 1}, {"limit": 1, "sort_dir": "desc"}, {}):
+        listed = ok(inside.get("/v1/projects", params=params))
+        assert [p["name"] for p in listed["projects"]] == ["late"], params
+        assert not [link for link in listed["links"] if link["rel"] == "next"]
+    assert ok(inside.get("/v1/projects", params={"name": "early"}))["projects"] == []
+    assert len(ok(root.get("/v1/projects"))["projects"]) == 3
+
+
+def test_a_role_that_may_not_read_users_does_not_read_them_in_the_audit_trail(root, fleet):
+    member, auditor = fleet["member"], user_caller(root, fleet["pid"], "auditor", "aud")
+    refused = member.get("/v1/events", params={"resource_type": "users"})
+    assert "may not read users" in ok(refused, 403)["message"]
+    ok(member.get("/v1/diff", params={"from": "@1", "resource_type": "user"}), 403)
+    kinds = {e["resource_type"] for e in ok(member.get("/v1/events"))["events"]}
+    assert "user" not in kinds and "host" in kinds
+    changed = ok(member.get("/v1/diff", params={"from": "@1"}))
+    assert "user" not in {c["resource_type"] for c in changed["created"]}
+    seen = ok(auditor.get("/v1/events", params={"resource_type": "user"}))["events"]
+    assert {e["resource_type"] for e in seen} == {"user"}
+    created = ok(auditor.get("/v1/diff", params={"from": "@1"}))["created"]
+    assert "user" in {c["resource_type"] for c in created}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .conftest import Caller, ok
+from .conftest import Caller, build_fleet, ok
 
 
 def test_health_ready_metrics_and_links(app_client, member):
@@ -29,6 +29,8 @@ def test_idempotency_key_replays_the_first_response(member, fleet):
     assert ok(first, 201) == ok(again, 201)
     assert again.headers["location"] == first.headers["location"]
     assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["etag"] == first.headers["etag"]
+    assert again.headers["x-craton-position"] == first.headers["x-craton-position"]
     created = [e for e in ok(member.get("/v1/events?event_type=Host.Registered"))["events"]
                if e["resource_id"] == first.json["id"]]
     assert len(created) == 1
@@ -37,6 +39,18 @@ def test_idempotency_key_replays_the_first_response(member, fleet):
     fresh = member.post("/v1/hosts", json={**body, "name": "twice"},
                         headers={"Idempotency-Key": "abc-2"})
     assert ok(fresh, 201)["id"] != first.json["id"]
+
+
+def test_an_idempotency_key_reused_in_another_project_is_another_request(root, fleet):
+    """Root acting in two projects: the same key, path and body in the second is not
+    answered with the first project's cloud."""
+    other = build_fleet(root, "globex")
+    key = {"Idempotency-Key": "k1"}
+    first = ok(fleet["root"].post("/v1/clouds", json={"name": "idem"}, headers=key), 201)
+    assert first["project_id"] == fleet["pid"]
+    again = other["root"].post("/v1/clouds", json={"name": "idem"}, headers=key)
+    assert "another request" in ok(again, 409)["message"]
+    assert ok(other["root"].get("/v1/clouds", params={"name": "idem"}))["clouds"] == []
 
 
 def test_devices_lists_both_kinds_and_walks_descendants(member, fleet):
@@ -71,6 +85,32 @@ def test_ansible_inventory_groups_hosts_and_resolves_their_variables(member, fle
     assert inv[f"region_{fleet['region']['name']}"]["hosts"] == [name]
     assert inv[f"cell_{fleet['cell']['name']}"]["hosts"] == [name]
     assert ok(member.get("/v1/ansible-inventory?label=none"))["_meta"]["hostvars"] == {}
+
+
+def test_ansible_inventory_keeps_hosts_and_regions_that_share_a_name_apart(member, fleet):
+    """Names are unique per region (hosts) and per cloud (regions): hosts that share a
+    name are each their own inventory entry, with their own address and variables."""
+    other_cloud = ok(member.post("/v1/clouds", json={"name": "second"}), 201)
+    other_region = ok(member.post("/v1/regions", json={
+        "name": fleet["region"]["name"], "cloud_id": other_cloud["id"]}), 201)
+    mine = ok(member.post("/v1/hosts", json={
+        "name": "h3", "region_id": fleet["region"]["id"], "ip_address": "192.0.2.1",
+        "variables": {"where": "first"}}), 201)
+    theirs = ok(member.post("/v1/hosts", json={
+        "name": "h3", "region_id": other_region["id"], "ip_address": "192.0.2.2",
+        "variables": {"where": "second"}}), 201)
+    inv = ok(member.get("/v1/ansible-inventory"))
+    hostvars = inv["_meta"]["hostvars"]
+    a, b = f"h3-{mine['id']}", f"h3-{theirs['id']}"
+    assert hostvars[a] == {"where": "first", "ansible_host": "192.0.2.1"}
+    assert hostvars[b] == {"where": "second", "ansible_host": "192.0.2.2"}
+    assert "h3" not in hostvars and fleet["host"]["name"] in hostvars
+    region = fleet["region"]["name"]
+    assert inv[f"region_{region}-{fleet['region']['id']}"]["hosts"] == sorted(
+        [fleet["host"]["name"], a])
+    assert inv[f"region_{region}-{other_region['id']}"]["hosts"] == [b]
+    assert f"region_{region}" not in inv
+    assert sorted(inv["device_type_server"]["hosts"]) == sorted([fleet["host"]["name"], a, b])
 
 
 def test_original_client_request_shapes(root, fleet):

@@ -83,6 +83,10 @@ BAD_BODIES = [
     ("instances", {"name": "vm", "vcpus": -4, "memory_mb": -1}, {"vcpus", "memory_mb"}),
     ("instances", {"name": "vm", "vcpus": 99999999999999999999}, {"vcpus"}),
     ("instances", {"name": "vm", "status": "weird"}, {"status"}),
+    ("instances", {"name": "vm", "vcpus": None, "memory_mb": None}, {"vcpus", "memory_mb"}),
+    ("hosts", {"name": "h7", "device_type": None, "active": None}, {"device_type", "active"}),
+    ("network-devices", {"name": "d", "vlans": [5, 6, 5]}, {"vlans"}),
+    ("instances", {"name": "vm", "group_ids": [0, 0]}, {"group_ids"}),
 ]
 
 
@@ -103,6 +107,16 @@ def test_a_value_out_of_range_or_format_is_refused_naming_each_field(
     assert answer.status_code == 400, answer.text
     assert {key.split(".")[0] for key in answer.json["errors"]} == named
     assert member.get("/v1/events?limit=1000").json["events"] == before
+
+
+def test_a_field_with_a_default_is_not_set_to_null_by_a_change(two_regions):
+    member, host = two_regions["root"], two_regions["host"]
+    path = f"/v1/hosts/{host['id']}"
+    answer = member.put(path, json={"device_type": None, "note": "x"})
+    assert answer.status_code == 400 and set(answer.json["errors"]) == {"device_type"}
+    shown = ok(member.get(path))
+    assert shown["device_type"] == "server" and shown.get("note") != "x"
+    assert ok(member.put(path, json={"note": None})).get("note") is None  # no default: null
 
 
 GOOD_BODIES = [

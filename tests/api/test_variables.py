@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from craton.domain.meta import system_meta
 
 from .conftest import ok
@@ -62,6 +66,20 @@ def test_vars_filter_matches_own_or_resolved_values(member, fleet):
     assert [h["id"] for h in hit] == [fleet["host"]["id"]]
     assert len(ok(member.get("/v1/hosts?vars=tier:3"))["hosts"]) == 1
     assert "vars" in ok(member.get("/v1/hosts?vars=zone:a"), 400)["errors"]
+
+
+@pytest.mark.parametrize(("value", "asked"), [(True, "1"), (1.0, "1"), (1, "true"),
+                                               ([1], "[true]")])
+def test_vars_filter_compares_inherited_values_as_it_compares_own_ones(member, fleet, value,
+                                                                      asked):
+    member.put(f"/v1/hosts/{fleet['host']['id']}/variables", json={"variables": {"k": value}})
+    for resolved in ("false", "true"):
+        found = ok(member.get("/v1/hosts", params={"vars": f"k:{asked}",
+                                                   "resolved-values": resolved}))
+        assert found["hosts"] == [], resolved
+        same = ok(member.get("/v1/hosts", params={"vars": f"k:{json.dumps(value)}",
+                                                  "resolved-values": resolved}))
+        assert [h["id"] for h in same["hosts"]] == [fleet["host"]["id"]], resolved
 
 
 def test_facts_are_read_only_and_apart_from_variables(svc, member, fleet):

@@ -68,6 +68,23 @@ def test_errors_are_one_readable_line(tmp_path: Path,
     assert "Traceback" not in "".join(errors)
 
 
+@pytest.mark.parametrize(("text", "said"), [
+    ('{"hosts": [{"name": "a\\u0000", "region": "r"}]}', "NUL character"),
+    ('{"clouds": [{"name": "\\ud800"}]}', "lone surrogate"),
+    ('{"clouds": ' + "[" * 100 + "]" * 100 + "}", "nested deeper"),
+    ("{", "not a JSON document"),
+])
+def test_an_unstorable_import_document_is_one_line_and_imports_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, said: str) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    pid = project(url)
+    doc = tmp_path / "fleet.json"
+    doc.write_text(text)
+    assert main(["--database-url", url, "import", str(doc), "--project", pid]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("craton: ") and said in errors[0]
+
+
 def test_a_malformed_setting_is_one_readable_line(monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("CRATON_AUTH_CACHE_SECONDS", "inf")

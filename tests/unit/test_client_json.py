@@ -25,3 +25,10 @@ def test_text_without_escapes_is_checked_for_depth_only() -> None:
     with pytest.raises(UnstorableValue, match="nested deeper"):
         parse_client_json(deep)
     assert parse_client_json("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
+
+
+@pytest.mark.parametrize("text", ['{"name": "a\\u0000b"}', b'{"\\u0000": 1}',
+                                  '{"k": ["x", {"y": "\\u0000"}]}'])
+def test_a_nul_character_is_refused_wherever_it_is(text: str | bytes) -> None:
+    with pytest.raises(UnstorableValue, match="NUL character"):
+        parse_client_json(text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -78,6 +79,23 @@ def _group(groups: dict[str, Any], name: str, host: str) -> None:
     groups.setdefault(name, {"hosts": []})["hosts"].append(host)
 
 
+def unique_names(named: dict[int, str]) -> dict[int, str]:
+    """Each id's name, or, where several share it (a host's name is unique in its region
+    only, a region's in its cloud), the name and the id: ``h3-1770``. An inventory
+    keyed by bare names would give one host's address and variables to another."""
+    counts = Counter(named.values())
+    taken = set(counts)
+    out: dict[int, str] = {}
+    for rid, name in sorted(named.items()):
+        if counts[name] > 1:
+            name = f"{name}-{rid}"
+            while name in taken:  # a host really called that
+                name = f"{name}-{rid}"
+            taken.add(name)
+        out[rid] = name
+    return out
+
+
 class AnsibleInventory:
     """``/v1/ansible-inventory``: groups by region, cell, label and device type."""
 
@@ -104,14 +122,19 @@ class AnsibleInventory:
             resolved = variables.resolved_values(snap.conn, rows, snap.at)
         groups: dict[str, Any] = {}
         hostvars: dict[str, Any] = {}
+        hosts = unique_names({row.id: row.name for row in rows})
+        regions = unique_names({r.region_id: names[r.region_id] for r in rows
+                                if r.region_id in names})
+        cells = unique_names({r.cell_id: names[r.cell_id] for r in rows if r.cell_id in names})
         for row in rows:
-            host = row.name
+            host = hosts[row.id]
             hostvars[host] = dict(sorted(resolved[row.id].items()))
             if row.ip_address:
                 hostvars[host].setdefault("ansible_host", row.ip_address)
-            for ref, prefix in ((row.region_id, "region"), (row.cell_id, "cell")):
-                if ref in names:
-                    _group(groups, f"{prefix}_{names[ref]}", host)
+            if row.region_id in regions:
+                _group(groups, f"region_{regions[row.region_id]}", host)
+            if row.cell_id in cells:
+                _group(groups, f"cell_{cells[row.cell_id]}", host)
             for label in row_labels(row.labels):
                 _group(groups, f"label_{label}", host)
             if row.device_type:

@@ -68,6 +68,7 @@ class Events:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         caller, q = authorise(req, "audit", policy.READ, EventsParams)
+        kind, hidden = _readable(caller, q.get("resource_type"))
         with self.api.snapshot(q.get("as_of")) as snap:
             until = _bound(snap.conn, q.get("until"), lower=False)
             ceiling = snap.position
@@ -75,10 +76,10 @@ class Events:
                 since=_bound(snap.conn, q.get("since"), lower=True),
                 until=ceiling if until is None else min(until, ceiling),
                 after=q.get("after"), actor=q.get("actor"),
-                resource_type=normalise_type(q.get("resource_type")),
+                resource_type=kind,
                 resource_id=q.get("resource_id"), event_type=q.get("event_type"),
                 request_id=q.get("request_id"), run_id=q.get("run_id"),
-                project_id=caller.project_id, limit=q["limit"])
+                project_id=caller.project_id, limit=q["limit"], hidden_kinds=hidden)
             rows, more = audit.events(snap.conn, query)
             has_prev, prev_after = _previous_after(snap.conn, query)
         page = [audit.present_event(r) for r in rows]
@@ -114,16 +115,26 @@ class Diff:
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         caller, q = authorise(req, "audit", policy.READ, DiffParams)
+        kind, hidden = _readable(caller, q.get("resource_type"))
         _ordered(q["from_"], q.get("to"))
         with self.api.snapshot(q.get("to")) as snap:
             start = timeline.resolve(snap.conn, q["from_"]) or 0
             end = snap.position
             if start > end:
                 _reversed(q["from_"], f"@{end}")  # ``to`` as resolved, the head at most
-            out = diff.diff(snap.conn, start, end,
-                            normalise_type(q.get("resource_type")), caller.project_id)
+            out = diff.diff(snap.conn, start, end, kind, caller.project_id,
+                            hidden_kinds=hidden)
         resp.media = {"from": start, "to": end, **out}
         set_position(resp, snap.position)
+
+
+def _readable(caller: Any, resource_type: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """The kind asked for (403 if the caller may not read it) and the kinds to leave
+    out: a role that may not read users does not read them in the audit trail either."""
+    kind = normalise_type(resource_type)
+    if kind is not None:
+        policy.require(caller, kind, policy.READ)
+    return kind, policy.unreadable_kinds(caller)
 
 
 def _ordered(start: str, end: str | None) -> None:

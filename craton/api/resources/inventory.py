@@ -78,13 +78,12 @@ class Collection:
             query = list_query((self.kind.name,), q, scope, snap.at)
             if self.kind.name == "project":
                 query.filters = {"name": q["name"]} if "name" in q else {}
+                if caller.project_id is not None:  # a caller inside a project sees it only
+                    query.filters["uuid"] = caller.project_id
             spelt = list_texts(snap.conn, query)
             if spelt is None:
                 page = list_items(snap.conn, query)
                 items, more = page.items, page.more
-                if self.kind.name == "project" and caller.project_id is not None:
-                    # Root acting inside a project sees that project only.
-                    items, more = [i for i in items if i["uuid"] == caller.project_id], False
             has_prev, before = previous_marker(snap.conn, query)
         prev = (has_prev, item_id(before) if before is not None else None)
         if spelt is not None:
