@@ -19,6 +19,7 @@ from craton.batches import pieces
 from craton.collector import collector_paused
 from craton.domain import rules
 from craton.domain.errors import InvalidInput, NameTaken
+from craton.domain.ids import MAX_ID
 from craton.domain.inventory import AGGREGATES
 from craton.domain.kinds import KINDS, field_defaults
 from craton.domain.meta import Meta
@@ -53,7 +54,8 @@ class BatchLookup(CurrentLookup):
         self.rows: Rows = {} if rows is None else rows
 
     def preload(self, ids: Iterable[int]) -> None:
-        missing = sorted({i for i in ids if isinstance(i, int) and i not in self.rows})
+        missing = sorted({i for i in ids if isinstance(i, int) and 0 < i <= MAX_ID
+                          and i not in self.rows})  # (the fields' check refuses others)
         for chunk in pieces(missing):
             for i in chunk:
                 self.rows[i] = None

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    String,
     Table,
     bindparam,
     func,
@@ -65,7 +66,8 @@ SORT_KEYS = {
 class ReplayResult:
     events: int = 0
     seconds: float = 0.0
-    differences: list[str] = field(default_factory=list)
+    differences: list[str] = field(default_factory=list)  # the first of each table's
+    difference_count: int = 0  # every difference, listed or not
     workers: int = 1
     peak_mib: float = 0.0  # this process's peak RSS plus each worker's
 
@@ -380,13 +382,16 @@ def verify(svc: Services, *, batch_size: int = 5000,
     projected = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress,
                          workers=workers)
     differences: list[str] = []
+    count = 0
     with svc.db.writing() as session:
         conn = session.connection()
         _catch_up(svc, scratch, conn)
         for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
-            differences.extend(compare(conn, live, new))
+            described, found = compare(conn, live, new)
+            differences += described
+            count += found
     scratch.metadata.drop_all(svc.db.engine)
-    return replace(projected, differences=differences,
+    return replace(projected, differences=differences, difference_count=count,
                    seconds=(datetime.now() - started).total_seconds())
 
 
@@ -399,40 +404,57 @@ def _normal(value: Any) -> Any:
 
 
 def _stream(conn: Connection, t: Table, name: str) -> Iterator[tuple[Any, ...]]:
+    """The table's rows in key order as Python compares the keys: text in code-point
+    order (PostgreSQL's "C" collation; a database's own, en-US say, orders otherwise)."""
     cols = [c for c in t.columns if c.name != "row_id"]
-    order = [t.c[k] for k in SORT_KEYS[name]]
+    postgres = conn.dialect.name == "postgresql"
+    order = [t.c[k].collate("C") if postgres and isinstance(t.c[k].type, String) else t.c[k]
+             for k in SORT_KEYS[name]]
     result = conn.execution_options(yield_per=2000).execute(select(*cols).order_by(*order))
     for row in result:
         yield tuple(_normal(v) for v in row)
 
 
-def compare(conn: Connection, live: Table, rebuilt: Table, limit: int = 50) -> list[str]:
-    """Every row that differs between a live table and its rebuild (first ``limit``)."""
+def compare(conn: Connection, live: Table, rebuilt: Table, limit: int = 50
+            ) -> tuple[list[str], int]:
+    """The rows that differ between a live table and its rebuild: the first ``limit``
+    described, and how many there are in all."""
     name = live.name
     keys = SORT_KEYS[name]
     cols = [c.name for c in live.columns if c.name != "row_id"]
     key_index = [cols.index(k) for k in keys]
     out: list[str] = []
+    count = 0
+
+    def note(line: str) -> None:
+        nonlocal count
+        count += 1
+        if len(out) < limit:
+            out.append(f"{name} {line}")
+
     a, b = _stream(conn, live, name), _stream(conn, rebuilt, name)
     ra, rb = next(a, None), next(b, None)
-    while (ra is not None or rb is not None) and len(out) < limit:
+    while ra is not None or rb is not None:
         ka = tuple(ra[i] for i in key_index) if ra else None
         kb = tuple(rb[i] for i in key_index) if rb else None
         if ra is not None and (kb is None or (ka is not None and ka < kb)):
-            out.append(f"{name} {dict(zip(keys, ka or (), strict=False))}: "
-                       "in the live table, not in the rebuild")
+            note(f"{dict(zip(keys, ka or (), strict=False))}: in the live table, not in the "
+                 "rebuild")
             ra = next(a, None)
         elif rb is not None and (ka is None or (kb is not None and kb < ka)):
-            out.append(f"{name} {dict(zip(keys, kb or (), strict=False))}: "
-                       "in the rebuild, missing from the live table")
+            note(f"{dict(zip(keys, kb or (), strict=False))}: in the rebuild, missing from "
+                 "the live table")
             rb = next(b, None)
         else:
             if ra != rb:
                 fields = [c for c, x, y in zip(cols, ra or (), rb or (), strict=False) if x != y]
-                out.append(f"{name} {dict(zip(keys, ka or (), strict=False))}: "
-                           f"differs in {', '.join(fields)}")
+                note(f"{dict(zip(keys, ka or (), strict=False))}: differs in "
+                     f"{', '.join(fields)}")
             ra, rb = next(a, None), next(b, None)
-    return out
+    if count > len(out):
+        out.append(f"{name}: {count - len(out):,} more differences not listed "
+                   f"({count:,} in all)")
+    return out, count
 
 
 def needs_rebuild(svc: Services) -> bool:

@@ -48,6 +48,8 @@ def _field(name: str, spec: FieldSpec, *, required: bool, creating: bool) -> fie
         return StrictNumber(**kw)
     if name == "name":
         kw["validate"] = NAME
+    elif spec.max_length is not None:
+        kw["validate"] = validate.Length(max=spec.max_length)
     return StrictString(**kw)
 
 

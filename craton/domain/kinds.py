@@ -21,6 +21,7 @@ class FieldSpec:
     minimum: int | None = None  # bounds of a number, or of each number in a list
     maximum: int | None = None
     format: str | None = None  # a text format ``validation.FORMATS`` checks
+    max_length: int | None = None  # characters of a text (a name: ``MAX_NAME``)
     doc: str = ""  # what the value means, for the API's documentation
 
 
@@ -80,7 +81,7 @@ _location = {
 _device = {
     "name": FieldSpec(S, required=True),
     "ip_address": IP_ADDRESS,
-    "device_type": FieldSpec(S, default="server"),
+    "device_type": FieldSpec(S, default="server", max_length=64),
     "active": FieldSpec(B, default=True),
     "schedulable": FieldSpec(B, default=True),
     "status": FieldSpec(S, default="in-service"),

@@ -7,8 +7,10 @@ from typing import Any
 
 from craton.domain.addresses import FORMATS, network_problems
 from craton.domain.errors import InvalidInput
+from craton.domain.ids import MAX_ID
 from craton.domain.kinds import FieldSpec, Kind
 
+MAX_NAME = 255  # characters of a resource's name
 MAX_LABEL = 255
 MAX_KEY_BYTES = 255  # a variable's or fact's key (UTF-8)
 # A variable's value as JSON (UTF-8): variables are matched by value, through an index
@@ -44,6 +46,10 @@ def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
             errors[name] = [f"must be one of {', '.join(field.choices)}"]
         elif name == "name" and not str(value).strip():
             errors[name] = ["may not be empty"]
+        elif isinstance(value, str) and len(value) > _longest(name, field):
+            errors[name] = [f"may be at most {_longest(name, field)} characters long"]
+        elif field.refers_to and not _ids(value):
+            errors[name] = [f"must name ids from 1 to {MAX_ID}"]
         elif isinstance(value, list) and (twice := _repeated(value)):
             errors[name] = [f"lists {twice[0]!r} more than once"]
         elif problem := value_problem(field, value):
@@ -54,6 +60,18 @@ def check_fields(spec: Kind, values: dict[str, Any], *, creating: bool) -> None:
                 errors[name] = ["is required"]
     if errors:
         raise InvalidInput(f"invalid {spec.name}: " + _summary(errors), errors)
+
+
+def _longest(name: str, field: FieldSpec) -> float:
+    if field.max_length is not None:
+        return field.max_length
+    return MAX_NAME if name == "name" else float("inf")
+
+
+def _ids(value: Any) -> bool:
+    """Whether a reference (an id, or a list of them) is within the range of ids."""
+    return all(not isinstance(v, int) or 1 <= v <= MAX_ID
+               for v in (value if isinstance(value, list) else [value]))
 
 
 def _repeated(values: list[Any]) -> tuple[Any, ...]:

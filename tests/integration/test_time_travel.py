@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from craton import replay
 from craton.bootstrap import Services
@@ -137,6 +138,47 @@ def test_verify_reports_a_tampered_read_model(services: Services) -> None:
                         .values(name="forged"))
     differences = replay.verify(services).differences
     assert any("resource_versions" in d and "name" in d for d in differences)
+
+
+def test_verify_counts_every_difference_and_lists_the_first(services: Services) -> None:
+    f = make_fleet(services)
+    labels = LIVE.labels
+    with services.db.writing() as session:
+        session.execute(labels.insert(), [
+            {"resource_id": f["host"]["id"], "label": f"forged-{n:03d}", "valid_from": 1,
+             "from_time": datetime(2026, 1, 1, tzinfo=UTC)} for n in range(60)])
+    result = replay.verify(services)
+    assert result.difference_count == 60
+    assert len(result.differences) == 51
+    assert result.differences[-1] == "label_versions: 10 more differences not listed (60 in all)"
+
+
+def test_verify_compares_text_keys_in_one_order_whatever_the_collation(
+        services: Services) -> None:
+    """A table whose collation orders 'beta' before 'Zeta' (en-US) is read in
+    code-point order, as the comparison walks it: one missing label is one difference."""
+    if not services.db.is_postgres:
+        pytest.skip("SQLite orders text by its code points")
+    f = make_fleet(services)
+    services.ledger.add_labels(f["meta"], "host", f["host"]["id"], ["alpha", "beta", "Zeta"])
+    with services.db.writing() as session:
+        collations = session.execute(text(
+            "SELECT collname FROM pg_collation WHERE collname IN ('en-US-x-icu', 'en_US')"
+        )).scalars().all()
+        if not collations:
+            pytest.skip("no linguistic collation on this server")
+        session.execute(text(
+            f'ALTER TABLE label_versions ALTER COLUMN label TYPE varchar(255) '
+            f'COLLATE "{sorted(collations)[0]}"'))
+        session.execute(LIVE.labels.delete().where(LIVE.labels.c.label == "alpha"))
+    try:
+        differences = replay.verify(services).differences
+    finally:
+        with services.db.writing() as session:
+            session.execute(text('ALTER TABLE label_versions ALTER COLUMN label TYPE '
+                                 'varchar(255) COLLATE "default"'))
+    assert len(differences) == 1 and "'alpha'" in differences[0]
+    assert "missing from the live table" in differences[0]
 
 
 def test_audit_trail_filters(services: Services) -> None:

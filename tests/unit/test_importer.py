@@ -81,3 +81,21 @@ def test_mistyped_and_unknown_fields_are_refused(memory_services: Services) -> N
     with memory_services.db.reading() as conn:
         rows, _ = listing.list_rows(conn, listing.ListQuery(kinds=("cloud",), limit=10))
         assert rows == []  # nothing of either import stayed
+
+
+@pytest.mark.parametrize(("host", "said"), [
+    ({"name": "n" * 256}, "name: may be at most 255 characters long"),
+    ({"name": "h", "device_type": "d" * 65}, "device_type: may be at most 64 characters"),
+    ({"name": "h", "cell_id": 2**70}, "cell_id: must name ids from 1 to"),
+    ({"name": "h", "cell_id": 0}, "cell_id: must name ids from 1 to"),
+])
+def test_values_no_column_could_hold_are_refused_before_anything_is_written(
+        memory_services: Services, host: dict[str, object], said: str) -> None:
+    meta = actor(memory_services)
+    base = {"clouds": [{"name": "c"}], "regions": [{"name": "r", "cloud": "c"}]}
+    with pytest.raises(InvalidInput, match=said):
+        import_fleet(memory_services.ledger, meta,
+                     {**base, "hosts": [{**host, "region": "r"}]})
+    with memory_services.db.reading() as conn:
+        rows, _ = listing.list_rows(conn, listing.ListQuery(kinds=("cloud",), limit=10))
+        assert rows == []
