@@ -12,13 +12,13 @@ from craton.planning.service import MAX_TIME_LIMIT_S, execute_plan, solve_plan
 from craton.projections.listing import ListQuery, get_row, list_rows, present
 
 from . import policy
-from .context import Api, authorise, body, meta, principal, set_etag, set_position
+from .context import Api, authorise, body, meta, read_item, set_position
 from .docs import Op
 from .errors import Problem
 from .idempotency import Reply, respond
 from .paging import id_links
-from .params import PageParams
-from .workflows import RunOut
+from .params import AsOfParams, PageParams
+from .workflows import NO_PARAMS, NoBody, RunOut
 
 # A plan is never changed through If-Match (no 412), and may be infeasible (422).
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 415, 422)
@@ -79,7 +79,7 @@ class Plans:
         set_position(resp, snap.position)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        policy.require(principal(req), "plan", policy.CREATE)
+        authorise(req, "plan", policy.CREATE, NO_PARAMS)
         data = body(req, PlanRequest())
         who = meta(req)
         fields_ = solve_plan(self.api.services, who, planner_name=data["planner"],
@@ -103,20 +103,12 @@ class PlanItem:
 
     def __init__(self, api: Api):
         self.api = api
-        self.docs = {"GET": Op("Show a plan: moves, hosts freed, objective, bound, gap",
-                               None, None, PlanOut())}
+        self.docs = {"GET": Op("Show a plan (as_of: as it was then): moves, hosts freed, "
+                               "objective, bound, gap", AsOfParams, None, PlanOut())}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        caller = principal(req)
-        policy.require(caller, "plan", policy.READ)
-        with self.api.snapshot() as snap:
-            row = get_row(snap.conn, "plan", id, caller.project_id, None) \
-                if id <= MAX_ID else None
-        if row is None:
-            raise Problem(404, f"no plan with id {id}")
-        resp.media = present(row)
-        set_etag(resp, row.version)
-        set_position(resp, snap.position)
+        with read_item(self.api, req, resp, "plan", id, AsOfParams) as item:
+            resp.media = present(item.row)
 
 
 class PlanExecution:
@@ -124,11 +116,12 @@ class PlanExecution:
 
     def __init__(self, api: Api):
         self.api = api
-        self.docs = {"POST": Op("Execute a plan as a remediation run", None, None, RunOut(),
-                                202, WRITE_ERRORS, idempotent_key=True)}
+        self.docs = {"POST": Op("Execute a plan as a remediation run", None, NoBody(),
+                                RunOut(), 202, WRITE_ERRORS, idempotent_key=True)}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        policy.require(principal(req), "plan", policy.WRITE)
+        authorise(req, "plan", policy.WRITE, NO_PARAMS)
+        body(req, NoBody())
         if id > MAX_ID:
             raise Problem(404, f"no plan with id {id}")
 

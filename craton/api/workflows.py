@@ -12,13 +12,18 @@ from craton.flows import service
 from craton.projections.listing import ListQuery, get_row, list_rows
 
 from . import policy
-from .context import Api, authorise, body, meta, principal, set_etag, set_position
+from .context import Api, authorise, body, meta, set_etag, set_position
 from .docs import WRITE_ERRORS, Op
 from .idempotency import Reply, respond
 from .paging import id_links
-from .params import PageParams
+from .params import AsOfParams, PageParams
 
 RUN = "workflow-run"
+NO_PARAMS = Schema.from_dict({}, name="NoParams")()
+
+
+class NoBody(Schema):
+    """A request that takes no body: any property given is refused."""
 
 
 class WorkflowOut(Schema):
@@ -87,7 +92,7 @@ class Workflows:
         self.docs = {"GET": Op("The installed workflows", None, None, WorkflowsOut())}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        policy.require(principal(req), RUN, policy.LIST)
+        authorise(req, RUN, policy.LIST, NO_PARAMS)
         resp.media = {"workflows": service.list_workflows()}
 
 
@@ -113,7 +118,7 @@ class Runs:
         set_position(resp, snap.position)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        policy.require(principal(req), RUN, policy.CREATE)
+        authorise(req, RUN, policy.CREATE, NO_PARAMS)
         data = body(req, RunIn())
         who = meta(req)
 
@@ -131,14 +136,15 @@ class RunItem:
 
     def __init__(self, api: Api):
         self.api = api
-        self.docs = {"GET": Op("A workflow run, step by step", None, None, RunOut())}
+        self.docs = {"GET": Op("A workflow run, step by step (as_of: as far as it had got "
+                               "then)", AsOfParams, None, RunOut())}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        caller = principal(req)
-        policy.require(caller, RUN, policy.READ)
-        with self.api.snapshot() as snap:  # body, ETag and position of one moment
-            resp.media = service.get_run(self.api.services, id, caller.project_id, snap.conn)
-            row = get_row(snap.conn, Run.KIND, id, caller.project_id, None)
+        caller, q = authorise(req, RUN, policy.READ, AsOfParams)
+        with self.api.snapshot(q.get("as_of")) as snap:  # body, ETag, position: one moment
+            resp.media = service.get_run(self.api.services, id, caller.project_id, snap.conn,
+                                         snap.at)
+            row = get_row(snap.conn, Run.KIND, id, caller.project_id, snap.at)
         set_position(resp, snap.position)
         if row is not None:
             set_etag(resp, row.version)
@@ -149,11 +155,12 @@ class RunCancel:
 
     def __init__(self, api: Api):
         self.api = api
-        self.docs = {"POST": Op("Cancel a workflow run", None, None, RunOut(),
+        self.docs = {"POST": Op("Cancel a workflow run", None, NoBody(), RunOut(),
                                 status=202, errors=WRITE_ERRORS)}
 
     def on_post(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        policy.require(principal(req), RUN, policy.WRITE)
+        authorise(req, RUN, policy.WRITE, NO_PARAMS)
+        body(req, NoBody())
         resp.status = falcon.HTTP_202
         resp.media = service.cancel_run(self.api.services, meta(req), id)
 

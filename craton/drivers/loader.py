@@ -6,10 +6,11 @@ from typing import Any
 
 from stevedore.driver import DriverManager
 from stevedore.exception import NoMatches
+from stevedore.extension import ExtensionManager
 
 from craton.drivers.base import FleetDriver
 
-__all__ = ["NAMESPACE", "UnknownDriver", "driver_class", "load_driver"]
+__all__ = ["NAMESPACE", "UnknownDriver", "driver_class", "installed_drivers", "load_driver"]
 
 NAMESPACE = "craton.drivers"
 
@@ -27,12 +28,16 @@ class UnknownDriver(ValueError):
         self.name = name
 
 
-def driver_class(name: str) -> type[FleetDriver] | None:
-    """The driver plugin's class if it is installed here, without building a driver.
+def installed_drivers() -> list[str]:
+    """The names of the fleet drivers installed here, sorted."""
+    manager: ExtensionManager[Any] = ExtensionManager(namespace=NAMESPACE,
+                                                      invoke_on_load=False)
+    return sorted(manager.names())
 
-    Workers on other hosts may have drivers this host lacks, so a missing one is
-    not an error here: the worker that runs the run decides.
-    """
+
+def driver_class(name: str) -> type[FleetDriver] | None:
+    """The driver plugin's class if it is installed here (None if it is not), without
+    building a driver."""
     try:
         manager: DriverManager[Any] = DriverManager(
             namespace=NAMESPACE, name=name, invoke_on_load=False,

@@ -72,8 +72,16 @@ def _observe(step: Step, host: dict[str, Any]) -> tuple[dict[str, Any] | None, d
     return facts, findings
 
 
+def _unreachable(key: str) -> bool:
+    return key.startswith("host-unreachable:")
+
+
 class AuditHost(FleetTask):
-    """Observe one host, record its facts, open new findings and resolve old ones."""
+    """Observe one host, record its facts, open new findings and resolve old ones.
+
+    A host that cannot be reached has not been observed: what was found on it
+    before stays open (an inactive host being unreachable is no finding).
+    """
 
     def act(self, step: Step, host: dict[str, Any]) -> dict[str, Any]:
         facts, findings = _observe(step, host)
@@ -94,7 +102,7 @@ class AuditHost(FleetTask):
                 "status": "open", "run_id": step.run_uuid})
             opened.append(row["id"])
         for key, row in known.items():
-            if key not in findings:
+            if key not in findings and (facts is not None or _unreachable(key)):
                 step.ledger.update(step.meta, "finding", row.id, {
                     "status": "resolved", "resolved_by_run": step.run_uuid})
                 resolved.append(row.id)

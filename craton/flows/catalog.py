@@ -18,7 +18,7 @@ from stevedore import ExtensionManager
 from craton.domain.errors import InvalidInput
 from craton.domain.ids import MAX_ID
 from craton.domain.meta import Meta
-from craton.drivers.loader import driver_class
+from craton.drivers.loader import driver_class, installed_drivers
 from craton.flows import NAMESPACE
 
 
@@ -50,9 +50,19 @@ DRIVER_PARAMETERS: dict[str, Any] = {
 }
 
 
+# A hand-over: the step it belongs to, the id of what is handed over, and why.
+HandOver = tuple[str, int, str]
+
+
+def nothing_left(conn: Connection, run: Any, targets: dict[str, Any]) -> list[HandOver]:
+    """What a cancelled run of a workflow that leaves nothing half done hands over."""
+    return []
+
+
 @dataclass(frozen=True)
 class Workflow:
-    """One kind of run: what it does, what it takes, and how it is built."""
+    """One kind of run: what it does, what it takes, how it is built, and what a
+    cancel that stops it part way leaves for a person (``left_behind``)."""
 
     name: str
     description: str
@@ -60,6 +70,7 @@ class Workflow:
     targets: Callable[[Connection, Meta, dict[str, Any]], dict[str, Any]]
     factory: Callable[[str, dict[str, Any]], Any]
     world: Callable[[dict[str, Any]], list[int]]
+    left_behind: Callable[[Connection, Any, dict[str, Any]], list[HandOver]] = nothing_left
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description,
@@ -74,11 +85,10 @@ class Workflow:
         for error in Draft202012Validator(self.schema).iter_errors(parameters):
             where = ".".join(str(p) for p in error.absolute_path) or "parameters"
             problems.setdefault(where, []).append(error.message)
-        if "driver_config" not in problems:
-            config = driver_config_problems(parameters.get("driver", "simulator"),
-                                            parameters.get("driver_config", {}))
-            if config:
-                problems["driver_config"] = config
+        if "driver" not in problems:
+            problems.update(driver_problems(parameters.get("driver", "simulator"),
+                                            parameters.get("driver_config", {}),
+                                            "driver_config" in problems))
         if problems:
             summary = "; ".join(f"{k}: {', '.join(v)}" for k, v in sorted(problems.items()))
             raise InvalidInput(f"invalid parameters for {self.name}: {summary}", problems)
@@ -89,12 +99,20 @@ class Workflow:
         return out
 
 
-def driver_config_problems(name: Any, config: Any) -> list[str]:
-    """What the named driver, if installed here, finds wrong with its settings."""
-    if not isinstance(name, str) or not isinstance(config, dict):
-        return []
+def driver_problems(name: Any, config: Any, config_refused: bool) -> dict[str, list[str]]:
+    """A driver that is not installed, or what the driver finds wrong with its settings
+    (unless they were already refused)."""
+    if not isinstance(name, str):
+        return {}
     cls = driver_class(name)
-    return cls.validate_config(config) if cls is not None else []
+    if cls is None:
+        known = ", ".join(installed_drivers()) or "none"
+        return {"driver": [f"no fleet driver named {name!r} is installed "
+                           f"(installed: {known})"]}
+    if config_refused or not isinstance(config, dict):
+        return {}
+    found = cls.validate_config(config)
+    return {"driver_config": found} if found else {}
 
 
 def parameters_schema(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:

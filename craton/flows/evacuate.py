@@ -12,6 +12,7 @@ from craton.domain.meta import Meta
 from craton.drivers.errors import DriverError
 from craton.drivers.simulator_world import DEFAULT_HOST_FACTS
 from craton.flows.catalog import (
+    HandOver,
     Workflow,
     batch_parameters,
     id_parameter,
@@ -22,6 +23,7 @@ from craton.flows.inventory import facts_to_record, host_summary, hosts_by_id, i
 from craton.flows.moves import CheckBatch, chunks, current, group_placements, migration
 from craton.flows.runtime import Step
 from craton.flows.tasks import BatchGuard, FleetTask, step_task
+from craton.projections.lookup import CurrentLookup
 from craton.projections.tables import LIVE
 
 SCHEMA = parameters_schema({
@@ -108,19 +110,52 @@ class VerifyHost(FleetTask):
 
 
 class DrainHosts(FleetTask):
-    """Mark source hosts drained; a host that still holds instances stays quiesced."""
+    """Mark source hosts drained; a host that still holds instances stays quiesced, and
+    each of them not handed over already is handed over now."""
 
     def act(self, step: Step, hosts: list[dict[str, Any]]) -> dict[str, Any]:
         drained, held = [], {}
+        told = {h["instance_id"] for h in step.run().summary()["handovers"]}
         for host in hosts:
             left = instances_on(step.conn, [host["id"]])
             if left:
                 held[host["id"]] = [i.id for i in left]
+                for instance in (i for i in left if i.id not in told):
+                    step.hand_over(instance.id, (
+                        f"instance {instance.name} is still on host {host['name']}, which "
+                        "stays quiesced: the run had no move for it (it was placed there "
+                        "after the run was requested); move it, then drain the host"))
                 continue
             step.driver.mark_host(host["name"], "drained")
             step.ledger.update(step.meta, "host", host["id"], {"status": "drained"})
             drained.append(host["id"])
         return {"drained": drained, "still_holding": held}
+
+
+def left_behind(conn: Connection, run: Any, targets: dict[str, Any]) -> list[HandOver]:
+    """What a cancel leaves of the batch it stopped: its source hosts still quiesced,
+    and the fresh host if it was built but not verified (still ``building``)."""
+    lookup = CurrentLookup(conn)
+    told = {h["instance_id"] for h in run.summary()["handovers"]}
+    out: list[HandOver] = []
+    for batch in targets["batches"]:
+        prefix = f"batch-{batch['number']}"
+        if not run.is_done(f"{prefix}.quiesce") or run.is_done(f"{prefix}.drain"):
+            continue
+        for host in batch["hosts"]:
+            row = lookup.current(host["id"])
+            if host["id"] not in told and row is not None \
+                    and row["fields"].get("schedulable") is False:
+                out.append((f"{prefix}.quiesce", host["id"], (
+                    f"host {host['name']} stays quiesced: the run was cancelled during "
+                    f"batch {batch['number']}, before the host was drained; move what it "
+                    "still holds, or re-enable scheduling, by hand")))
+        built = run.step_result(f"{prefix}.build")
+        if built is not None and not run.is_done(f"{prefix}.verify"):
+            out.append((f"{prefix}.build", built["host_id"], (
+                f"host {built['name']} was built but not verified (status building): the "
+                "run was cancelled; verify it and put it in service, or retire it")))
+    return out
 
 
 def targets(conn: Connection, meta: Meta, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -136,15 +171,16 @@ def targets(conn: Connection, meta: Meta, parameters: dict[str, Any]) -> dict[st
             guests = instances_on(conn, [h.id for h in chunk])
             moves = group_placements(conn, guests)
             staying = {m["instance_id"] for m in moves if "hand_over" in m}
+            moving = [g for g in guests if g.id not in staying]
             number = len(batches) + 1
-            batches.append({
-                "number": number, "hosts": [host_summary(h) for h in chunk],
-                "moves": moves,
-                "new_host": {"name": f"{chunk[0].name}-evac-{tag}-{number}",
-                             "region_id": region_id, "cell_id": cell_id,
-                             "template": _template(
-                                 [g for g in guests if g.id not in staying], cell_id)},
-            })
+            batch: dict[str, Any] = {"number": number,
+                                     "hosts": [host_summary(h) for h in chunk],
+                                     "moves": moves}
+            if moving:  # (a batch with nothing to move needs no new host)
+                batch["new_host"] = {"name": f"{chunk[0].name}-evac-{tag}-{number}",
+                                     "region_id": region_id, "cell_id": cell_id,
+                                     "template": _template(moving, cell_id)}
+            batches.append(batch)
     if not batches:
         raise InvalidInput("no hosts to evacuate", {"hosts": ["no hosts selected"]})
     return {"hosts": [host_summary(h) for h in hosts], "batches": batches,
@@ -168,11 +204,13 @@ def build_flow(run_id: str, targets: dict[str, Any]) -> linear_flow.Flow:
     for batch in targets["batches"]:
         prefix = f"batch-{batch['number']}"
         flow = linear_flow.Flow(prefix, retry=BatchGuard(f"{prefix}.guard"))
-        check, build = f"{prefix}.check", f"{prefix}.build"
+        check = f"{prefix}.check"
+        build = f"{prefix}.build" if batch.get("new_host") else None
         flow.add(step_task(CheckBatch, check, run_id, moves=batch["moves"]))
         flow.add(step_task(QuiesceHosts, f"{prefix}.quiesce", run_id, hosts=batch["hosts"]))
-        flow.add(step_task(BuildHost, build, run_id, new_host=batch["new_host"]))
-        flow.add(step_task(VerifyHost, f"{prefix}.verify", run_id, build_step=build))
+        if build is not None:
+            flow.add(step_task(BuildHost, build, run_id, new_host=batch["new_host"]))
+            flow.add(step_task(VerifyHost, f"{prefix}.verify", run_id, build_step=build))
         for move in batch["moves"]:
             flow.add(migration(run_id, prefix, move, targets["attempts"], check, build))
         flow.add(step_task(DrainHosts, f"{prefix}.drain", run_id, hosts=batch["hosts"]))
@@ -186,5 +224,5 @@ WORKFLOW = Workflow(
                  "live-migrate their instances to it (retrying, then handing over), and "
                  "mark them drained."),
     schema=SCHEMA, targets=targets, factory=build_flow,
-    world=target_host_ids,
+    world=target_host_ids, left_behind=left_behind,
 )

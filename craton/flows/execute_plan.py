@@ -6,15 +6,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 from taskflow.patterns import linear_flow
+from taskflow.types.failure import Failure
 
 from craton.domain.errors import Conflict, InvalidInput
 from craton.domain.meta import Meta
-from craton.domain.plans import COMPUTED, EXECUTING
+from craton.domain.plans import COMPUTED, EXECUTING, FAILED
 from craton.flows.catalog import Workflow, batch_parameters, id_parameter, parameters_schema
 from craton.flows.moves import CheckBatch, chunks, migration
-from craton.flows.runtime import Step
+from craton.flows.runtime import Step, runtime_for
 from craton.flows.tasks import BatchGuard, FleetTask, step_task
-from craton.planning.execution import check_executable, plan_hosts, settle_plan
+from craton.planning.execution import check_executable, plan_hosts, refuse_stale, settle_plan
 from craton.planning.service import mark_executing
 from craton.projections.listing import get_row
 
@@ -25,22 +26,29 @@ SCHEMA = parameters_schema({
 
 
 class StartPlan(FleetTask):
-    """Mark the plan executing by this run; if the run fails, record how far it got."""
+    """Mark the plan executing by this run, unless it has gone stale while the run
+    waited for a worker; if the run fails, record how far it got."""
 
     def act(self, step: Step, plan_id: int) -> dict[str, Any]:
         row = get_row(step.conn, "plan", plan_id, None, None)
         plan = dict(row.data) if row is not None else {}
         state = plan.get("state") or COMPUTED
-        if state == EXECUTING and plan.get("run_id") == step.run_uuid:
-            return {"plan_id": plan_id, "state": state}
-        if state != COMPUTED:
+        mine = state == EXECUTING and plan.get("run_id") == step.run_uuid
+        if not mine and state != COMPUTED:
             raise Conflict(f"plan {plan_id} is already {state}")
-        # (a run requested before requests marked their plan: marked here instead)
-        mark_executing(step.runtime.services, step.meta, plan_id, step.run_uuid)
+        refuse_stale(step.conn, plan_id, plan)
+        if not mine:  # (a run requested before requests marked their plan)
+            mark_executing(step.runtime.services, step.meta, plan_id, step.run_uuid)
         return {"plan_id": plan_id, "state": EXECUTING}
 
-    def undo(self, step: Step, plan_id: int) -> None:
-        settle_plan(step.ledger, step.conn, step.meta, plan_id, step.run_uuid)
+    def revert(self, run_id: str, **kwargs: Any) -> None:
+        """A plan this step refused (stale, say) was not carried out by the run: it
+        failed, wherever its instances are. Reverted after it started, it ended as
+        far as the run got."""
+        refused = isinstance(kwargs.get("result"), Failure)
+        with runtime_for(run_id).step(run_id, self.name) as step:
+            settle_plan(step.ledger, step.conn, step.meta, kwargs["plan_id"],
+                        step.run_uuid, FAILED if refused else None)
 
 
 class FinishPlan(FleetTask):

@@ -16,6 +16,7 @@ from craton.domain.meta import Meta
 from craton.domain.runs import Run
 from craton.flows import catalog
 from craton.flows.storage import QUEUE, ensure_schema
+from craton.planning.execution import settle_run_plan
 from craton.projections.audit import EventQuery, events, present_event
 from craton.projections.listing import ListQuery, get_row, list_rows, present
 from craton.projections.timeline import iso
@@ -69,12 +70,13 @@ def present_run(row: Any) -> dict[str, Any]:
 
 
 def _row(services: Services, run_id: int, project_id: str | None,
-         conn: Connection | None = None) -> Any:
-    """The run's row (through ``conn``, else a snapshot of its own); NotFound if none."""
+         conn: Connection | None = None, at: int | None = None) -> Any:
+    """The run's row at ``at`` (through ``conn``, else a snapshot of its own); NotFound
+    if none."""
     if conn is None:
         with services.db.reading() as own:
-            return _row(services, run_id, project_id, own)
-    row = get_row(conn, Run.KIND, run_id, project_id, None) if 0 <= run_id <= MAX_ID \
+            return _row(services, run_id, project_id, own, at)
+    row = get_row(conn, Run.KIND, run_id, project_id, at) if 0 <= run_id <= MAX_ID \
         else None
     if row is None:
         raise NotFound(f"no workflow-run with id {run_id}")
@@ -82,16 +84,16 @@ def _row(services: Services, run_id: int, project_id: str | None,
 
 
 def get_run(services: Services, run_id: int, project_id: str | None,
-            conn: Connection | None = None) -> dict[str, Any]:
+            conn: Connection | None = None, at: int | None = None) -> dict[str, Any]:
     """The run with every step: its transitions, attempts, timings, results and errors,
     read in one snapshot (``conn``, the caller's, whose ETag and position then agree
-    with the body; else one of its own)."""
+    with the body; else one of its own), as far as it had got at ``at`` (None: now)."""
     if conn is None:
         with services.db.reading() as own:
-            return get_run(services, run_id, project_id, own)
-    row = _row(services, run_id, project_id, conn)
+            return get_run(services, run_id, project_id, own, at)
+    row = _row(services, run_id, project_id, conn, at)
     out = present_run(row)
-    trail = _events_of(conn, row.uuid)
+    trail = _events_of(conn, row.uuid, at)
     steps: dict[str, dict[str, Any]] = {}
     handovers, skipped = [], []
     for event in trail:
@@ -129,11 +131,13 @@ def run_events(services: Services, run_uuid: str) -> list[dict[str, Any]]:
         return _events_of(conn, run_uuid)
 
 
-def _events_of(conn: Connection, run_uuid: str) -> list[dict[str, Any]]:
+def _events_of(conn: Connection, run_uuid: str, until: int | None = None
+               ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     after = None
     while True:
-        rows, more = events(conn, EventQuery(run_id=run_uuid, after=after, limit=1000))
+        rows, more = events(conn, EventQuery(run_id=run_uuid, after=after, until=until,
+                                             limit=1000))
         out.extend(present_event(r) for r in rows)
         if not more:
             return out
@@ -159,14 +163,15 @@ def cancel_run(services: Services, meta: Meta, run_id: int) -> dict[str, Any]:
         conn = session.connection()
         queued = conn.execute(select(QUEUE.c.state).where(
             QUEUE.c.run_uuid == row.uuid)).scalar()
+        run.request_cancel(run_meta)
         if run.state == "requested" and queued in ("requested", None):
-            run.request_cancel(run_meta)
             run.finish(run_meta, {"state": "cancelled", "finished_at": iso(_now())})
             conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == row.uuid).values(
                 state="done"))
-        else:
-            run.request_cancel(run_meta)
         services.ledger.save(run)
+        if run.ended:  # no worker will take it: the plan it was to carry out is released
+            settle_run_plan(services.ledger, conn, meta.for_run(row.uuid), row.uuid,
+                            run.fields)
     return present_run(_row(services, run_id, meta.project_id))
 
 

@@ -30,7 +30,7 @@ from craton.flows.inventory import world_rows
 from craton.flows.recorder import StepRecorder
 from craton.flows.runtime import Runtime, attach, detach
 from craton.flows.storage import QUEUE, LogbookBackend, logbook_backend
-from craton.planning.execution import settle_plan
+from craton.planning.execution import settle_run_plan
 from craton.projections.timeline import iso
 
 LOG = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ class Worker:
                     return None
                 run = self.runtime.load_run(row.run_uuid)
                 if run.ended:
+                    settle_run_plan(ledger, conn, self.runtime.meta(row.run_uuid),
+                                    row.run_uuid, run.fields)
                     conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == row.run_uuid)
                                  .values(state="done"))
                     continue
@@ -173,15 +175,15 @@ class Worker:
         finally:
             detach(run_uuid)
 
-    def _settle_plan(self, conn: Any, run_uuid: str, run: Any) -> None:
-        """A plan this run was executing records how it ended (a cancelled or failed
-        run does not reach the flow's own last step)."""
-        if run.fields.get("workflow") != "execute-plan":
-            return
-        plan_id = (run.fields.get("parameters") or {}).get("plan_id")
-        if plan_id is not None:
-            settle_plan(self.services.ledger, conn, self.runtime.meta(run_uuid),
-                        int(plan_id), run_uuid)
+    def _hand_over_left_behind(self, conn: Any, run_uuid: str, run: Any) -> None:
+        """What a cancel stopped part way (a batch's quiesced hosts, a host built but
+        not verified) is handed to a person, not undone: a cancel asks the run to stop
+        acting on the fleet."""
+        flow = catalog.workflow(run.fields["workflow"])
+        meta = self.runtime.meta(run_uuid).as_dict()
+        for step, resource_id, reason in flow.left_behind(conn, run,
+                                                          run.fields["targets"][0]):
+            run.hand_over(meta, step, resource_id, reason)
 
     def _finish(self, run_uuid: str, flow_state: str, error: str | None) -> None:
         with self.services.db.writing() as session:
@@ -191,19 +193,17 @@ class Worker:
             if holder != self.name:
                 return  # another worker has taken the run over
             run = self.runtime.load_run(run_uuid)
-            summary = run.summary()
             if flow_state == states.SUSPENDED and not run.fields.get("cancel_requested"):
                 # Suspended without a cancel: let the lease lapse so the run resumes.
                 conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == run_uuid)
                              .values(expires_at=0.0))
                 return
-            if run.fields.get("cancel_requested") and flow_state != states.SUCCESS:
-                state = "cancelled"
-            elif (error or flow_state != states.SUCCESS
-                  or any(not f["recovered"] for f in summary["failed_steps"])):
-                state = "failed"
-            else:
-                state = "succeeded"
+            cancelled = bool(run.fields.get("cancel_requested")) \
+                and flow_state != states.SUCCESS
+            if cancelled:
+                self._hand_over_left_behind(conn, run_uuid, run)
+            summary = run.summary()
+            state = "cancelled" if cancelled else _ended(flow_state, error, summary)
             changes = {"state": state, "finished_at": iso(_utcnow()), **summary}
             unrecovered = [f for f in summary["failed_steps"] if not f["recovered"]]
             if unrecovered:
@@ -212,10 +212,19 @@ class Worker:
             elif error and state == "failed":
                 changes["error"] = error
             run.finish(self.runtime.meta(run_uuid).as_dict(), changes)
-            self._settle_plan(conn, run_uuid, run)
+            settle_run_plan(self.services.ledger, conn, self.runtime.meta(run_uuid),
+                            run_uuid, run.fields)
             self.services.ledger.save(run)
             conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == run_uuid)
                          .values(state="done"))
+
+
+def _ended(flow_state: str, error: str | None, summary: dict[str, Any]) -> str:
+    """How a run that was not cancelled ended: failed or succeeded."""
+    if (error or flow_state != states.SUCCESS
+            or any(not f["recovered"] for f in summary["failed_steps"])):
+        return "failed"
+    return "succeeded"
 
 
 def _first_line(exc: BaseException) -> str:

@@ -16,6 +16,9 @@ from craton.projections.timeline import visible
 from craton.projections.variables import labels_of, resolved_values, values_of
 
 SCOPES = ("cloud_id", "region_id", "cell_id", "label", "hosts")
+# The resolved variables a host's capacity and cost are read from.
+SIZING_VARIABLES = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio",
+                    "asset_cost")
 
 
 @dataclass

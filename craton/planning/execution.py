@@ -22,9 +22,11 @@ from craton.domain.plans import (
     FAILED,
     PARTIALLY_EXECUTED,
 )
+from craton.planning.capacity import SIZING_VARIABLES
 from craton.projections.listing import get_row
 from craton.projections.tables import LIVE
 from craton.projections.timeline import visible
+from craton.projections.variables import resolved_values
 
 LIVE_RUN_STATES = ("requested", "running")
 SHOWN_CHANGES = 10
@@ -55,7 +57,8 @@ def touched(conn: Connection, plan: dict[str, Any]) -> list[int]:
 
 
 def stale_changes(conn: Connection, plan: dict[str, Any]) -> list[str]:
-    """What changed, since the plan's position, in the hosts and instances it touches."""
+    """What changed, since the plan's position, in the hosts and instances it touches,
+    and in the variables its hosts were sized with (inherited ones too)."""
     e = LIVE.events
     out: list[tuple[int, str]] = []
     for chunk in pieces(touched(conn, plan)):
@@ -64,7 +67,35 @@ def stale_changes(conn: Connection, plan: dict[str, Any]) -> list[str]:
                                    e.c.position > plan["position"]))
         out += [(r.position, f"{r.event_type} of {r.resource_id} at @{r.position}")
                 for r in rows]
-    return [said for _, said in sorted(out)]
+    return [said for _, said in sorted(out)] + sizing_changes(conn, plan)
+
+
+def sizing_changes(conn: Connection, plan: dict[str, Any]) -> list[str]:
+    """The plan's hosts whose allocation ratios or asset_cost resolve to other values
+    now than at the plan's position (set on the host or on a cell, region, cloud or
+    project above it)."""
+    out: list[str] = []
+    for chunk in pieces(plan_hosts(plan)):
+        then = _sizing(conn, chunk, plan["position"])
+        now = _sizing(conn, chunk, None)
+        for host_id in chunk:
+            if host_id not in then or host_id not in now:
+                continue  # (a host registered or deleted since: its own events say so)
+            out += [f"{key} of host {host_id} resolves to {now[host_id].get(key)!r}, "
+                    f"not {then[host_id].get(key)!r}" for key in SIZING_VARIABLES
+                    if then[host_id].get(key) != now[host_id].get(key)]
+    return out
+
+
+def _sizing(conn: Connection, host_ids: list[int], at: int | None
+            ) -> dict[int, dict[str, Any]]:
+    """The resolved variables a plan is sized with, of each host that exists at ``at``."""
+    t = LIVE.resources
+    rows = list(conn.execute(select(t).where(
+        t.c.kind == "host", t.c.id.in_(host_ids), visible(t, at))))
+    resolved = resolved_values(conn, rows, at)
+    return {rid: {k: v for k, v in values.items() if k in SIZING_VARIABLES}
+            for rid, values in resolved.items()}
 
 
 def live_run(conn: Connection, plan_id: int, project_id: str | None) -> str | None:
@@ -84,21 +115,31 @@ def check_executable(conn: Connection, plan_id: int, plan: dict[str, Any],
                      project_id: str | None) -> None:
     """Conflict (409) unless the plan is computed, has no run yet, and is not stale.
 
-    A plan recorded without a position is judged from its own recording: its id
-    is the position of the event that created it.
+    A plan recorded without a position is judged from its own recording.
     """
-    if plan.get("position") is None:
-        plan = {**plan, "position": plan_id}
     state = plan.get("state") or COMPUTED
     if state != COMPUTED:
         raise Conflict(f"plan {plan_id} is already {state}")
     running = live_run(conn, plan_id, project_id)
     if running is not None:
         raise Conflict(f"plan {plan_id} is already {EXECUTING} (run {running})")
+    refuse_stale(conn, plan_id, plan)
+
+
+def refuse_stale(conn: Connection, plan_id: int, plan: dict[str, Any]) -> None:
+    """Conflict (409) saying what changed, if anything the plan touches or was sized
+    with has changed since its position."""
+    plan = _positioned(plan_id, plan)
     changed = stale_changes(conn, plan)
     if changed:
         raise Conflict(f"plan {plan_id} is stale: {len(changed)} changes since "
                        f"@{plan['position']}: " + "; ".join(changed[:SHOWN_CHANGES]))
+
+
+def _positioned(plan_id: int, plan: dict[str, Any]) -> dict[str, Any]:
+    """The plan, judged from its own recording (its id is the position of the event
+    that created it) when it was recorded without a position."""
+    return plan if plan.get("position") is not None else {**plan, "position": plan_id}
 
 
 def moves_done(conn: Connection, plan: dict[str, Any]) -> int:
@@ -127,8 +168,9 @@ def ended_state(conn: Connection, plan: dict[str, Any]) -> str:
 
 
 def settle_plan(ledger: Any, conn: Connection, meta: Meta, plan_id: int,
-                run_uuid: str) -> str | None:
-    """Record how the plan ended, if the run ``run_uuid`` is still executing it.
+                run_uuid: str, state: str | None = None) -> str | None:
+    """Record how the plan ended (``state``, else read from where its instances are),
+    if the run ``run_uuid`` is still executing it.
 
     Returns the state recorded (None when the plan is not this run's to settle).
     """
@@ -138,6 +180,18 @@ def settle_plan(ledger: Any, conn: Connection, meta: Meta, plan_id: int,
     plan = dict(row.data)
     if plan.get("state") != EXECUTING or plan.get("run_id") != run_uuid:
         return None
-    state = ended_state(conn, plan)
+    state = state or ended_state(conn, plan)
     ledger.update(meta, "plan", plan_id, {"state": state})
     return state
+
+
+def settle_run_plan(ledger: Any, conn: Connection, meta: Meta, run_uuid: str,
+                    run_fields: dict[str, Any]) -> str | None:
+    """Record how the plan a run of execute-plan was carrying out ended (a run that is
+    cancelled, fails, or never starts does not reach the flow's own last step)."""
+    if run_fields.get("workflow") != "execute-plan":
+        return None
+    plan_id = (run_fields.get("parameters") or {}).get("plan_id")
+    if plan_id is None:
+        return None
+    return settle_plan(ledger, conn, meta, int(plan_id), run_uuid)

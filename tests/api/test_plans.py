@@ -79,3 +79,32 @@ def test_bad_plan_requests_are_4xx(fleet: dict[str, Any], member: Caller) -> Non
         "constraints": ["pinned_hosts must be a list of ids",
                         "mip_gap must be a number of at least 0"]}
     assert member.get("/v1/plans/999999").status_code == 404
+
+
+def test_unknown_query_parameters_and_body_properties_are_refused(
+        svc: Services, fleet: dict[str, Any], member: Caller) -> None:
+    half_empty(svc, fleet, member)
+    plan = ok(member.post("/v1/plans", json={"planner": "greedy"}), 201)
+    unknown = {"bogus": ["unknown parameter"]}
+    assert ok(member.get(f"/v1/plans/{plan['id']}?bogus=1"), 400)["errors"] == unknown
+    assert ok(member.post("/v1/plans?bogus=1", json={"planner": "greedy"}),
+              400)["errors"] == unknown
+    execute = f"/v1/plans/{plan['id']}/execute"
+    assert ok(member.post(f"{execute}?bogus=1"), 400)["errors"] == unknown
+    refused = ok(member.post(execute, json={"batch_size": 5, "driver": "bogus"}), 400)
+    assert sorted(refused["errors"]) == ["batch_size", "driver"]
+    assert [p["id"] for p in ok(member.get("/v1/plans"))["plans"]] == [plan["id"]]
+    assert ok(member.get(f"/v1/plans/{plan['id']}"))["state"] == "computed"
+    assert ok(member.get("/v1/workflow-runs"))["workflow-runs"] == []
+
+
+def test_a_plan_as_of_an_earlier_position_is_shown_as_it_was(
+        svc: Services, fleet: dict[str, Any], member: Caller) -> None:
+    half_empty(svc, fleet, member)
+    plan = ok(member.post("/v1/plans", json={"planner": "greedy"}), 201)
+    ok(member.post(f"/v1/plans/{plan['id']}/execute"), 202)
+    assert ok(member.get(f"/v1/plans/{plan['id']}"))["state"] == "executing"
+    then = member.get(f"/v1/plans/{plan['id']}?as_of=@{plan['id']}")
+    assert ok(then)["state"] == "computed" and then.headers["ETag"] == '"1"'
+    assert then.headers["X-Craton-Position"] == str(plan["id"])
+    assert member.get(f"/v1/plans/{plan['id']}?as_of=@{plan['id'] - 1}").status_code == 404

@@ -10,6 +10,7 @@ import pytest
 from craton.api import create_app
 from craton.api.auth import create_root
 from craton.flows import service
+from craton.flows.worker import Worker
 from tests.api.conftest import Caller, build_fleet, ok, user_caller
 
 
@@ -53,9 +54,12 @@ def test_every_bad_setting_and_parameter_is_listed_together(fleet):
     assert _runs(fleet) == []
 
 
-def test_settings_of_a_driver_not_installed_here_are_left_to_its_worker(fleet):
-    ok(fleet["member"].post("/v1/workflow-runs", json=_evacuate(
-        fleet, driver="elsewhere", driver_config={"bogus": 1})), 202)
+def test_a_driver_not_installed_is_refused_when_the_run_is_requested(fleet):
+    body = ok(fleet["member"].post("/v1/workflow-runs", json=_evacuate(
+        fleet, driver="elsewhere", driver_config={"bogus": 1})), 400)
+    assert body["errors"] == {
+        "driver": ["no fleet driver named 'elsewhere' is installed (installed: simulator)"]}
+    assert _runs(fleet) == []
 
 
 def test_good_simulator_settings_are_accepted(fleet):
@@ -87,3 +91,35 @@ def test_without_a_key_each_request_is_a_new_run(fleet):
     for _ in range(2):
         ok(fleet["member"].post("/v1/workflow-runs", json=_evacuate(fleet)), 202)
     assert len(_runs(fleet)) == 2
+
+
+def test_unknown_query_parameters_and_body_properties_are_refused(fleet):
+    member = fleet["member"]
+    run = ok(member.post("/v1/workflow-runs", json=_evacuate(fleet)), 202)
+    item = f"/v1/workflow-runs/{run['id']}"
+    for path in (f"{item}?bogus=1", "/v1/workflows?bogus=1"):
+        assert ok(member.get(path), 400)["errors"] == {"bogus": ["unknown parameter"]}
+    refused = member.post("/v1/workflow-runs?bogus=1", json=_evacuate(fleet))
+    assert ok(refused, 400)["errors"] == {"bogus": ["unknown parameter"]}
+    assert ok(member.post(f"{item}/cancel?bogus=1"), 400)["errors"] == {
+        "bogus": ["unknown parameter"]}
+    forced = ok(member.post(f"{item}/cancel", json={"force": True}), 400)
+    assert list(forced["errors"]) == ["force"]
+    assert [(r["id"], r["state"]) for r in _runs(fleet)] == [(run["id"], "requested")]
+
+
+def test_a_run_as_of_an_earlier_position_is_shown_as_it_was(fleet, services):
+    member = fleet["member"]
+    run = ok(member.post("/v1/workflow-runs", json={
+        "workflow": "audit", "parameters": {"hosts": [fleet["host"]["id"]]}}), 202)
+    assert Worker(services).run_once() == run["uuid"]
+    now = ok(member.get(f"/v1/workflow-runs/{run['id']}"))
+    assert now["state"] == "succeeded" and now["steps"]
+    answer = member.get(f"/v1/workflow-runs/{run['id']}?as_of=@{run['id']}")
+    then = ok(answer)
+    assert then["state"] == "requested" and then["steps"] == [] and then["events"] == 1
+    assert answer.headers["X-Craton-Position"] == str(run["id"])
+    assert answer.headers["ETag"] == '"1"'
+    assert member.get(f"/v1/workflow-runs/{run['id']}?as_of=@{run['id'] - 1}"
+                      ).status_code == 404
+    assert ok(member.get(f"/v1/workflow-runs/{run['id']}?as_of=yesterday"), 400)["errors"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from craton.projections.listing import get_row
+from craton.projections.listing import ListQuery, get_row, list_rows
 from craton.projections.timeline import head
 
 
@@ -126,3 +126,35 @@ def test_as_of_and_the_audit_trail_show_the_evacuation_step_by_step(fleet):
         {"step": s["name"], **t} for s in steps for t in s["transitions"])
         if t["state"] == "SUCCESS")
     assert max(done.values()) == 1
+
+
+def test_an_instance_placed_on_a_source_after_the_request_is_handed_over(fleet):
+    source = fleet.hosts[0]
+    run = fleet.request("evacuate", hosts=[source])
+    late = fleet.svc.ledger.register(fleet.meta, "instance", {
+        "name": "late-vm", "host_id": source, "vcpus": 1, "memory_mb": 512, "disk_gb": 1})
+    from craton.flows import service
+    from craton.flows.worker import Worker
+
+    assert Worker(fleet.svc).run_once() == run["uuid"]
+    run = service.get_run(fleet.svc, run["id"], None)
+    assert [(h["step"], h["instance_id"]) for h in run["handovers"]] == [
+        ("batch-1.drain", late["id"])]
+    assert "late-vm is still on host" in run["handovers"][0]["reason"]
+    assert [i.id for i in fleet.instances_on([source])] == [late["id"]]
+
+
+def test_a_host_with_no_instances_is_drained_without_building_a_host(fleet):
+    with fleet.svc.db.reading() as conn:
+        beside = get_row(conn, "host", fleet.hosts[0], None, None)
+    empty = fleet.svc.ledger.register(fleet.meta, "host", {
+        "name": "empty-1", "region_id": beside.region_id, "cell_id": beside.cell_id})
+    run = fleet.run("evacuate", hosts=[empty["id"]])
+    assert run["state"] == "succeeded", run.get("error")
+    assert [s["name"] for s in run["steps"] if not s["name"].endswith(".guard")] == [
+        "batch-1.check", "batch-1.quiesce", "batch-1.drain"]
+    assert "new_host" not in run["targets"]["batches"][0]
+    with fleet.svc.db.reading() as conn:
+        assert get_row(conn, "host", empty["id"], None, None).data["status"] == "drained"
+        hosts, _ = list_rows(conn, ListQuery(kinds=("host",), limit=1000))
+    assert not [h for h in hosts if "-evac-" in h.name]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from craton.bootstrap import Services
-from craton.domain.errors import Conflict
+from craton.domain.errors import Conflict, InvalidInput
 from craton.flows import service
 from craton.flows.worker import Worker
 from craton.planning.execution import settle_plan
@@ -140,3 +140,42 @@ def test_a_plan_is_executing_from_the_moment_its_run_is_requested(fleet: Fleet) 
     run = request(fleet, plan["id"])
     assert plan_row(fleet, plan["id"]) | {"state": "executing", "run_id": run["uuid"]} \
         == plan_row(fleet, plan["id"])
+
+
+def test_a_plan_whose_run_is_cancelled_before_a_worker_takes_it_is_released(
+        fleet: Fleet) -> None:
+    plan = plan_of(fleet)
+    run = execute_plan(fleet.svc, fleet.meta, plan["id"])
+    assert service.cancel_run(fleet.svc, fleet.meta, run["id"])["state"] == "cancelled"
+    assert plan_row(fleet, plan["id"]) | {"state": "failed", "run_id": run["uuid"]} \
+        == plan_row(fleet, plan["id"])  # nothing moved
+    assert Worker(fleet.svc).run_once() is None
+    assert plan_row(fleet, plan["id"])["state"] == "failed"
+
+
+def test_a_plan_that_goes_stale_while_its_run_waits_is_not_carried_out(fleet: Fleet) -> None:
+    first, second = plan_of(fleet), plan_of(fleet)
+    assert first["fields"]["moves"] == second["fields"]["moves"]
+    runs_ = [execute_plan(fleet.svc, fleet.meta, p["id"]) for p in (first, second)]
+    worker = Worker(fleet.svc)
+    assert worker.run_once() == runs_[0]["uuid"]
+    assert plan_row(fleet, first["id"])["state"] == "executed"
+    placed = {i.id: i.host_id for i in fleet.instances_on(fleet.hosts)}
+    assert worker.run_once() == runs_[1]["uuid"]
+    done = service.get_run(fleet.svc, runs_[1]["id"], None)
+    assert done["state"] == "failed" and "is stale" in done["error"]
+    assert [s["name"] for s in done["steps"]] == ["plan.start"]
+    assert plan_row(fleet, second["id"])["state"] == "failed"
+    assert {i.id: i.host_id for i in fleet.instances_on(fleet.hosts)} == placed
+    freed = [h["id"] for h in first["fields"]["hosts_freed"]]
+    assert freed and fleet.instances_on(freed) == []
+
+
+def test_a_plan_run_naming_a_driver_not_installed_leaves_the_plan_computed(
+        fleet: Fleet) -> None:
+    plan = plan_of(fleet)
+    with pytest.raises(InvalidInput) as refused:
+        request(fleet, plan["id"], driver="bogus")
+    assert list(refused.value.errors or {}) == ["driver"]
+    assert runs(fleet) == []
+    assert plan_row(fleet, plan["id"])["state"] == "computed"

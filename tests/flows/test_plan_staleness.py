@@ -68,3 +68,30 @@ def test_changes_elsewhere_leave_the_plan_fresh(fleet: Fleet) -> None:
     other = next(i for h in fleet.hosts[3:] for i in fleet.instances_on([h]))
     fleet.svc.ledger.set_variables(fleet.meta, "instance", other.id, {"owner": "x"})
     assert execute_plan(fleet.svc, fleet.meta, plan["id"])["state"] == "requested"
+
+
+def cell_and_region_of(fleet: Fleet, host_id: int) -> tuple[int, int]:
+    from craton.projections.listing import get_row
+
+    with fleet.svc.db.reading() as conn:
+        row = get_row(conn, "host", host_id, None, None)
+    return int(row.cell_id), int(row.region_id)
+
+
+@pytest.mark.parametrize("kind", ["cell", "region"])
+def test_an_allocation_ratio_changed_above_a_target_host_makes_the_plan_stale(
+        fleet: Fleet, kind: str) -> None:
+    plan = compute_plan(fleet.svc, fleet.meta, planner_name="greedy")
+    cell, region = cell_and_region_of(fleet, target_of(plan))
+    fleet.svc.ledger.set_variables(fleet.meta, kind, cell if kind == "cell" else region,
+                                   {"ram_allocation_ratio": 0.5})
+    said = refusal(fleet, plan["id"])
+    assert "is stale" in said
+    assert f"ram_allocation_ratio of host {target_of(plan)} resolves to 0.5, not 1.0" in said
+
+
+def test_another_variable_changed_above_the_hosts_leaves_the_plan_fresh(fleet: Fleet) -> None:
+    plan = compute_plan(fleet.svc, fleet.meta, planner_name="greedy")
+    cell, _ = cell_and_region_of(fleet, target_of(plan))
+    fleet.svc.ledger.set_variables(fleet.meta, "cell", cell, {"owner": "ops"})
+    assert execute_plan(fleet.svc, fleet.meta, plan["id"])["state"] == "requested"

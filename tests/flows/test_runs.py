@@ -33,15 +33,12 @@ def test_a_request_with_bad_parameters_lists_every_problem(fleet):
         fleet.request("reboot-everything")
 
 
-def test_a_run_naming_a_driver_not_installed_fails_in_one_line(fleet, caplog):
-    # (workers may run on other hosts, with other drivers: the worker decides)
-    run = fleet.request("audit", hosts=fleet.hosts[:1], driver="nosuch")
-    assert Worker(fleet.svc).run_once() == run["uuid"]
-    done = service.get_run(fleet.svc, run["id"], None)
-    assert done["state"] == "failed"
-    assert done["error"].startswith("no fleet driver named 'nosuch' is installed")
-    logged = [r for r in caplog.records if "could not be executed" in r.getMessage()]
-    assert logged and all(r.exc_info is None for r in logged)  # no traceback
+def test_a_run_naming_a_driver_not_installed_is_refused_when_requested(fleet):
+    with pytest.raises(InvalidInput) as refused:
+        fleet.request("audit", hosts=fleet.hosts[:1], driver="nosuch")
+    assert refused.value.errors == {
+        "driver": ["no fleet driver named 'nosuch' is installed (installed: simulator)"]}
+    assert service.list_runs(fleet.svc, fleet.project)[0] == []
 
 
 def test_a_requested_run_waits_for_a_worker(fleet):
@@ -173,3 +170,47 @@ def test_a_run_cancelled_while_running_stops_on_a_database_of_its_own(services):
     worker.execute(run["uuid"])
     done = service.get_run(services, run["id"], None)
     assert done["state"] == "cancelled" and len(done["steps"]) < 3
+
+
+def _wait_for_step(services, run_id, name, state):
+    import time
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        steps = service.get_run(services, run_id, None)["steps"]
+        if any(s["name"] == name and s["state"] == state for s in steps):
+            return
+        time.sleep(0.02)
+    pytest.fail(f"step {name} never reached {state}")
+
+
+def test_a_batch_a_cancel_stops_part_way_is_handed_over(services):
+    import threading
+
+    from craton.projections.listing import get_row
+
+    fleet = Fleet(services)
+    sources = fleet.hosts[:2]
+    run = fleet.request("evacuate", hosts=sources, driver_config={
+        "time_scale": 0.005, "build_seconds": 600})
+    worker = Worker(services)
+    assert worker.claim() == run["uuid"]
+    executing = threading.Thread(target=worker.execute, args=(run["uuid"],))
+    executing.start()
+    try:
+        _wait_for_step(services, run["id"], "batch-1.build", "RUNNING")
+        assert service.cancel_run(services, fleet.meta, run["id"])["state"] == "running"
+    finally:
+        executing.join(60)
+    done = service.get_run(services, run["id"], None)
+    assert done["state"] == "cancelled"
+    built = next(s for s in done["steps"] if s["name"] == "batch-1.build")["result"]
+    assert "batch-1.verify" not in {s["name"] for s in done["steps"]}
+    assert [(h["step"], h["instance_id"]) for h in done["handovers"]] == [
+        ("batch-1.quiesce", sources[0]), ("batch-1.quiesce", sources[1]),
+        ("batch-1.build", built["host_id"])]
+    assert "stays quiesced" in done["handovers"][0]["reason"]
+    assert "built but not verified" in done["handovers"][2]["reason"]
+    with services.db.reading() as conn:
+        for host_id in sources:
+            assert get_row(conn, "host", host_id, None, None).data["schedulable"] is False
