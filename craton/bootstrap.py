@@ -55,10 +55,20 @@ class ChainRecordings:
         ], pending=pending, head=head)
 
 
+def check_signing_key(settings: Settings) -> None:
+    """SigningKeyError, before anything starts, if the configured key cannot sign: a
+    process that would only find out when asked for a digest must not start."""
+    if settings.signing_key is not None:
+        from craton.ledger.signing import load_private_key
+
+        load_private_key(settings.signing_key)
+
+
 def bootstrap(settings: Settings | None = None, *, init: bool = True,
               **overrides: Any) -> Services:
     """Build the services for one process; create the schema if asked and absent."""
     settings = settings or Settings.from_env()
+    check_signing_key(settings)
     db = Database(overrides.get("database_url") or settings.database_url,
                   settings.read_database_url)
     ledger = Ledger(db)

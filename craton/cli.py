@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,21 +30,106 @@ def command(name: str, help: str,
 
 
 def _services(settings: Settings, init: bool = True, *, create: bool = False) -> Any:
-    """The services over the configured database; unless ``create``, an SQLite file
-    that is not there is an error (a mistyped path would otherwise become a new,
-    empty database that every read-only command reports on as if it were the fleet)."""
-    from craton.bootstrap import bootstrap
+    """The services over the configured database.
 
-    if not create:
-        missing = missing_sqlite_file(settings.database_url)
-        if missing is not None:
-            raise InvalidInput(f"no database at {missing}: "
-                               "craton init or craton serve creates one")
-    return bootstrap(settings, init=init)
+    Unless ``create``, the database must hold a Craton ledger already: a mistyped
+    URL would otherwise become a new, empty ledger (or one written into another
+    application's database) that every read-only command reports on as if it
+    were the fleet. Such a command writes nothing; it refuses in one line.
+    """
+    from craton.bootstrap import bootstrap, check_signing_key
+
+    check_signing_key(settings)  # a setting the process cannot work with stops it first
+    check_read_url(settings, create=create)
+    if create:
+        return bootstrap(settings, init=init)
+    missing = missing_sqlite_file(settings.database_url)
+    if missing is not None:
+        raise InvalidInput(f"no database at {missing}: "
+                           "craton init or craton serve creates one")
+    require_ledger(settings.database_url)
+    return bootstrap(settings, init=False)
 
 
-def missing_sqlite_file(url: str) -> str | None:
-    """The path of an SQLite database file the URL names that does not exist, else None."""
+def require_ledger(url: str) -> None:
+    """InvalidInput unless the database holds Craton's event table; looked at without
+    the settings Craton's own connections make (an SQLite file is opened read-only)."""
+    if not has_ledger(url):
+        raise InvalidInput(f"no Craton ledger at {shown_url(url)} (craton init creates one)")
+
+
+def has_ledger(url: str) -> bool:
+    """Whether the database at ``url`` holds Craton's event table."""
+    from contextlib import closing
+
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.pool import NullPool
+
+    from craton.db import EVENTS_TABLE, normalise_url
+
+    path = sqlite_file(url)
+    if path is not None:
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as conn:
+            return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                                "AND name = ?", (EVENTS_TABLE,)).fetchone() is not None
+    engine = create_engine(normalise_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return inspect(conn).has_table(EVENTS_TABLE)
+    finally:
+        engine.dispose()
+
+
+def shown_url(url: str) -> str:
+    """A database URL as it may be printed: without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def check_read_url(settings: Settings, *, create: bool) -> None:
+    """``CRATON_READ_DATABASE_URL``, when set, names an existing database of the kind
+    ``CRATON_DATABASE_URL`` names (a replica of it); nothing creates one."""
+    from craton.db import check_read_url as same_kind
+
+    read_url = settings.read_database_url
+    if read_url is None:
+        return
+    same_kind(settings.database_url, read_url)
+    missing = missing_sqlite_file(read_url)
+    if missing is None or (create and missing == missing_sqlite_file(settings.database_url)):
+        return
+    raise InvalidInput(f"no database at {missing} (CRATON_READ_DATABASE_URL): "
+                       "it names a replica of CRATON_DATABASE_URL, which nothing creates")
+
+
+def project_id(svc: Any, given: str, *, current: bool = True) -> str:
+    """A project's id as stored, from how an operator spelt it; InvalidInput if it is
+    no UUID or names no project (``current``: no project that exists now; else none
+    that ever did, so a deleted project's past stays reportable)."""
+    from sqlalchemy import select
+
+    from craton.projections.listing import project_uuid
+    from craton.projections.tables import LIVE
+
+    stored = project_uuid(given)
+    if stored is None:
+        raise InvalidInput(f"{given!r} is not a project id (a UUID)")
+    t = LIVE.resources
+    query = select(t.c.id).where(t.c.uuid == stored, t.c.kind == "project")
+    if current:
+        query = query.where(t.c.valid_to.is_(None))
+    with svc.db.reading() as conn:
+        found = conn.execute(query.limit(1)).first()
+    if found is None:
+        raise InvalidInput(f"no project {stored}")
+    return stored
+
+
+def sqlite_file(url: str) -> str | None:
+    """The path of the SQLite database file a URL names, else None (not SQLite, in
+    memory, or a ``file:`` URI)."""
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)
@@ -51,7 +137,13 @@ def missing_sqlite_file(url: str) -> str | None:
     if not parsed.drivername.startswith("sqlite") or not path or path == ":memory:" \
             or path.startswith("file:"):
         return None
-    return None if Path(path).exists() else path
+    return path
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of an SQLite database file the URL names that does not exist, else None."""
+    path = sqlite_file(url)
+    return None if path is None or Path(path).exists() else path
 
 
 @command("init", "create the schema (once, before several processes start)")
@@ -88,6 +180,14 @@ def _positive(text: str) -> int:
     return value
 
 
+def public_key_arg(p: argparse.ArgumentParser) -> None:
+    """``--public-key``: a key the signatures of saved digests may be checked against."""
+    p.add_argument("--public-key", action="append", default=[], type=Path, metavar="PEM",
+                   help="a public key (PEM) that may have signed a saved digest, such as "
+                   "one retired by a key rotation; repeatable (CRATON_SIGNING_KEY's is "
+                   "trusted too)")
+
+
 def _replay_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verify", action="store_true",
                    help="rebuild into scratch tables and compare with the live read models")
@@ -107,8 +207,8 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
         for line in result.differences:
             print(line)
         print(f"replayed {result.events:,} events in {result.seconds:.1f}s: "
-              f"{len(result.differences)} differences")
-        return 1 if result.differences else 0
+              f"{result.difference_count:,} differences")
+        return 1 if result.difference_count else 0
     result = replay.rebuild(svc, batch_size=args.batch_size, workers=args.workers)
     print(f"rebuilt read models from {result.events:,} events in {result.seconds:.1f}s "
           f"({result.workers} process{'es' if result.workers > 1 else ''}, "
@@ -163,7 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = replace(settings, database_url=args.database_url)
     fn = COMMANDS[args.command][0]
     try:
-        return fn(args, settings)
+        status = fn(args, settings)
+        sys.stdout.flush()  # a reader gone by now is found here, not at exit
+        return status
+    except BrokenPipeError:
+        return stdout_closed()
     except DomainError as exc:
         print(f"craton: {exc.message}", file=sys.stderr)
         return 2
@@ -174,6 +278,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"craton: {type(exc).__name__}: {first}", file=sys.stderr)
         return 1
 
+
+def stdout_closed() -> int:
+    """The reader of stdout went away (``craton runs show 7 | head``): stop quietly with
+    the status ``cat`` and ``ls`` end with there (killed by SIGPIPE: 128 + 13), and
+    write nothing more to the closed pipe."""
+    import os
+    import signal
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush goes here
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 128 + signal.SIGPIPE
 
 if __name__ == "__main__":  # run as a script: use the module the commands register into
     from craton.cli import main as installed_main

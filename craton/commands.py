@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from craton.cli import _positive, _services, command, rebuild_if_needed
+from craton.cli import _positive, _services, command, public_key_arg, rebuild_if_needed
 from craton.domain.errors import InvalidInput
 from craton.settings import Settings
 
@@ -116,6 +116,7 @@ def _root_token(args: argparse.Namespace, settings: Settings) -> int:
 def _verify_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--digest", action="append", default=[], type=Path,
                    help="a saved digest (JSON) to check the log against; repeatable")
+    public_key_arg(p)
 
 
 @command("verify", "recompute the hash chain and report the first tampered position",
@@ -125,7 +126,7 @@ def _verify(args: argparse.Namespace, settings: Settings) -> int:
     from craton.proofs import verify_ledger
 
     digests = [read_digest(p) for p in args.digest]
-    report = verify_ledger(_services(settings), digests)
+    report = verify_ledger(_services(settings), digests, args.public_key)
     print(report.message)
     return 0 if report.ok else 1
 

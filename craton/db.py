@@ -28,7 +28,7 @@ from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.expression import ClauseElement
 
 from craton import codec
-from craton.domain.errors import ConcurrentWrite, DomainError, LedgerBusy
+from craton.domain.errors import ConcurrentWrite, DomainError, InvalidInput, LedgerBusy
 
 EVENTS_TABLE = "craton_events"
 # JSON columns are written and read through orjson (see craton.codec).
@@ -41,6 +41,20 @@ def normalise_url(url: str) -> str:
         if url.startswith(bare):
             return "postgresql+psycopg2://" + url[len(bare):]
     return url
+
+
+def dialect_of(url: str) -> str:
+    """The kind of database a URL names: ``sqlite``, ``postgresql``, ..."""
+    return normalise_url(url).split(":", 1)[0].split("+", 1)[0]
+
+
+def check_read_url(url: str, read_url: str) -> None:
+    """InvalidInput unless the read URL names the same kind of database as the URL
+    (a replica of it: the readers' engine is built as the writers' is)."""
+    if dialect_of(read_url) != dialect_of(url):
+        raise InvalidInput("CRATON_READ_DATABASE_URL must name the same kind of database "
+                           f"as CRATON_DATABASE_URL ({dialect_of(url)}), not "
+                           f"{dialect_of(read_url)}")
 
 
 def in_memory(url: str) -> bool:
@@ -201,7 +215,9 @@ class Database:
 
     def __init__(self, url: str, read_url: str | None = None):
         self.url = normalise_url(url)
-        self.dialect = self.url.split(":", 1)[0].split("+", 1)[0]
+        self.dialect = dialect_of(self.url)
+        if read_url is not None:
+            check_read_url(self.url, read_url)
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, immediate=True)
             self.read_engine = self.engine if self.in_memory else _sqlite_engine(

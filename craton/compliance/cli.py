@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from craton.cli import _services, command
+from craton.cli import _services, command, project_id, public_key_arg
 from craton.domain.errors import InvalidInput
 from craton.settings import Settings
 
@@ -41,8 +41,10 @@ def _report(args: argparse.Namespace, settings: Settings) -> int:
     report = get_report(args.name, reports=reports)
     svc = _services(settings)
     try:
+        project = None if args.project is None else project_id(svc, args.project,
+                                                                current=False)
         with svc.db.reading() as conn:
-            data = run_report(conn, report, args.start, args.end, args.project)
+            data = run_report(conn, report, args.start, args.end, project)
     finally:
         svc.close()
     text = render(data, args.format)
@@ -59,6 +61,7 @@ def _evidence_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="the archive (.tar.gz)")
     p.add_argument("--digest", action="append", default=[], type=Path,
                    help="a saved digest (JSON) the period must still match; repeatable")
+    public_key_arg(p)
     p.add_argument("--allow-tampered", action="store_true",
                    help="write the pack even when the events fail verification")
 
@@ -73,7 +76,8 @@ def _evidence(args: argparse.Namespace, settings: Settings) -> int:
     svc = _services(settings)
     try:
         result = build_evidence(svc, args.output, args.start, args.end, digests,
-                                allow_tampered=args.allow_tampered)
+                                allow_tampered=args.allow_tampered,
+                                public_keys=args.public_key)
     finally:
         svc.close()
     signed = "signed" if result.end.signature else "unsigned (no CRATON_SIGNING_KEY)"

@@ -74,13 +74,14 @@ def _check(records: list[StoredRecord], links: dict[int, str], start: Digest,
 
 
 def build_evidence(svc: Services, path: str | Path, start: str | None, end: str | None,
-                   digests: Sequence[Digest] = (), allow_tampered: bool = False
-                   ) -> EvidenceResult:
+                   digests: Sequence[Digest] = (), allow_tampered: bool = False,
+                   public_keys: Sequence[Path] = ()) -> EvidenceResult:
     """Write the evidence pack of the period from ``start`` to ``end`` (see resolve_window).
 
     The period's events are checked against their chain (and saved digests) first;
     a log that fails is refused unless ``allow_tampered``, which writes the pack
-    anyway so that its verifier shows the damage.
+    anyway so that its verifier shows the damage. Saved digests' signatures are
+    checked against the configured key and ``public_keys``.
     """
     with svc.db.reading() as conn:
         window = resolve_window(conn, start, end)
@@ -100,7 +101,8 @@ def build_evidence(svc: Services, path: str | Path, start: str | None, end: str 
             last = max(links)
             end_digest = Digest(last, links[last], now)
         check = period_against_digests(_check(records, links, start_digest, window),
-                                       conn, digests, svc.settings.signing_key)
+                                       conn, digests, svc.settings.signing_key,
+                                       public_keys)
         if not check.ok and not allow_tampered:
             raise TamperedLog(f"no evidence written: {check.message}")
         extra = _reports(svc, conn, window)

@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Any
 
-from craton.cli import _services, command
+from craton.cli import _services, command, project_id
 from craton.domain.errors import InvalidInput
 from craton.domain.meta import Meta
 from craton.settings import Settings
@@ -41,7 +41,7 @@ def _project(svc: Any, given: str | None) -> str:
     from craton.projections.tables import LIVE
 
     if given:
-        return given
+        return project_id(svc, given)
     t = LIVE.resources
     with svc.db.reading() as conn:
         uuids = conn.execute(select(t.c.uuid).where(
@@ -124,8 +124,24 @@ def _worker_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--once", action="store_true", help="run what is waiting, then exit")
     p.add_argument("--executor", action="store_true",
                    help="execute tasks sent over CRATON_TRANSPORT_URL (remote engine)")
-    p.add_argument("--lease", type=float, default=30.0, help="lease seconds on a run")
-    p.add_argument("--poll", type=float, default=1.0)
+    p.add_argument("--lease", type=_seconds, default=30.0, help="lease seconds on a run")
+    p.add_argument("--poll", type=_seconds, default=1.0,
+                   help="seconds between looks for requested runs")
+
+
+MOST_SECONDS = 86_400.0  # a lease or a poll of more than a day is a typo
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds above zero, at most a day (argparse's type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= MOST_SECONDS:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(
+            f"must be more than 0 and at most {MOST_SECONDS:,.0f} seconds, not {text}")
+    return value
 
 
 @command("worker", "claim and execute workflow runs", _worker_args)

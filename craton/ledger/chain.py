@@ -12,6 +12,7 @@ from craton.ledger.records import (
     ChainLink,
     Problem,
     StoredRecord,
+    UnreadableRecord,
     VerifyReport,
     extend,
 )
@@ -226,12 +227,15 @@ class _Walk:
         return self.altered(p, stored_hash)
 
     def absent(
-        self, position: int, recorded: str, covers: str, doubt: str = ""
+        self, position: int, recorded: str, covers: str, doubt: str = "",
+        later: StoredRecord | None = None, stored_hash: str | None = None,
     ) -> VerifyReport:
         """Classify a position that a link or digest vouches for but no event holds.
 
-        ``recorded`` and ``covers`` name the witness in the truncated and removed
-        messages; ``doubt`` ends them with what else the witness's claim may mean.
+        ``later`` is the record being checked, past the position, if any; with the
+        hash vouched for, it tells an event moved there. ``recorded`` and ``covers``
+        name the witness in the truncated and removed messages; ``doubt`` ends them
+        with what else the witness's claim may mean.
         """
         if self.position_ahead(position):
             return self.fail(
@@ -239,7 +243,15 @@ class _Walk:
                 position,
                 f"event at position {position} was reordered: it appears out of order",
             )
-        if self.records.peek() is None:
+        moved = self.moved_to(position, stored_hash, later)
+        if moved is not None:
+            return self.fail(
+                "reordered",
+                position,
+                f"event at position {position} was moved: the log holds it at position "
+                f"{moved}",
+            )
+        if later is None and self.records.peek() is None:
             return self.fail(
                 "truncated",
                 position,
@@ -253,23 +265,39 @@ class _Walk:
             "but the log has no such event",
         )
 
+    def moved_to(self, position: int, stored_hash: str | None,
+                 later: StoredRecord | None) -> int | None:
+        """Where the log holds the event the hash vouches for at position, if it holds
+        it later (the record being checked, or one just ahead)."""
+        if stored_hash is None:
+            return None
+        candidates = ([later] if later is not None else []) + self.records.ahead(LOOKAHEAD)
+        for record in candidates:
+            if record.content_at(position).hash_after(self.current) == stored_hash:
+                return record.position
+        return None
+
     def log_end(self) -> str:
         """Where the records checked end, in words."""
         if self.last_position is None or (self.head is None and self.last_position == 0):
             return "the log is empty"
         return f"the log ends at position {self.last_position}"
 
-    def missing_link_event(self, link: ChainLink) -> VerifyReport:
+    def missing_link_event(
+        self, link: ChainLink, later: StoredRecord | None = None
+    ) -> VerifyReport:
         """Classify a stored link whose position has no event."""
         return self.absent(
-            link.position, "the chain records an event at", "the chain records it"
+            link.position, "the chain records an event at", "the chain records it",
+            later=later, stored_hash=link.hash,
         )
 
-    def missed_digest(self, digest: Digest) -> VerifyReport:
+    def missed_digest(self, digest: Digest, later: StoredRecord | None = None) -> VerifyReport:
         """Classify a digest whose position has no event."""
         saved = f"the digest saved at {digest.time}"
         return self.absent(digest.position, f"{saved} covers", f"{saved} covers it",
-                           ", or the digest was not made from this log")
+                           ", or the digest was not made from this log",
+                           later=later, stored_hash=digest.hash)
 
     def digest_mismatch(self, digest: Digest) -> VerifyReport:
         """Report a digest that the recomputed chain does not reproduce."""
@@ -292,9 +320,11 @@ class _Walk:
         if self.last_position is None:
             self.skip_before(p)
         if self.have_links and self.next_link is not None and self.next_link.position < p:
-            return self.missing_link_event(self.next_link)
+            return self.missing_link_event(self.next_link, record)
         if self.digests and self.digests[0].position < p:
-            return self.missed_digest(self.digests[0])
+            return self.missed_digest(self.digests[0], record)
+        if isinstance(record, UnreadableRecord):
+            return self.fail("altered", p, f"event at position {p} was altered: {record.reason}")
         computed = record.hash_after(self.current)
         if self.have_links:
             link = self.next_link

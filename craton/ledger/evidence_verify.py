@@ -180,7 +180,7 @@ def check_chain(
         try:
             position = int(event["position"])
             recomputed = _event_hash(previous, event)
-        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, binascii.Error) as exc:
             problems.append(f"event #{index} cannot be read: {exc}")
             continue
         if position <= last_position:
@@ -248,7 +248,7 @@ def _digest_entry(digests: object, label: str) -> dict[str, Any]:
     try:
         entry["position"] = int(entry["position"])
         bytes.fromhex(str(entry["hash"]))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise PackUnreadableError(f"the {label} digest is malformed: {exc}") from exc
     return entry
 

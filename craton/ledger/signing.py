@@ -14,13 +14,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from craton.domain.errors import DomainError
 from craton.ledger.digest import Digest
 from craton.ledger.evidence_verify import check_signature, digest_message
 
 __all__ = [
+    "SigningKeyError",
     "generate_key",
     "key_id",
     "load_private_key",
+    "load_public_key",
     "public_key_path",
     "public_key_pem",
     "sign_digest",
@@ -50,12 +53,62 @@ def key_id(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     return "ed25519:" + hashlib.sha256(raw).hexdigest()[:16]
 
 
-def load_private_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
-    """Load an unencrypted Ed25519 private key from a PEM file."""
-    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+class SigningKeyError(DomainError):
+    """A key file that cannot be used: missing, unreadable, not PEM, or not Ed25519.
+
+    A setting the service cannot work with, not a bad request: 503 over the API.
+    """
+
+    status = 503
+
+
+def _pem(path: str | os.PathLike[str], what: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SigningKeyError(f"{what} {os.fspath(path)} cannot be read: "
+                              f"{exc.strerror or exc}") from None
+
+
+def load_private_key(path: str | os.PathLike[str],
+                     what: str = "CRATON_SIGNING_KEY") -> Ed25519PrivateKey:
+    """Load an unencrypted Ed25519 private key from a PEM file; SigningKeyError (one
+    line naming the file) if it cannot be."""
+    data = _pem(path, what)
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise SigningKeyError(f"{what} {os.fspath(path)} is not an unencrypted Ed25519 "
+                              f"private key in PEM{_why_not(data, exc)}") from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise TypeError(f"{path} does not hold an Ed25519 private key")
+        raise SigningKeyError(f"{what} {os.fspath(path)} does not hold an Ed25519 key")
     return key
+
+
+def load_public_key(path: str | os.PathLike[str],
+                    what: str = "--public-key") -> Ed25519PublicKey:
+    """Load an Ed25519 public key from a PEM file (a private key's public half, given
+    the private key); SigningKeyError if it cannot be."""
+    data = _pem(path, what)
+    if b"PRIVATE KEY-----" in data:
+        return load_private_key(path, what).public_key()
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError):
+        raise SigningKeyError(f"{what} {os.fspath(path)} is not an Ed25519 public key "
+                              "in PEM") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise SigningKeyError(f"{what} {os.fspath(path)} does not hold an Ed25519 key")
+    return key
+
+
+def _why_not(data: bytes, exc: Exception) -> str:
+    """What else a file that is not a usable private key holds, if that is known."""
+    if b"PUBLIC KEY-----" in data:
+        return ": it holds a public key (digests are checked with one by --public-key)"
+    if isinstance(exc, TypeError):  # cryptography's word for an encrypted key
+        return ": it is encrypted"
+    return ""
 
 
 def generate_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:

@@ -14,11 +14,15 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
+    LargeBinary,
     MetaData,
     Row,
     Select,
     Table,
+    case,
+    cast,
     column,
+    func,
     select,
     table,
     text,
@@ -27,7 +31,13 @@ from sqlalchemy.sql.expression import TableClause
 
 from craton.db import piggyback_text
 from craton.ledger.chain import GENESIS
-from craton.ledger.records import ChainLink, StoredRecord, extend, normalised_record
+from craton.ledger.records import (
+    ChainLink,
+    StoredRecord,
+    extend,
+    normalised_record,
+    sqlite_record,
+)
 from craton.projections.bulk import Pending, insert_rows
 
 APPEND_ONLY_MESSAGE = "the event log is append-only"
@@ -169,8 +179,17 @@ def load_records(
     stop: int | None = None,
     batch: int = 10000,
 ) -> Iterator[StoredRecord]:
-    """Yield stored events with start <= position < stop in order, a batch at a time."""
+    """Yield stored events with start <= position < stop in order, a batch at a time.
+
+    A row whose columns are not of the log's types (changed behind the triggers'
+    back) comes as an UnreadableRecord, for verification to report at its position.
+    """
     events = _events_clause(events_table_name)
+    if connection.dialect.name == "sqlite":
+        query = select(events.c.id, *_typed_sqlite_columns(events))
+        for row in _paged(connection, query, events.c.id, start, stop, batch):
+            yield sqlite_record(int(row[0]), tuple(row[1:]))
+        return
     query = select(
         events.c.id,
         events.c.originator_id,
@@ -180,6 +199,17 @@ def load_records(
     )
     for row in _paged(connection, query, events.c.id, start, stop, batch):
         yield normalised_record(row[0], row[1], row[2], row[3], row[4])
+
+
+def _typed_sqlite_columns(events: TableClause) -> list[ColumnElement[Any]]:
+    """Each column as its bytes (a whole number as itself) beside its stored type."""
+    version = events.c.originator_version
+    return [
+        cast(events.c.originator_id, LargeBinary), func.typeof(events.c.originator_id),
+        case((func.typeof(version) == "integer", version)), func.typeof(version),
+        cast(events.c.topic, LargeBinary), func.typeof(events.c.topic),
+        cast(events.c.state, LargeBinary), func.typeof(events.c.state),
+    ]
 
 
 def load_links(

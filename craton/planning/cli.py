@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from craton.cli import _services, command
+from craton.cli import _services, command, project_id
 from craton.settings import Settings
 
 
@@ -51,9 +51,10 @@ def _plan(args: argparse.Namespace, settings: Settings) -> int:
     scope = {k: v for k, v in (("cloud_id", args.cloud_id), ("region_id", args.region_id),
                                ("cell_id", args.cell_id), ("label", args.label))
              if v is not None}
-    meta = Meta(actor_id=None, actor_name="cli", source="cli", project_id=args.project,
-                reason=args.reason)
-    plan = compute_plan(_services(settings), meta, planner_name=args.planner, scope=scope,
+    svc = _services(settings)
+    meta = Meta(actor_id=None, actor_name="cli", source="cli",
+                project_id=project_id(svc, args.project), reason=args.reason)
+    plan = compute_plan(svc, meta, planner_name=args.planner, scope=scope,
                         time_limit_s=args.time_limit)
     print(summary(plan))
     return 0
