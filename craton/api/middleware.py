@@ -11,7 +11,7 @@ from typing import Any
 import falcon
 
 from craton.codec import UnstorableValue, parse_client_json
-from craton.compliance.access_log import record_denied
+from craton.compliance.access_log import record_denied, record_token_use
 
 from .auth import authenticate, request_headers
 from .context import Api
@@ -98,7 +98,20 @@ class RequestMiddleware:
             with self.api.services.db.reading() as conn:
                 found = authenticate(conn, headers)
             self.principals.put(key, found, generation)
+            self._record_use(req, found)
         req.context.principal = found
+
+    def _record_use(self, req: falcon.Request, principal: Any) -> None:
+        """A credential checked afresh is a use of it, for the access report: once per
+        worker each time its check is no longer trusted (``auth_cache_seconds``), not a
+        write per request."""
+        try:
+            record_token_use(
+                self.api.services, user_id=principal.user_id, user_name=principal.name,
+                project_id=principal.project_id, method=req.method, path=req.path,
+                remote_addr=req.remote_addr, request_id=req.context.get("request_id"))
+        except Exception:  # the access log is evidence, not a reason to fail a request
+            log.exception("could not record the use of a credential")
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, req_succeeded: bool) -> None:

@@ -19,7 +19,9 @@ class Access(BaseReport):
 
     name = "access"
     title = "Access"
-    description = "Users, roles, token creation and use, and denied requests."
+    description = ("Users, roles, token creation and use (a credential's use is counted "
+                   "when an API worker checks it, at most once per "
+                   "CRATON_AUTH_CACHE_SECONDS), and denied requests.")
     # It names every user, role and refused address: only those who may list users.
     permission: ClassVar[tuple[str, str]] = ("user", "list")
 

@@ -6,9 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
+from craton.batches import pieces
 from craton.projections.tables import LIVE
+from craton.projections.timeline import visible
 from craton.projections.variables import resolved_values, values_of
 from craton.reports.base import BaseReport, Cell, Chart, ReportData, Table, Window
 from craton.reports.queries import resources_at
@@ -60,10 +62,45 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+USE_FACTS = ("memory_used_mb", "vcpus_used")
+
+
+def _last_moves(conn: Connection, at: int) -> dict[int, int]:
+    """For each host, the position of the last instance placed on it or moved off it
+    (up to ``at``)."""
+    t = LIVE.resources
+    arrived = select(t.c.host_id, func.max(t.c.valid_from)).where(
+        t.c.kind == "instance", t.c.host_id.is_not(None), t.c.valid_from <= at,
+    ).group_by(t.c.host_id)
+    left = select(t.c.host_id, func.max(t.c.valid_to)).where(
+        t.c.kind == "instance", t.c.host_id.is_not(None), t.c.valid_to <= at,
+    ).group_by(t.c.host_id)
+    out: dict[int, int] = {}
+    for statement in (arrived, left):
+        for host_id, position in conn.execute(statement):
+            out[host_id] = max(out.get(host_id, 0), position)
+    return out
+
+
+def _use_measured(conn: Connection, ids: list[int], at: int) -> dict[int, int]:
+    """For each host, the position its use was last measured at (its use facts)."""
+    f = LIVE.facts
+    out: dict[int, int] = {}
+    for chunk in pieces(ids):
+        rows = conn.execute(select(f.c.resource_id, func.max(f.c.valid_from)).where(
+            f.c.resource_id.in_(chunk), f.c.key.in_(USE_FACTS), visible(f, at),
+        ).group_by(f.c.resource_id))
+        out.update({rid: position for rid, position in rows})
+    return out
+
+
 def _load(conn: Connection, at: int, project_id: str | None) -> tuple[list[HostUse], int]:
     hosts = resources_at(conn, "host", at, project_id)
     cells = {c.id: c.name for c in resources_at(conn, "cell", at, None)}
     facts = values_of(conn, LIVE.facts, [h.id for h in hosts], at)
+    # Use facts are a measurement: once an instance moves on or off a host after it,
+    # the ledger's placements say more than the facts do, until the next audit.
+    moved, measured = _last_moves(conn, at), _use_measured(conn, [h.id for h in hosts], at)
     costs = resolved_values(conn, hosts, at) if hosts else {}
     load: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
     for inst in resources_at(conn, "instance", at, None):
@@ -80,6 +117,8 @@ def _load(conn: Connection, at: int, project_id: str | None) -> tuple[list[HostU
             unmeasured += 1
             continue
         mem_used, cpu_used = _number(f.get("memory_used_mb")), _number(f.get("vcpus_used"))
+        if moved.get(host.id, 0) > measured.get(host.id, 0):
+            mem_used = cpu_used = None  # measured before the last move
         placed = load.get(host.id, [0.0, 0.0, 0.0])
         known = (mem_used is not None, cpu_used is not None)
         source = "facts" if all(known) else "instances" if not any(known) else "facts+instances"
@@ -119,8 +158,9 @@ class UnusedCapacity(BaseReport):
 
     name = "unused-capacity"
     title = "Unused capacity"
-    description = ("Hosts and cells whose facts (or the instances placed on them) show idle "
-                   "memory or vCPUs, and what freeing hosts would save (asset_cost).")
+    description = ("Hosts and cells whose facts (or the instances placed on them, where one "
+                   "moved since the facts were gathered) show idle memory or vCPUs, and what "
+                   "freeing hosts would save (asset_cost).")
 
     def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
         hosts, unmeasured = _load(conn, window.until, project_id)

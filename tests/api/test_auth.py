@@ -163,3 +163,18 @@ def test_a_user_name_written_in_utf8_signs_in_by_header(root, fleet):
     zoe = Caller(root.client, {"X-Auth-Project": fleet["pid"], "X-Auth-User": as_wsgi,
                                "X-Auth-Token": token})
     assert zoe.get("/v1/hosts").status_code == 200
+
+
+def test_the_use_of_a_credential_reaches_the_access_report(root, fleet):
+    """A token checked by a worker is a use of it (the worker then trusts it for a few
+    seconds: a use is not a write per request)."""
+    member = fleet["member"]
+    before = ok(root.get("/v1/reports/access"))["summary"]["token_uses"]
+    ok(member.get("/v1/hosts"))
+    ok(member.get("/v1/hosts"))  # within the cache's few seconds: the same use
+    report = ok(root.get("/v1/reports/access"))
+    assert report["summary"]["token_uses"] == before + 1
+    users = next(t for t in report["tables"] if t["name"] == "users")
+    row = dict(zip(users["columns"], next(r for r in users["rows"] if "mia" in r),
+                   strict=True))
+    assert row["token_uses_in_window"] == 1 and row["last_used_at"]
