@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -27,8 +27,11 @@ class Services:
     settings: Settings
     db: Database
     ledger: Ledger
+    on_close: list[Callable[[], None]] = field(default_factory=list)  # before the database
 
     def close(self) -> None:
+        for finish in self.on_close:
+            finish()
         self.db.dispose()
 
 

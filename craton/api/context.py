@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import falcon
@@ -12,6 +12,7 @@ from marshmallow import Schema
 from sqlalchemy import Connection
 
 from craton.bootstrap import Services
+from craton.compliance.access_log import CredentialUses
 from craton.domain.meta import Meta
 from craton.projections import timeline
 from craton.projections.items import TextPage, list_texts, spelt
@@ -38,6 +39,10 @@ class Api:
     """The services a request needs; built by ``create_app`` and handed to resources."""
 
     services: Services
+    credential_uses: CredentialUses = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.credential_uses = CredentialUses(self.services)
 
     @contextmanager
     def snapshot(self, as_of: str | None = None) -> Iterator[Snapshot]:

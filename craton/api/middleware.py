@@ -11,7 +11,7 @@ from typing import Any
 import falcon
 
 from craton.codec import UnstorableValue, parse_client_json
-from craton.compliance.access_log import record_denied, record_token_use
+from craton.compliance.access_log import record_denied
 
 from .auth import authenticate, request_headers
 from .context import Api
@@ -98,20 +98,8 @@ class RequestMiddleware:
             with self.api.services.db.reading() as conn:
                 found = authenticate(conn, headers)
             self.principals.put(key, found, generation)
-            self._record_use(req, found)
+            req.context.checked_afresh = True
         req.context.principal = found
-
-    def _record_use(self, req: falcon.Request, principal: Any) -> None:
-        """A credential checked afresh is a use of it, for the access report: once per
-        worker each time its check is no longer trusted (``auth_cache_seconds``), not a
-        write per request."""
-        try:
-            record_token_use(
-                self.api.services, user_id=principal.user_id, user_name=principal.name,
-                project_id=principal.project_id, method=req.method, path=req.path,
-                remote_addr=req.remote_addr, request_id=req.context.get("request_id"))
-        except Exception:  # the access log is evidence, not a reason to fail a request
-            log.exception("could not record the use of a credential")
 
     def process_response(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, req_succeeded: bool) -> None:
@@ -122,11 +110,24 @@ class RequestMiddleware:
             self.principals.forget()  # a user or project changed: check callers again
         if resp.status_code in (401, 403):
             self._record_denied(req, resp)
+        elif req.context.get("checked_afresh"):
+            self._record_use(req, resp)
         started = req.context.get("started")
         if started is not None:
             route = req.uri_template or "unmatched"
             self.metrics.observe(req.method, route, resp.status_code,
                                  time.perf_counter() - started)
+
+    def _record_use(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """A credential checked afresh is a use of it, for the access report: once per
+        worker each time its check is no longer trusted (``auth_cache_seconds``), with
+        the answer its request got; written in the background, never on the request."""
+        principal = req.context.principal
+        self.api.credential_uses.note(
+            status=resp.status_code, method=req.method, path=req.path,
+            user_id=principal.user_id, user_name=principal.name,
+            project_id=principal.project_id, remote_addr=req.remote_addr,
+            request_id=req.context.get("request_id"))
 
     def _record_denied(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Refused requests feed the access report; recording never fails the response."""

@@ -7,6 +7,11 @@ the event store's lock, in their own short transaction.
 
 from __future__ import annotations
 
+import atexit
+import logging
+import os
+import threading
+from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +31,7 @@ from sqlalchemy import (
 from craton.bootstrap import Services
 from craton.projections.tables import ID, TIME
 
+log = logging.getLogger(__name__)
 METADATA = MetaData()
 _LOCK = 7_246_003  # advisory lock key guarding the table's creation on PostgreSQL
 ACCESS_LOG = Table(
@@ -86,6 +92,59 @@ def record_token_use(services: Services, *, user_id: int, user_name: str,
         "method": method, "path": path, "user_id": user_id, "user_name": user_name,
         "project_id": project_id, "remote_addr": remote_addr, "request_id": request_id,
         "time": time})
+
+
+class CredentialUses:
+    """Uses of credentials, written by a thread of their own every ``interval``
+    seconds: a request never waits for the access log (on SQLite, for its one
+    writer). A process keeps at most ``limit`` unwritten uses (the oldest go first)
+    and writes what it holds when it exits; uses whose write fails are logged as
+    lost."""
+
+    def __init__(self, services: Services, interval: float = 2.0, limit: int = 10_000):
+        self.services, self.interval = services, interval
+        self.pending: deque[dict[str, Any]] = deque(maxlen=limit)
+        self._lock = threading.Lock()
+        self._owner = 0  # the process whose thread writes (a forked worker starts its own)
+        self._closed = threading.Event()
+        services.on_close.append(self.close)
+
+    def note(self, **row: Any) -> None:
+        """One use: the fields of ``record_token_use``, stamped now."""
+        self.pending.append({"time": datetime.now(UTC), "outcome": "allowed",
+                             "status": 200, **row})
+        if self._owner != os.getpid():
+            self._start()
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._owner == os.getpid():
+                return
+            self._owner = os.getpid()
+            threading.Thread(target=self._write_now_and_then, name="credential-uses",
+                             daemon=True).start()
+            atexit.register(self.flush)
+
+    def _write_now_and_then(self) -> None:
+        while not self._closed.wait(self.interval):
+            self.flush()
+
+    def close(self) -> None:
+        """Write what is noted and stop writing (the services are closing)."""
+        self._closed.set()
+        self.flush()
+
+    def flush(self) -> None:
+        """Write every use noted so far (the access report asks first)."""
+        with self._lock:
+            rows = [self.pending.popleft() for _ in range(len(self.pending))]
+            if not rows:
+                return
+            try:
+                with self.services.db.engine.begin() as conn:
+                    conn.execute(ACCESS_LOG.insert(), rows)
+            except Exception:  # evidence, not a reason to stop serving
+                log.exception("could not record %d uses of credentials", len(rows))
 
 
 def access_rows(conn: Connection, start: datetime | None, end: datetime,

@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from craton.batches import pieces
 from craton.projections.tables import LIVE
@@ -67,18 +67,27 @@ USE_FACTS = ("memory_used_mb", "vcpus_used")
 
 def _last_moves(conn: Connection, at: int) -> dict[int, int]:
     """For each host, the position of the last instance placed on it or moved off it
-    (up to ``at``)."""
+    (up to ``at``): instance versions whose host differs from the version before
+    (another change to an instance moves nothing), and instances deleted."""
     t = LIVE.resources
-    arrived = select(t.c.host_id, func.max(t.c.valid_from)).where(
-        t.c.kind == "instance", t.c.host_id.is_not(None), t.c.valid_from <= at,
-    ).group_by(t.c.host_id)
-    left = select(t.c.host_id, func.max(t.c.valid_to)).where(
-        t.c.kind == "instance", t.c.host_id.is_not(None), t.c.valid_to <= at,
-    ).group_by(t.c.host_id)
+    by_instance = {"partition_by": t.c.id, "order_by": t.c.valid_from}
+    versions = select(
+        t.c.host_id, func.lag(t.c.host_id).over(**by_instance).label("was_on"),  # type: ignore[arg-type]
+        func.lead(t.c.valid_from).over(**by_instance).label("next_from"),  # type: ignore[arg-type]
+        t.c.valid_from, t.c.valid_to,
+    ).where(t.c.kind == "instance", t.c.valid_from <= at).subquery()
+    v = versions.c
+    gone = and_(v.next_from.is_(None), v.valid_to <= at)  # the instance's last version
     out: dict[int, int] = {}
-    for statement in (arrived, left):
-        for host_id, position in conn.execute(statement):
-            out[host_id] = max(out.get(host_id, 0), position)
+    rows = conn.execute(select(v.host_id, v.was_on, v.valid_from, v.valid_to, gone).where(
+        or_(v.host_id.is_distinct_from(v.was_on), gone)))
+    for host_id, was_on, since, until, deleted in rows:
+        moves = [(host_id, until)] if deleted else []
+        if host_id != was_on:
+            moves += [(host_id, since), (was_on, since)]
+        for host, position in moves:
+            if host is not None:
+                out[host] = max(out.get(host, 0), position)
     return out
 
 

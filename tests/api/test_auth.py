@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from craton.api.auth import create_root, ensure_root, hash_token, token_matches
 
-from .conftest import Caller, ok
+from .conftest import Caller, ok, user_caller
 
 
 def test_tokens_are_salted_hashes(svc):
@@ -165,16 +165,41 @@ def test_a_user_name_written_in_utf8_signs_in_by_header(root, fleet):
     assert zoe.get("/v1/hosts").status_code == 200
 
 
-def test_the_use_of_a_credential_reaches_the_access_report(root, fleet):
-    """A token checked by a worker is a use of it (the worker then trusts it for a few
-    seconds: a use is not a write per request)."""
+def _uses(svc) -> list[tuple[str, int, str]]:
+    from sqlalchemy import select
+
+    from craton.compliance.access_log import ACCESS_LOG
+
+    t = ACCESS_LOG
+    with svc.db.reading() as conn:
+        return [tuple(r) for r in conn.execute(
+            select(t.c.user_name, t.c.status, t.c.outcome).order_by(t.c.id))]
+
+
+def test_the_use_of_a_credential_reaches_the_access_report(svc, root, fleet):
+    """A token checked by a worker is a use of it, recorded with the answer its request
+    got; the worker then trusts it for a few seconds (a use is not a write per request)
+    and writes uses in the background, never while a request waits."""
     member = fleet["member"]
-    before = ok(root.get("/v1/reports/access"))["summary"]["token_uses"]
+    ok(root.get("/v1/reports/access"))
+    written = _uses(svc)
     ok(member.get("/v1/hosts"))
     ok(member.get("/v1/hosts"))  # within the cache's few seconds: the same use
-    report = ok(root.get("/v1/reports/access"))
-    assert report["summary"]["token_uses"] == before + 1
+    assert _uses(svc) == written  # not yet: the request did not wait for it
+    report = ok(root.get("/v1/reports/access"))  # which writes this worker's uses first
+    assert [u for u in _uses(svc) if u not in written] == [
+        ("root", 200, "allowed"), ("mia", 200, "allowed")]  # root: once users changed
     users = next(t for t in report["tables"] if t["name"] == "users")
     row = dict(zip(users["columns"], next(r for r in users["rows"] if "mia" in r),
                    strict=True))
     assert row["token_uses_in_window"] == 1 and row["last_used_at"]
+
+
+def test_a_refused_or_missed_request_is_recorded_as_it_was_answered(svc, root, fleet):
+    auditor = user_caller(root, fleet["pid"], "auditor", "audrey")
+    assert auditor.post("/v1/clouds", json={"name": "x"}).status_code == 403
+    nobody = user_caller(root, fleet["pid"], "member", "nemo")
+    assert nobody.get("/v1/hosts/999999").status_code == 404
+    ok(root.get("/v1/reports/access"))
+    mine = [u for u in _uses(svc) if u[0] in ("audrey", "nemo")]
+    assert mine == [("audrey", 403, "denied"), ("nemo", 404, "allowed")]

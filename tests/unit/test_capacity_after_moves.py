@@ -37,3 +37,17 @@ def test_a_host_emptied_after_its_last_audit_is_empty(memory_services: Services)
     assert after["host-2"]["memory_used_mb"] == 8192 and after["host-2"]["instances"] == 1
     led.record_facts(meta, "host", first["id"], {**MEASURED, "memory_used_mb": 512})
     assert _hosts(memory_services)["host-1"]["memory_used_mb"] == 512  # measured since
+
+
+def test_an_instance_changed_but_not_moved_leaves_the_facts_trusted(
+        memory_services: Services) -> None:
+    f = make_fleet(memory_services)
+    led, meta, host = memory_services.ledger, f["meta"], f["host"]
+    vm = led.register(meta, "instance", {"name": "vm", "host_id": host["id"],
+                                         "memory_mb": 1024, "vcpus": 1})
+    led.record_facts(meta, "host", host["id"], MEASURED)
+    led.update(meta, "instance", vm["id"], {"name": "vm-renamed"})
+    shown = _hosts(memory_services)["host-1"]
+    assert shown["usage_source"] == "facts" and shown["memory_used_mb"] == 8192
+    led.delete(meta, "instance", vm["id"])  # a deletion is a move off the host
+    assert _hosts(memory_services)["host-1"]["usage_source"] == "instances"
