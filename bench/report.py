@@ -188,6 +188,10 @@ def _run_section(database: str, run: dict[str, Any]) -> list[str]:
                   + (f", with {modified} modified files under craton/ (uncommitted work in "
                      "progress at the time of the run)" if modified else "")
                   + ". Figures carried over from an earlier run name theirs.", ""]
+    figures = run.get("figures", {}).values()
+    if figures and all(f.get("measured_in_run") for f in figures):
+        lines += ["This run measured the growth series only; every figure below comes from "
+                  "an earlier run, named with it.", ""]
     if run.get("sizes"):
         lines += ["Sizes: " + ", ".join(
             f"{k} {tuple(v) if isinstance(v, list) else v}" for k, v in run["sizes"].items()),
@@ -251,6 +255,16 @@ def _growth_section(runs: dict[str, Any], images: list[Path]) -> list[str]:
     for db, run in sorted(runs.items()):
         for sentence in run.get("growth_summary", []):
             lines.append(f"- {db}: {sentence}")
+        longest = max((g for g in run.get("growth", []) if g.get("as_of_s")
+                       and g.get("current_s")), key=lambda g: g["events"], default=None)
+        if longest is not None:
+            lines.append(
+                f"- {db}: on the longest log ({longest['events']:,} events) the whole fleet "
+                f"as of its middle took {longest['as_of_s'] / longest['current_s']:.2f}"
+                f"{TIMES} the current-state query ({_fmt(longest['as_of_s'])} s against "
+                f"{_fmt(longest['current_s'])} s): the as-of read walks every version of a "
+                "resource's variables that began before the moment, and a longer history "
+                "has more of them")
     lines.append("")
     for image in images:
         lines += [f"![{image.stem}]({image.relative_to(MD_PATH.parent)})", ""]
