@@ -60,7 +60,10 @@ def run_database(kind: str, quick: bool, only: set[int],
     began = time.perf_counter()
     log(f"== {kind}{' (quick)' if quick else ''}")
     if growth_only:
-        fig_core.growth(run, fig_core.logs(kind, sizes, log), sizes, log)
+        from bench.logbuild import ensure_logs
+
+        logs = ensure_logs(kind, list(sizes.growth), sizes.log_hosts, sizes.log_instances, log)
+        fig_core.growth(run, logs, sizes, log)
         run.seconds = time.perf_counter() - began
         log(f"== {kind} growth series done in {run.seconds:.0f} s")
         return run

@@ -29,7 +29,7 @@ def command(name: str, help: str,
     return register
 
 
-def _services(settings: Settings, init: bool = True, *, create: bool = False) -> Any:
+def _services(settings: Settings, *, create: bool = False) -> Any:
     """The services over the configured database.
 
     Unless ``create``, the database must hold a Craton ledger already: a mistyped
@@ -42,43 +42,46 @@ def _services(settings: Settings, init: bool = True, *, create: bool = False) ->
     check_signing_key(settings)  # a setting the process cannot work with stops it first
     check_read_url(settings, create=create)
     if create:
-        return bootstrap(settings, init=init)
-    missing = missing_sqlite_file(settings.database_url)
+        return bootstrap(settings)
+    url = settings.database_url
+    missing = missing_sqlite_file(url)
     if missing is not None:
         raise InvalidInput(f"no database at {missing}: "
                            "craton init or craton serve creates one")
-    require_ledger(settings.database_url)
-    return bootstrap(settings, init=False)
+    path = sqlite_file(url)
+    if path is not None and not _sqlite_has_ledger(path):
+        _no_ledger(url)  # (looked at read-only: Craton's own connections turn on WAL)
+    svc = bootstrap(settings, init=False)
+    if path is None and not has_ledger(svc.db):
+        svc.close()
+        _no_ledger(url)
+    return svc
 
 
-def require_ledger(url: str) -> None:
-    """InvalidInput unless the database holds Craton's event table; looked at without
-    the settings Craton's own connections make (an SQLite file is opened read-only)."""
-    if not has_ledger(url):
-        raise InvalidInput(f"no Craton ledger at {shown_url(url)} (craton init creates one)")
+def _no_ledger(url: str) -> None:
+    raise InvalidInput(f"no Craton ledger at {shown_url(url)} (craton init creates one)")
 
 
-def has_ledger(url: str) -> bool:
-    """Whether the database at ``url`` holds Craton's event table."""
+def has_ledger(db: Any) -> bool:
+    """Whether the database holds Craton's event table."""
+    from sqlalchemy import inspect
+
+    from craton.db import EVENTS_TABLE
+
+    with db.engine.connect() as conn:
+        return inspect(conn).has_table(EVENTS_TABLE)
+
+
+def _sqlite_has_ledger(path: str) -> bool:
+    """Whether the SQLite file holds Craton's event table, opened read-only."""
     from contextlib import closing
 
-    from sqlalchemy import create_engine, inspect
-    from sqlalchemy.pool import NullPool
+    from craton.db import EVENTS_TABLE
 
-    from craton.db import EVENTS_TABLE, normalise_url
-
-    path = sqlite_file(url)
-    if path is not None:
-        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True)) as conn:
-            return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                                "AND name = ?", (EVENTS_TABLE,)).fetchone() is not None
-    engine = create_engine(normalise_url(url), poolclass=NullPool)
-    try:
-        with engine.connect() as conn:
-            return inspect(conn).has_table(EVENTS_TABLE)
-    finally:
-        engine.dispose()
+    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    with closing(sqlite3.connect(uri, uri=True)) as conn:
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                            "AND name = ?", (EVENTS_TABLE,)).fetchone() is not None
 
 
 def shown_url(url: str) -> str:

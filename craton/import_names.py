@@ -24,6 +24,7 @@ from craton.domain.kinds import KINDS
 from craton.import_document import (
     GROUPS,
     NAMED,
+    ORDER,
     Entry,
     Key,
     noun,
@@ -41,7 +42,6 @@ Among = tuple[tuple[str, ...], str, str]  # the kinds a name may mean, their nam
 # Kinds whose names are resolved together: a device may hang from a host or a network device.
 STEPS = (("cloud",), ("region",), ("cell",), ("network",), ("instance-group",),
          ("network-device", "host"), ("network-interface",), ("instance",))
-STEPS_ORDER = [kind for step in STEPS for kind in step]  # the order candidates are listed in
 
 
 def family(kind: str) -> str:
@@ -192,7 +192,7 @@ class Names:
         index = self._grouped(among, tuple(mine), self.place)
         there = [c for each in product(*((p, None) for p in mine.values()))
                  for c in index.get(each, [])]
-        return sorted(there, key=lambda c: (STEPS_ORDER.index(c.kind), c.index))
+        return sorted(there, key=lambda c: (ORDER.index(c.kind), c.index))
 
     def _agrees(self, candidate: Entry, mine: Mapping[str, Place]) -> bool:
         """Whether ``candidate`` is in the places ``mine`` says, as far as it says."""

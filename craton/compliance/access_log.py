@@ -101,8 +101,10 @@ class CredentialUses:
     and writes what it holds when it exits; uses whose write fails are logged as
     lost."""
 
-    def __init__(self, services: Services, interval: float = 2.0, limit: int = 10_000):
-        self.services, self.interval = services, interval
+    interval = 2.0  # seconds between writes
+
+    def __init__(self, services: Services, limit: int = 10_000):
+        self.services = services
         self.pending: deque[dict[str, Any]] = deque(maxlen=limit)
         self._lock = threading.Lock()
         self._owner = 0  # the process whose thread writes (a forked worker starts its own)

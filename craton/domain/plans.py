@@ -11,9 +11,7 @@ EXECUTED = "executed"
 PARTIALLY_EXECUTED = "partially-executed"
 FAILED = "failed"
 # A plan is executed at most once: only a computed plan may start a run, and the
-# run's end leaves the plan in one of the final states.
-PLAN_STATES = (COMPUTED, EXECUTING, EXECUTED, PARTIALLY_EXECUTED, FAILED)
-FINAL_PLAN_STATES = (EXECUTED, PARTIALLY_EXECUTED, FAILED)
+# run's end leaves the plan executed, partially executed or failed.
 
 
 class Plan(Resource):

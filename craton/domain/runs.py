@@ -161,6 +161,10 @@ class Run(Resource):
         return {"handovers": list(getattr(self, "handovers", [])),
                 "skipped": list(getattr(self, "skipped", [])), "failed_steps": failed}
 
+    def handed_over(self) -> set[int]:
+        """What the run has handed over to people (instances, or hosts)."""
+        return {h["instance_id"] for h in getattr(self, "handovers", [])}
+
     def hand_over(self, meta: dict[str, Any], step: str, instance_id: int, reason: str) -> None:
         self._handed_over(meta, step, instance_id, reason)
 

@@ -115,7 +115,7 @@ class DrainHosts(FleetTask):
 
     def act(self, step: Step, hosts: list[dict[str, Any]]) -> dict[str, Any]:
         drained, held = [], {}
-        told = {h["instance_id"] for h in step.run().summary()["handovers"]}
+        told = step.run().handed_over()
         for host in hosts:
             left = instances_on(step.conn, [host["id"]])
             if left:
@@ -136,7 +136,7 @@ def left_behind(conn: Connection, run: Any, targets: dict[str, Any]) -> list[Han
     """What a cancel leaves of the batch it stopped: its source hosts still quiesced,
     and the fresh host if it was built but not verified (still ``building``)."""
     lookup = CurrentLookup(conn)
-    told = {h["instance_id"] for h in run.summary()["handovers"]}
+    told = run.handed_over()
     out: list[HandOver] = []
     for batch in targets["batches"]:
         prefix = f"batch-{batch['number']}"

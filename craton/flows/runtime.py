@@ -199,10 +199,12 @@ class Runtime:
         self._drivers[run_uuid] = (row.version, driver)
         return row.version, driver
 
-    def _save_world(self, conn: Connection, run_uuid: str, version: int,
+    def _save_world(self, conn: Callable[[], Connection], run_uuid: str, version: int,
                     driver: FleetDriver) -> None:
+        """Keep the simulator's world (the only driver with one here); ``conn`` gives
+        the connection, so a step with another driver takes no write for it."""
         if isinstance(driver, SimulatorDriver):
-            conn.execute(update(WORLDS).where(WORLDS.c.run_uuid == run_uuid).values(
+            conn().execute(update(WORLDS).where(WORLDS.c.run_uuid == run_uuid).values(
                 version=version + 1, snapshot=driver.snapshot()))
             self._drivers[run_uuid] = (version + 1, driver)
 
@@ -217,7 +219,7 @@ class Runtime:
                 with db.reading() as conn:  # (one worker holds the run's lease)
                     version, driver = self._driver(conn, run_uuid)
                 yield Step(name, run_uuid, self, driver, write)
-                self._save_world(write.begin(), run_uuid, version, driver)
+                self._save_world(write.begin, run_uuid, version, driver)
                 write.transaction.close()  # commits the step's write
             except BaseException as exc:
                 error = _roll_back(write.transaction, exc)
@@ -226,7 +228,7 @@ class Runtime:
                 cached = self._drivers.get(run_uuid)
                 if cached is not None and isinstance(cached[1], SimulatorDriver):
                     with db.writing() as session:
-                        self._save_world(session.connection(), run_uuid, *cached)
+                        self._save_world(session.connection, run_uuid, *cached)
                 if error is exc:
                     raise
                 raise error from exc

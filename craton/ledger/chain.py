@@ -370,7 +370,9 @@ class _Walk:
 def _uncheckable(digest: Digest, start: int) -> DigestError:
     """The refusal of a digest that lies before the events a pass checks."""
     if digest.position < 1:
-        return DigestError(f"{digest.label}: a digest names an event position, 1 or more")
+        return DigestError(f"{digest.label}: position 0 is the empty log, whose only hash "
+                           "is the genesis hash; a digest of events names a position of 1 "
+                           "or more")
     return DigestError(
         f"{digest.label} cannot be checked against the events after position {start}: "
         "check it against the whole log"

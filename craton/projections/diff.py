@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from craton.batches import pieces
+from craton.projections.listing import public_id
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import visible
 from craton.projections.variables import labels_of, values_of
@@ -56,7 +57,7 @@ def diff(conn: Connection, start: int, end: int, resource_type: str | None = Non
         if old is None and new is None:
             continue
         ref = (new or old)["row"]  # type: ignore[index]
-        item = {"resource_type": ref.kind, "id": ref.uuid if ref.kind == "project" else ref.id,
+        item = {"resource_type": ref.kind, "id": public_id(ref),
                 "name": ref.name}
         if old is None:
             created.append({**item, "fields": new["fields"],  # type: ignore[index]

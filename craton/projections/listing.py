@@ -82,6 +82,11 @@ def present_mapping(m: Any, *, labels: list[str] | None = None,
                 iso(m["created_at"]), iso(m["updated_at"]), labels, variables)
 
 
+def public_id(row: Any) -> Any:
+    """The id a resource is known by over the API: a project's uuid, else its number."""
+    return row.uuid if row.kind == "project" else row.id
+
+
 def item(kind: str, rid: int, uuid: str, project_id: str | None, fields: dict[str, Any],
          created_at: str | None, updated_at: str | None, labels: list[str] | None,
          variables: dict[str, Any] | None) -> dict[str, Any]:

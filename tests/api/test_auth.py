@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from craton.api.auth import create_root, ensure_root, hash_token, token_matches
 
-from .conftest import Caller, ok, user_caller
+from .conftest import Caller, build_fleet, ok, user_caller
 
 
 def test_tokens_are_salted_hashes(svc):
@@ -176,11 +176,20 @@ def _uses(svc) -> list[tuple[str, int, str]]:
             select(t.c.user_name, t.c.status, t.c.outcome).order_by(t.c.id))]
 
 
-def test_the_use_of_a_credential_reaches_the_access_report(svc, root, fleet):
+def test_the_use_of_a_credential_reaches_the_access_report(svc, monkeypatch):
     """A token checked by a worker is a use of it, recorded with the answer its request
     got; the worker then trusts it for a few seconds (a use is not a write per request)
     and writes uses in the background, never while a request waits."""
-    member = fleet["member"]
+    import falcon.testing
+
+    from craton.api import create_app
+    from craton.compliance.access_log import CredentialUses
+
+    monkeypatch.setattr(CredentialUses, "interval", 3600.0)  # before its thread starts
+    client = falcon.testing.TestClient(create_app(svc))
+    root = Caller(client, {"Authorization": f"Bearer {create_root(svc)}"})
+    fleet = build_fleet(root)
+    member = user_caller(root, fleet["pid"], "member", "mia")
     ok(root.get("/v1/reports/access"))
     written = _uses(svc)
     ok(member.get("/v1/hosts"))

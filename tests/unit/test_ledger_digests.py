@@ -116,8 +116,10 @@ def test_verify_refuses_a_malformed_digest_in_one_line(
         assert err.startswith("craton: digest") and err.count("\n") == 1
         assert "'position' must be a whole number from 0" in err
     path = saved(tmp_path, {"position": 0, "hash": RANDOM_HASH, "time": TIME})
-    assert main(["--database-url", fleet.db.url, "verify", "--digest", str(path)]) != 0
-    assert "Traceback" not in capsys.readouterr().err
+    assert main(["--database-url", fleet.db.url, "verify", "--digest", str(path)]) == 2
+    said = capsys.readouterr().err  # position 0 with another hash than the empty log's
+    assert said.startswith("craton: ") and said.count("\n") == 1
+    assert "position 0 is the empty log" in said
 
 
 def test_the_digest_of_an_empty_log_verifies(

@@ -8,7 +8,7 @@ import falcon
 
 from craton.domain.kinds import KINDS, Kind
 from craton.projections.items import list_items, list_texts
-from craton.projections.listing import PRESENTED, ListQuery
+from craton.projections.listing import PRESENTED, ListQuery, public_id
 from craton.projections.timeline import head
 
 from .. import policy
@@ -43,10 +43,6 @@ def list_query(kind_names: tuple[str, ...], q: dict[str, Any], scope: str | None
         resolved_vars=q.get("resolved_values", False), limit=q["limit"],
         marker=q.get("marker"), sort_keys=tuple(q["sort_keys"]), sort_dir=q["sort_dir"],
         at=at, details=q["details"], with_labels=True, columns=PRESENTED)
-
-
-def item_id(row: Any) -> Any:
-    return row.uuid if row.kind == "project" else row.id
 
 
 class Collection:
@@ -85,7 +81,7 @@ class Collection:
                 page = list_items(snap.conn, query)
                 items, more = page.items, page.more
             has_prev, before = previous_marker(snap.conn, query)
-        prev = (has_prev, item_id(before) if before is not None else None)
+        prev = (has_prev, public_id(before) if before is not None else None)
         if spelt is not None:
             answer_text(req, resp, self.kind.plural, text_array(spelt.texts), spelt,
                         snap.position, marker, prev)

@@ -8,6 +8,7 @@ import falcon
 
 from craton.domain.kinds import Kind
 from craton.projections import variables
+from craton.projections.listing import public_id
 from craton.projections.tables import LIVE
 from craton.projections.timeline import head
 
@@ -27,7 +28,7 @@ from ..schemas import (
 
 
 def _source(row: Any) -> dict[str, Any]:
-    return {"type": row.kind, "id": row.uuid if row.kind == "project" else row.id,
+    return {"type": row.kind, "id": public_id(row),
             "name": row.name}
 
 
