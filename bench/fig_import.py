@@ -15,7 +15,8 @@ from bench.stats import now
 from craton.bootstrap import Services, bootstrap
 from craton.domain.inventory import AGGREGATES
 from craton.domain.meta import Meta
-from craton.importer import ORDER, _resolve_names, import_fleet
+from craton.import_document import GROUPS, NAMED, read_item
+from craton.importer import ORDER, import_fleet
 from craton.projections.tables import LIVE
 from craton.settings import Settings
 
@@ -64,7 +65,7 @@ def run_append(kind: str, doc: dict[str, Any], batch: int) -> tuple[float, int]:
             for first in range(0, len(raw), batch):
                 aggregates = []
                 for item in raw[first:first + batch]:
-                    resolved = _resolve_names(kind_name, item, names)
+                    resolved = resolve_names(kind_name, item, names)
                     agg = AGGREGATES[kind_name].register(
                         meta.as_dict(), meta.project_id, resolved["fields"],
                         resolved["variables"], resolved["labels"])
@@ -121,3 +122,15 @@ def measure(kind: str, sizes: Sizes, log: Any) -> tuple[Figure, Scratch]:
                                                     "craton_bench_import_profile"))
         Scratch(kind, "craton_bench_import_profile").drop()
     return fig, db
+
+
+def resolve_names(kind: str, item: dict[str, Any], names: dict[str, dict[str, int]]
+                   ) -> dict[str, Any]:
+    """One item as ``register_many`` takes it, each name it gives looked up in ``names``
+    (``device``, ``host``, ``cell``...: name -> id): the baseline registers items itself."""
+    entry = read_item(kind, 0, item)
+    ids: dict[str, Any] = {NAMED[key]: names["device" if key in ("parent", "device") else key][n]
+                           for key, n in entry.names.items()}
+    if entry.groups is not None:
+        ids[GROUPS] = [names["instance-group"][g] for g in entry.groups]
+    return entry.item(ids)

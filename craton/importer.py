@@ -24,7 +24,7 @@ from craton.domain.inventory import AGGREGATES
 from craton.domain.kinds import KINDS, field_defaults
 from craton.domain.meta import Meta
 from craton.domain.validation import check_fields
-from craton.import_document import GROUPS, NAMED, ORDER, Entry, Key, read_item
+from craton.import_document import GROUPS, ORDER, Entry, Key
 from craton.import_names import Stage, resolve_document
 from craton.progress import Progress
 from craton.projections.bulk import analyze, analyze_committed
@@ -196,15 +196,3 @@ def _ids_named(entry: Entry, ids: dict[Key, int]) -> dict[str, Any]:
     if entry.groups is not None:
         named[GROUPS] = [ids[key] for key in entry.group_refs]
     return named
-
-
-def _resolve_names(kind: str, item: dict[str, Any], names: dict[str, dict[str, int]]
-                   ) -> dict[str, Any]:
-    """One item as ``register_many`` takes it, each name it gives looked up in ``names``
-    (``device``, ``host``, ``cell``...: name -> id), for a caller registering items itself."""
-    entry = read_item(kind, 0, item)
-    ids: dict[str, Any] = {NAMED[key]: names["device" if key in ("parent", "device") else key][n]
-                           for key, n in entry.names.items()}
-    if entry.groups is not None:
-        ids[GROUPS] = [names["instance-group"][g] for g in entry.groups]
-    return entry.item(ids)
