@@ -24,6 +24,7 @@ SQLITE_TABLE = """CREATE TABLE raw_events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, originator_id BLOB NOT NULL,
     originator_version INTEGER NOT NULL, topic TEXT NOT NULL, state BLOB NOT NULL,
     UNIQUE (originator_id, originator_version))"""
+NAME = "craton_bench_raw"
 INSERT = ("INSERT INTO raw_events (originator_id, originator_version, topic, state) "
           "VALUES ({p}, {p}, {p}, {p})")
 
@@ -31,15 +32,23 @@ INSERT = ("INSERT INTO raw_events (originator_id, originator_version, topic, sta
 class RawStore:
     """A scratch database with an event table of the same shape as the ledger's."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, create: bool = True):
         self.kind = kind
-        self.db = Scratch(kind, "craton_bench_raw").create()
+        self.db = Scratch(kind, NAME)
+        if not create:
+            return
+        self.db.create()
         conn = self.connect()
         cur = conn.cursor()
         cur.execute(PG_TABLE if kind == "postgres" else SQLITE_TABLE)
         if kind == "postgres":
             conn.commit()
         conn.close()
+
+    @classmethod
+    def existing(cls, kind: str) -> RawStore:
+        """The store another process created (a baseline server's worker, say)."""
+        return cls(kind, create=False)
 
     def connect(self) -> Any:
         if self.kind == "postgres":

@@ -110,12 +110,15 @@ def _root_holds_token(database_url: str) -> None:
         svc.close()
 
 
-def trivial() -> Served:
+def trivial(raw_kind: str | None = None) -> Served:
+    """The baseline apps (``bench.trivial``); ``raw_kind`` names the raw store that
+    ``PUT /raw`` writes to (see ``bench.raw.RawStore``)."""
     port = free_port()
     exe = Path(sys.executable).parent / "gunicorn"
     cmd = [str(exe), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
            "--access-logfile", "-", "bench.trivial:application"]
-    return Served(cmd, {"PYTHONPATH": str(ROOT)}, port, "/ping")
+    env = {"PYTHONPATH": str(ROOT), **({"BENCH_RAW_KIND": raw_kind} if raw_kind else {})}
+    return Served(cmd, env, port, "/ping")
 
 
 class Client:
