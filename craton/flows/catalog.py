@@ -1,8 +1,9 @@
 """The installed workflows: stevedore plugins in the ``craton.flows`` namespace.
 
 Each entry point names a :class:`Workflow`: a description, the JSON schema
-of its parameters, how parameters become targets, and the module-level
-factory TaskFlow calls (again, on resume) to build the flow.
+of its parameters, how parameters become targets, the module-level factory
+TaskFlow calls (again, on resume) to build the flow, and what a run's end
+settles beyond the run itself.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from jsonschema import Draft202012Validator
 from sqlalchemy import Connection
 from stevedore import ExtensionManager
 
+from craton.application import Ledger
 from craton.domain.errors import InvalidInput
 from craton.domain.ids import MAX_ID
 from craton.domain.meta import Meta
+from craton.domain.runs import Run
 from craton.drivers.loader import driver_class, installed_drivers
 from craton.flows import NAMESPACE
 
@@ -59,10 +62,30 @@ def nothing_left(conn: Connection, run: Any, targets: dict[str, Any]) -> list[Ha
     return []
 
 
+def nothing_to_settle(ledger: Ledger, conn: Connection, meta: Meta, run: Run) -> None:
+    """How a run of a workflow that leaves nothing but its own record settles."""
+
+
+# What a run's end settles, given (ledger, conn, meta, run): see Workflow.
+Settle = Callable[[Ledger, Connection, Meta, Run], None]
+
+
 @dataclass(frozen=True)
 class Workflow:
-    """One kind of run: what it does, what it takes, how it is built, and what a
-    cancel that stops it part way leaves for a person (``left_behind``)."""
+    """One kind of run: what it does, what it takes, how it is built, what a cancel
+    that stops it part way leaves for a person (``left_behind``), and what else a
+    run's end settles (``settle``).
+
+    ``settle(ledger, conn, meta, run)`` is called when a run ends, however it
+    ends (succeeded, failed, cancelled before or after a worker took it), in the
+    write transaction that records the end, after the run is saved: ``run`` is
+    the ended aggregate (its state, steps and hand-overs final), ``conn`` that
+    transaction's connection, ``meta`` what the events it records carry. What it
+    records commits with the run's end or not at all; what it raises undoes the
+    end. A worker that finds a run ended but still queued calls it (perhaps
+    again) as it takes the run off the queue, so it must leave alone what it
+    finds already settled.
+    """
 
     name: str
     description: str
@@ -71,6 +94,7 @@ class Workflow:
     factory: Callable[[str, dict[str, Any]], Any]
     world: Callable[[dict[str, Any]], list[int]]
     left_behind: Callable[[Connection, Any, dict[str, Any]], list[HandOver]] = nothing_left
+    settle: Settle = nothing_to_settle
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description,
@@ -136,6 +160,13 @@ def use(mgr: ExtensionManager[Workflow] | None) -> None:
 
 def workflows() -> dict[str, Workflow]:
     return {ext.name: ext.plugin for ext in manager()}  # type: ignore[misc]
+
+
+def settle_run(ledger: Ledger, conn: Connection, meta: Meta, run: Run) -> None:
+    """Call the ``settle`` of an ended run's workflow (none, if it is not installed)."""
+    found = workflows().get(str(run.fields.get("workflow")))
+    if found is not None:
+        found.settle(ledger, conn, meta, run)
 
 
 def workflow(name: str) -> Workflow:

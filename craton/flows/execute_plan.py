@@ -6,14 +6,15 @@ from typing import Any
 
 from sqlalchemy import Connection
 from taskflow.patterns import linear_flow
-from taskflow.types.failure import Failure
 
+from craton.application import Ledger
 from craton.domain.errors import Conflict, InvalidInput
 from craton.domain.meta import Meta
 from craton.domain.plans import COMPUTED, EXECUTING, FAILED
+from craton.domain.runs import Run
 from craton.flows.catalog import Workflow, batch_parameters, id_parameter, parameters_schema
 from craton.flows.moves import CheckBatch, chunks, migration
-from craton.flows.runtime import Step, runtime_for
+from craton.flows.runtime import Step
 from craton.flows.tasks import BatchGuard, FleetTask, step_task
 from craton.planning.execution import check_executable, plan_hosts, refuse_stale, settle_plan
 from craton.planning.service import mark_executing
@@ -23,11 +24,12 @@ SCHEMA = parameters_schema({
     "plan_id": id_parameter("id of the plan to carry out"),
     **batch_parameters("moves per batch"),
 }, required=["plan_id"])
+START = "plan.start"
 
 
 class StartPlan(FleetTask):
     """Mark the plan executing by this run, unless it has gone stale while the run
-    waited for a worker; if the run fails, record how far it got."""
+    waited for a worker (the run's end records how the plan ended: see ``settle``)."""
 
     def act(self, step: Step, plan_id: int) -> dict[str, Any]:
         row = get_row(step.conn, "plan", plan_id, None, None)
@@ -42,21 +44,22 @@ class StartPlan(FleetTask):
         return {"plan_id": plan_id, "state": EXECUTING}
 
     def revert(self, run_id: str, **kwargs: Any) -> None:
-        """A plan this step refused (stale, say) was not carried out by the run: it
-        failed, wherever its instances are. Reverted after it started, it ended as
-        far as the run got."""
-        refused = isinstance(kwargs.get("result"), Failure)
-        with runtime_for(run_id).step(run_id, self.name) as step:
-            settle_plan(step.ledger, step.conn, step.meta, kwargs["plan_id"],
-                        step.run_uuid, FAILED if refused else None)
+        """Nothing to undo: the plan's outcome is recorded as the run ends."""
 
 
-class FinishPlan(FleetTask):
-    """Record the plan's outcome: executed, partially executed or failed."""
+def started(run: Run) -> bool:
+    """Whether the run got past its first step, which a stale or taken plan fails."""
+    failed = {f["step"] for f in run.summary()["failed_steps"]}
+    return run.step_state(START)[0] is not None and START not in failed
 
-    def act(self, step: Step, plan_id: int) -> dict[str, Any]:
-        state = settle_plan(step.ledger, step.conn, step.meta, plan_id, step.run_uuid)
-        return {"plan_id": plan_id, "state": state}
+
+def settle(ledger: Ledger, conn: Connection, meta: Meta, run: Run) -> None:
+    """Record how the plan ended as its run ends, if the run was still carrying it out:
+    failed if the run never got past its first step (refused, or cancelled or failed
+    before it), wherever the plan's instances are; else read from where they are
+    (executed, partially executed or failed)."""
+    settle_plan(ledger, conn, meta, int(run.fields["parameters"]["plan_id"]), str(run.id),
+                None if started(run) else FAILED)
 
 
 def targets(conn: Connection, meta: Meta, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +68,7 @@ def targets(conn: Connection, meta: Meta, parameters: dict[str, Any]) -> dict[st
     if plan is None:
         raise InvalidInput(f"no plan with id {parameters['plan_id']}",
                            {"plan_id": ["unknown plan"]})
-    check_executable(conn, plan.id, dict(plan.data), meta.project_id)
+    check_executable(conn, plan.id, dict(plan.data))
     moves = [{"instance_id": int(m["instance_id"]), "from_host_id": int(m["from_host_id"]),
               "to_host_id": int(m["to_host_id"])} for m in plan.data.get("moves") or []]
     batches = [{"number": n + 1, "moves": chunk}
@@ -76,10 +79,9 @@ def targets(conn: Connection, meta: Meta, parameters: dict[str, Any]) -> dict[st
 
 def build_flow(run_id: str, targets: dict[str, Any]) -> linear_flow.Flow:
     """Mark the plan started; one subflow per batch (re-check it, then move each
-    instance); then record how the plan ended."""
+    instance). How the plan ended is recorded as the run ends (``settle``)."""
     root = linear_flow.Flow(f"execute-plan-{run_id}")
-    plan_id = targets["plan_id"]
-    root.add(step_task(StartPlan, "plan.start", run_id, plan_id=plan_id))
+    root.add(step_task(StartPlan, START, run_id, plan_id=targets["plan_id"]))
     for batch in targets["batches"]:
         prefix = f"batch-{batch['number']}"
         flow = linear_flow.Flow(prefix, retry=BatchGuard(f"{prefix}.guard"))
@@ -88,7 +90,6 @@ def build_flow(run_id: str, targets: dict[str, Any]) -> linear_flow.Flow:
         for move in batch["moves"]:
             flow.add(migration(run_id, prefix, move, targets["attempts"], check))
         root.add(flow)
-    root.add(step_task(FinishPlan, "plan.finish", run_id, plan_id=plan_id))
     return root
 
 
@@ -97,5 +98,5 @@ WORKFLOW = Workflow(
     description="Carry out a plan's moves in batches, retrying failed migrations and "
                 "handing over the ones that keep failing.",
     schema=SCHEMA, targets=targets, factory=build_flow,
-    world=lambda t: list(t["host_ids"]),
+    world=lambda t: list(t["host_ids"]), settle=settle,
 )

@@ -16,7 +16,6 @@ from craton.domain.meta import Meta
 from craton.domain.runs import Run
 from craton.flows import catalog
 from craton.flows.storage import QUEUE, ensure_schema
-from craton.planning.execution import settle_run_plan
 from craton.projections.audit import EventQuery, events, present_event
 from craton.projections.listing import ListQuery, get_row, list_rows, present
 from craton.projections.timeline import iso
@@ -169,9 +168,8 @@ def cancel_run(services: Services, meta: Meta, run_id: int) -> dict[str, Any]:
             conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == row.uuid).values(
                 state="done"))
         services.ledger.save(run)
-        if run.ended:  # no worker will take it: the plan it was to carry out is released
-            settle_run_plan(services.ledger, conn, meta.for_run(row.uuid), row.uuid,
-                            run.fields)
+        if run.ended:  # no worker will take it: its end is settled here
+            catalog.settle_run(services.ledger, conn, meta.for_run(row.uuid), run)
     return present_run(_row(services, run_id, meta.project_id))
 
 

@@ -30,7 +30,6 @@ from craton.flows.inventory import world_rows
 from craton.flows.recorder import StepRecorder
 from craton.flows.runtime import Runtime, attach, detach
 from craton.flows.storage import QUEUE, LogbookBackend, logbook_backend
-from craton.planning.execution import settle_run_plan
 from craton.projections.timeline import iso
 
 LOG = logging.getLogger(__name__)
@@ -65,8 +64,7 @@ class Worker:
                     return None
                 run = self.runtime.load_run(row.run_uuid)
                 if run.ended:
-                    settle_run_plan(ledger, conn, self.runtime.meta(row.run_uuid),
-                                    row.run_uuid, run.fields)
+                    catalog.settle_run(ledger, conn, self.runtime.meta(row.run_uuid), run)
                     conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == row.run_uuid)
                                  .values(state="done"))
                     continue
@@ -212,9 +210,8 @@ class Worker:
             elif error and state == "failed":
                 changes["error"] = error
             run.finish(self.runtime.meta(run_uuid).as_dict(), changes)
-            settle_run_plan(self.services.ledger, conn, self.runtime.meta(run_uuid),
-                            run_uuid, run.fields)
             self.services.ledger.save(run)
+            catalog.settle_run(self.services.ledger, conn, self.runtime.meta(run_uuid), run)
             conn.execute(update(QUEUE).where(QUEUE.c.run_uuid == run_uuid)
                          .values(state="done"))
 

@@ -4,6 +4,8 @@ Both ways of starting a plan's run (``POST /v1/plans/<id>/execute`` and a
 ``POST /v1/workflow-runs`` naming the execute-plan workflow) go through
 :func:`check_executable`, inside the write transaction that records the run,
 so neither can start a plan that is stale or already being carried out.
+The run's end records how the plan ended (:func:`settle_plan`, through the
+execute-plan workflow's ``settle``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from craton.projections.tables import LIVE
 from craton.projections.timeline import visible
 from craton.projections.variables import resolved_values
 
-LIVE_RUN_STATES = ("requested", "running")
 SHOWN_CHANGES = 10
 
 
@@ -98,31 +99,17 @@ def _sizing(conn: Connection, host_ids: list[int], at: int | None
             for rid, values in resolved.items()}
 
 
-def live_run(conn: Connection, plan_id: int, project_id: str | None) -> str | None:
-    """The uuid of a run of the plan that is requested or running, if there is one."""
-    t = LIVE.resources
-    query = select(t.c.uuid).where(
-        t.c.kind == "workflow-run", t.c.valid_to.is_(None),
-        t.c.data["plan_id"].as_integer() == plan_id,
-        t.c.data["state"].as_string().in_(LIVE_RUN_STATES))
-    if project_id is not None:
-        query = query.where(t.c.project_id == project_id)
-    found = conn.execute(query.limit(1)).scalar()
-    return str(found) if found is not None else None
+def check_executable(conn: Connection, plan_id: int, plan: dict[str, Any]) -> None:
+    """Conflict (409) unless the plan is computed and is not stale.
 
-
-def check_executable(conn: Connection, plan_id: int, plan: dict[str, Any],
-                     project_id: str | None) -> None:
-    """Conflict (409) unless the plan is computed, has no run yet, and is not stale.
-
-    A plan recorded without a position is judged from its own recording.
+    A plan is marked executing in the transaction that records its run, so a
+    computed plan has no run. (A run recorded before requests marked their plan
+    is refused by its own first step if another run has the plan by then.) A
+    plan recorded without a position is judged from its own recording.
     """
     state = plan.get("state") or COMPUTED
     if state != COMPUTED:
         raise Conflict(f"plan {plan_id} is already {state}")
-    running = live_run(conn, plan_id, project_id)
-    if running is not None:
-        raise Conflict(f"plan {plan_id} is already {EXECUTING} (run {running})")
     refuse_stale(conn, plan_id, plan)
 
 
@@ -183,15 +170,3 @@ def settle_plan(ledger: Any, conn: Connection, meta: Meta, plan_id: int,
     state = state or ended_state(conn, plan)
     ledger.update(meta, "plan", plan_id, {"state": state})
     return state
-
-
-def settle_run_plan(ledger: Any, conn: Connection, meta: Meta, run_uuid: str,
-                    run_fields: dict[str, Any]) -> str | None:
-    """Record how the plan a run of execute-plan was carrying out ended (a run that is
-    cancelled, fails, or never starts does not reach the flow's own last step)."""
-    if run_fields.get("workflow") != "execute-plan":
-        return None
-    plan_id = (run_fields.get("parameters") or {}).get("plan_id")
-    if plan_id is None:
-        return None
-    return settle_plan(ledger, conn, meta, int(plan_id), run_uuid)
