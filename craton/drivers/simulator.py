@@ -1,11 +1,18 @@
-"""A deterministic, thread-safe simulated fleet that implements FleetDriver."""
+"""A deterministic, thread-safe simulated fleet that implements FleetDriver.
+
+What a simulator does can be watched as it happens: ``watch_migrations()`` tells
+its holder of each live migration a simulator in this process begins, so a
+demo, a dashboard or a test can act while an instance is being copied.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import fields
-from typing import Any
+from typing import Any, NamedTuple
 
 from craton.drivers.base import FleetDriver, HostFacts, MigrationResult
 from craton.drivers.clock import Clock, ScaledClock, VirtualClock
@@ -19,7 +26,76 @@ from craton.drivers.simulator_config import SimulatorConfig
 from craton.drivers.simulator_state import SimulatedFleet
 from craton.drivers.simulator_world import hypervisor_from_template
 
-__all__ = ["SimulatorDriver"]
+__all__ = ["MigrationStarted", "MigrationWatch", "SimulatorDriver", "watch_migrations"]
+
+
+class MigrationStarted(NamedTuple):
+    """A live migration a simulator has begun: its instance is being copied now."""
+
+    instance: str
+    source: str
+    target: str
+
+
+class MigrationWatch:
+    """The live migrations begun while a ``watch_migrations()`` block is open."""
+
+    def __init__(self) -> None:
+        self._started: list[MigrationStarted] = []
+        self._changed = threading.Condition()
+
+    def _saw(self, started: MigrationStarted) -> None:
+        """Record a migration that has begun and wake whoever waits for it."""
+        with self._changed:
+            self._started.append(started)
+            self._changed.notify_all()
+
+    @property
+    def started(self) -> list[MigrationStarted]:
+        """Every migration begun so far while watching, in the order they began."""
+        with self._changed:
+            return list(self._started)
+
+    def wait_for(self, instance: str, timeout: float | None = None) -> MigrationStarted | None:
+        """Block until a migration of instance has begun while watching (at once if one
+        already has); that migration, or None if timeout seconds pass first."""
+
+        def found() -> MigrationStarted | None:
+            return next((s for s in self._started if s.instance == instance), None)
+
+        with self._changed:
+            return self._changed.wait_for(found, timeout)
+
+
+_watches: list[MigrationWatch] = []
+_watches_lock = threading.Lock()
+
+
+@contextmanager
+def watch_migrations() -> Iterator[MigrationWatch]:
+    """Watch the live migrations every simulator in this process begins (worlds rebuilt
+    from a snapshot included) until the block ends.
+
+    A migration is told once its checks have passed and room on the target is
+    claimed, before any of its simulated time passes; migrations that are refused,
+    or that find the instance already on its target, are not told.
+    """
+    watch = MigrationWatch()
+    with _watches_lock:
+        _watches.append(watch)
+    try:
+        yield watch
+    finally:
+        with _watches_lock:
+            _watches.remove(watch)
+
+
+def _announce(started: MigrationStarted) -> None:
+    """Tell every open watch that a migration has begun."""
+    with _watches_lock:
+        watches = list(_watches)
+    for watch in watches:
+        watch._saw(started)
 
 
 def _default_clock(config: SimulatorConfig) -> Clock:
@@ -186,13 +262,15 @@ class SimulatorDriver(FleetDriver):
         return vm.memory_mb / self.config.bandwidth_mb_s, fault
 
     def live_migrate(self, instance: str, source: str, target: str) -> MigrationResult:
-        """Copy an instance's memory to target, taking time proportional to its size."""
+        """Copy an instance's memory to target, taking time proportional to its size;
+        open watches (see ``watch_migrations``) are told when the copy begins."""
         with self.fleet.lock:
             if self.fleet.vm(instance).host == target and instance not in self.fleet.in_flight:
                 self.fleet.host(target)
                 return MigrationResult(instance, source, target, ok=True, seconds=0.0)
             seconds, fault = self._start_migration(instance, source, target)
         try:
+            _announce(MigrationStarted(instance, source, target))
             self.clock.sleep(seconds / 2 if fault else seconds)
         except BaseException:
             with self.fleet.lock:

@@ -6,6 +6,7 @@ import threading
 import time
 
 from craton.domain.meta import system_meta
+from craton.drivers.simulator import watch_migrations
 from craton.flows import service
 from craton.flows.worker import Worker
 from tests.flows.conftest import Fleet
@@ -44,28 +45,26 @@ def _migrating(services, run_id: int, instance_id: int) -> bool:
 
 def test_an_instance_the_ledger_moves_while_it_migrates_is_handed_over(services):
     fleet = Fleet(services)
-    # The largest instance: its migration lasts seconds at this scale, the rest less.
+    # The largest instance: its copy lasts 1.6 s at this scale (a ledger write takes
+    # milliseconds), the rest less.
     largest = max((i for h in fleet.hosts for i in fleet.instances_on([h])),
                   key=lambda i: (i.data.get("memory_mb") or 0, i.id))
     source = largest.host_id
     elsewhere = next(h for h in fleet.hosts if h != source)
     run = fleet.request("evacuate", hosts=[source], driver_config={
-        "time_scale": 0.0003, "bandwidth_mb_s": 1.0})
+        "time_scale": 0.0001, "bandwidth_mb_s": 1.0})
     worker = threading.Thread(target=Worker(services).run_once)
-    worker.start()
-    try:
-        deadline = time.monotonic() + 60
-        while not _migrating(services, run["id"], largest.id):
-            assert time.monotonic() < deadline, "its migration never started"
-            time.sleep(0.02)
-        # Past the step's first read of the instance (recorded RUNNING just before it),
-        # well inside the five seconds its migration lasts: moved before that read, the
-        # instance is merely skipped, as no longer on its source.
-        time.sleep(0.5)
-        services.ledger.place_instance(fleet.meta, largest.id, elsewhere)  # no wait
-        assert _migrating(services, run["id"], largest.id)  # still migrating
-    finally:
-        worker.join()
+    with watch_migrations() as migrations:
+        worker.start()
+        try:
+            # The simulator begins the copy only after the step has read the instance
+            # (moved before that read, the instance is merely skipped, as no longer on
+            # its source), so this move lands in the middle of the migration.
+            assert migrations.wait_for(largest.name, timeout=60), "its migration never began"
+            services.ledger.place_instance(fleet.meta, largest.id, elsewhere)  # no wait
+            assert _migrating(services, run["id"], largest.id)  # still migrating
+        finally:
+            worker.join()
     handovers = service.get_run(services, run["id"], None)["handovers"]
     assert [h["instance_id"] for h in handovers if "while it was migrated" in h["reason"]
             ] == [largest.id]
