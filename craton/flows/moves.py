@@ -71,7 +71,8 @@ class MigrateInstance(FleetTask):
         if here != move["from_host_id"]:
             step.skip(instance_id, f"the instance is now on host {here}")
             return {"instance_id": instance_id, "outcome": "skipped"}
-        reason = move.get("hand_over") or _spread_breach(step, move, to_host_id)
+        reason = (move.get("hand_over") or _target_refusal(step, to_host_id)
+                  or _spread_breach(step, move, row, to_host_id))
         if reason:
             step.hand_over(instance_id, reason)
             return {"instance_id": instance_id, "outcome": "handed-over", "error": reason}
@@ -91,6 +92,12 @@ class MigrateInstance(FleetTask):
                       f"while it was migrated to host {to_host_id}")
             step.hand_over(instance_id, reason)
             return {"instance_id": instance_id, "outcome": "handed-over", "error": reason}
+        refused = _target_refusal(step, to_host_id)
+        if refused:  # the ledger cannot place it there: the world and the record differ
+            reason = (f"{refused}, and the instance was migrated to it: it runs there "
+                      f"while the ledger keeps it on host {here}")
+            step.hand_over(instance_id, reason)
+            return {"instance_id": instance_id, "outcome": "handed-over", "error": reason}
         step.ledger.place_instance(step.meta, instance_id, to_host_id)
         return {"instance_id": instance_id, "outcome": "moved", "from_host_id": here,
                 "to_host_id": to_host_id, "seconds": result.seconds}
@@ -108,17 +115,35 @@ def migration(run_id: str, prefix: str, move: dict[str, Any], attempts: int,
     return flow
 
 
-def _spread_breach(step: Step, move: dict[str, Any], to_host_id: int) -> str | None:
-    """Why the target already holds a member of one of the move's anti-affinity groups.
+def _target_refusal(step: Step, to_host_id: int) -> str | None:
+    """Why the target host can no longer take an instance: gone, or not active.
+
+    Checked before a migration and again, under the lock, after it: the fleet may
+    change while a run goes on, and the ledger places instances on active hosts only.
+    """
+    row = current(step, to_host_id)
+    if row is None or row["kind"] != "host":
+        return f"host {to_host_id} no longer exists"
+    if not row["fields"].get("active", False):
+        return f"host {row['name']!r} ({to_host_id}) is no longer active"
+    return None
+
+
+def _spread_breach(step: Step, move: dict[str, Any], row: dict[str, Any],
+                   to_host_id: int) -> str | None:
+    """Why the target already holds a member of one of the instance's anti-affinity
+    groups: those the move was planned with and those it belongs to now.
 
     Checked when the move runs, not only when it was planned, because the fleet
     may have changed since the run was requested.
     """
-    groups = move.get("anti_affinity") or []
-    if not groups:
-        return None
     m, r = LIVE.members, LIVE.resources
     with step.reading() as conn:
+        now = {g for g, (_, policy) in _hard_groups(conn, set(_group_ids_of(row))).items()
+               if policy == "anti-affinity"}
+        groups = sorted(now | set(move.get("anti_affinity") or []))
+        if not groups:
+            return None
         peer = conn.execute(select(r.c.id, m.c.group_id).join(
             m, m.c.resource_id == r.c.id).where(
             m.c.group_id.in_(groups), m.c.valid_to.is_(None), r.c.kind == "instance",
@@ -164,6 +189,11 @@ def group_placements(conn: Connection, guests: list[Any]) -> list[dict[str, Any]
 
 def _group_ids(instance: Any) -> list[int]:
     return [int(g) for g in (instance.data.get("group_ids") or [])]
+
+
+def _group_ids_of(row: dict[str, Any]) -> list[int]:
+    """The groups of an instance's current row (``current``)."""
+    return [int(g) for g in (row["fields"].get("group_ids") or [])]
 
 
 def _hard_groups(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str]]:
