@@ -25,10 +25,12 @@ class Access(BaseReport):
     # It names every user, role and refused address: only those who may list users.
     permission: ClassVar[tuple[str, str]] = ("user", "list")
 
-    def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
+    def compute(self, conn: Connection, window: Window, project_id: str | None, *,
+                hidden_kinds: tuple[str, ...] = ()) -> ReportData:
         users = resources_at(conn, "user", window.until, project_id)
         projects = project_names(conn)
-        events = events_in(conn, window, project_id, LIVE.events.c.kind == "user")
+        events = events_in(conn, window, project_id, LIVE.events.c.kind == "user",
+                           hidden_kinds=hidden_kinds)
         issued = [e for e in events if e.event_type == "User.TokenIssued"]
         registered = [e for e in events if e.event_type == "User.Registered"]
         role_changes = [e for e in events if e.event_type == "User.Updated"

@@ -91,8 +91,11 @@ class Report(Protocol):
     title: str
     description: str
 
-    def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
-        """Compute the report over the window, for one project or (None) the fleet."""
+    def compute(self, conn: Connection, window: Window, project_id: str | None, *,
+                hidden_kinds: tuple[str, ...] = ()) -> ReportData:
+        """Compute the report over the window, for one project or (None) the fleet,
+        leaving out the events and resources of ``hidden_kinds`` (the kinds the
+        reader may not read, as the audit trail leaves them out)."""
         ...
 
 

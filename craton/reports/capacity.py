@@ -171,7 +171,8 @@ class UnusedCapacity(BaseReport):
                    "moved since the facts were gathered) show idle memory or vCPUs, and what "
                    "freeing hosts would save (asset_cost).")
 
-    def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
+    def compute(self, conn: Connection, window: Window, project_id: str | None, *,
+                hidden_kinds: tuple[str, ...] = ()) -> ReportData:
         hosts, unmeasured = _load(conn, window.until, project_id)
         data = self.new(window, project_id)
         host_rows: list[list[Cell]] = [[

@@ -24,8 +24,9 @@ class ChangeActivity(BaseReport):
     title = "Change activity"
     description = "Changes by actor, project, resource type, source and day."
 
-    def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
-        events = events_in(conn, window, project_id)
+    def compute(self, conn: Connection, window: Window, project_id: str | None, *,
+                hidden_kinds: tuple[str, ...] = ()) -> ReportData:
+        events = events_in(conn, window, project_id, hidden_kinds=hidden_kinds)
         names = project_names(conn)
         by_actor: Counter[str] = Counter(e.actor_name for e in events)
         by_project: Counter[str | None] = Counter(

@@ -36,7 +36,8 @@ class Drift(BaseReport):
     title = "Drift: audit findings"
     description = "Audit findings open and resolved, with their age."
 
-    def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
+    def compute(self, conn: Connection, window: Window, project_id: str | None, *,
+                hidden_kinds: tuple[str, ...] = ()) -> ReportData:
         findings = resources_at(conn, "finding", window.until, project_id)
         history = versions_of(conn, [f.id for f in findings], window.until)
         names = names_at(conn, [f.data.get("resource_id") for f in findings], window.until)

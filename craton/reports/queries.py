@@ -20,10 +20,13 @@ def batches(ids: Iterable[Any]) -> Iterator[list[Any]]:
 
 
 def events_in(conn: Connection, window: Window, project_id: str | None,
-              *conds: Any) -> list[Any]:
-    """The events of the window, oldest first, limited to one project when given."""
+              *conds: Any, hidden_kinds: tuple[str, ...] = ()) -> list[Any]:
+    """The events of the window, oldest first, limited to one project when given, and
+    without those of ``hidden_kinds``."""
     e = LIVE.events
     where = [e.c.position > window.after, e.c.position <= window.until, *conds]
+    if hidden_kinds:
+        where.append(e.c.kind.not_in(hidden_kinds))
     if project_id is not None:
         where.append(or_(e.c.project_id == project_id,
                          and_(e.c.kind == "project", e.c.uuid == project_id)))

@@ -43,6 +43,8 @@ def get_report(name: str, settings: Settings | None = None,
 
 
 def run_report(conn: Connection, report: Report, start: str | None = None,
-               end: str | None = None, project_id: str | None = None) -> ReportData:
+               end: str | None = None, project_id: str | None = None,
+               hidden_kinds: tuple[str, ...] = ()) -> ReportData:
     """Resolve the window and compute one report on a consistent snapshot."""
-    return report.compute(conn, resolve_window(conn, start, end), project_id)
+    return report.compute(conn, resolve_window(conn, start, end), project_id,
+                          hidden_kinds=hidden_kinds)

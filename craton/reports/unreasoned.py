@@ -36,9 +36,10 @@ class UnreasonedChanges(BaseReport):
     description = ("Changes with no reason (nor workflow run), and changes outside the "
                    "change windows of CRATON_CHANGE_WINDOWS.")
 
-    def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
+    def compute(self, conn: Connection, window: Window, project_id: str | None, *,
+                hidden_kinds: tuple[str, ...] = ()) -> ReportData:
         windows = parse_windows(self.settings.change_windows)
-        events = events_in(conn, window, project_id)
+        events = events_in(conn, window, project_id, hidden_kinds=hidden_kinds)
         projects = project_names(conn)
         unreasoned = [e for e in events if not has_reason(e)]
         outside = [e for e in events if not inside(windows, utc(e.time))]

@@ -79,7 +79,8 @@ class WorkflowOutcomes(BaseReport):
     title = "Workflow outcomes"
     description = "Runs, failed steps, retries and hand-overs to manual remediation."
 
-    def compute(self, conn: Connection, window: Window, project_id: str | None) -> ReportData:
+    def compute(self, conn: Connection, window: Window, project_id: str | None, *,
+                hidden_kinds: tuple[str, ...] = ()) -> ReportData:
         runs = [r for r in resources_at(conn, "workflow-run", window.until, project_id,
                                            stamped=True)
                 if r.id > window.after]

@@ -54,3 +54,27 @@ def test_reports_say_what_reading_them_takes():
     reports = load_reports()
     assert required_permission(reports["access"]) == ("user", "list")
     assert required_permission(reports["drift"]) == READ_AUDIT
+
+
+def _kinds_shown(report: dict[str, Any]) -> set[str]:
+    """Every resource type and event type a report's tables show."""
+    shown: set[str] = set()
+    for table in report["tables"]:
+        for column in ("resource_type", "event_type"):
+            if column in table["columns"]:
+                at = table["columns"].index(column)
+                shown |= {str(row[at]) for row in table["rows"]}
+    return shown
+
+
+@pytest.mark.parametrize("name", ["change-activity", "unreasoned-changes"])
+def test_the_change_reports_leave_out_users_for_a_role_that_may_not_read_them(
+        callers, name):
+    shown = {role: callers[role].get(f"/v1/reports/{name}").json
+             for role in ("admin", "member")}
+    assert {"user", "User.Registered"} <= _kinds_shown(shown["admin"])
+    member = _kinds_shown(shown["member"])
+    assert member and "user" not in member
+    assert not any(kind.startswith("User.") for kind in member)
+    listed = callers["member"].get("/v1/events", params={"limit": 500}).json["events"]
+    assert shown["member"]["summary"]["changes"] == len(listed)
