@@ -126,12 +126,10 @@ def _as_list(value: Any) -> list[Any]:
 
 def _check_names(lookup: BatchLookup, spec: Any, meta: Meta,
                  batch: list[dict[str, Any]]) -> None:
+    """Refuse names the project already has; a name the document gives twice in one
+    scope was refused with the document (``import_names``), whatever the batches."""
     keys = [spec.unique_key(meta.project_id, v) for v in batch]
-    present = [k for k in keys if k is not None]
-    if len(set(present)) != len(present):
-        dupes = sorted({k.rsplit("|", 1)[-1] for k in present if present.count(k) > 1})
-        raise NameTaken(f"the import names more than one {spec.name} {', '.join(dupes[:5])}")
-    taken = lookup.taken(present)
+    taken = lookup.taken([k for k in keys if k is not None])
     if taken:
         names = ", ".join(sorted(k.rsplit("|", 1)[-1] for k in taken)[:5])
         raise NameTaken(f"{spec.plural} already exist: {names}")

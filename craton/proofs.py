@@ -157,24 +157,15 @@ def verify_ledger(svc: Services, digests: Sequence[Digest] = (),
                                        public_keys))
 
 
-def check_digests(conn: Connection, digests: Sequence[Digest],
-                  signing_key: Path | None, public_keys: Sequence[Path] = ()
-                  ) -> VerifyReport:
-    """Check saved digests against the log from its start up to the last of them.
-
-    A digest vouches for every event up to its position, not for one period of
-    them, and a digest past a period's end says nothing of a log cut short.
-    """
-    return _joined(*_check_through(conn, digests, signing_key, _past_last(digests),
-                                   public_keys))
-
-
 def period_against_digests(period: VerifyReport, conn: Connection, digests: Sequence[Digest],
                            signing_key: Path | None, public_keys: Sequence[Path] = ()
                            ) -> VerifyReport:
     """A period's verification, then its saved digests checked against the whole log
-    before them (see check_digests): the first failure, or the period's report naming
-    the digests it matched."""
+    before them: the first failure, or the period's report naming the digests it matched.
+
+    A digest vouches for every event up to its position, not for one period of
+    them, and a digest past a period's end says nothing of a log cut short.
+    """
     if not period.ok or not digests:
         return period
     against, matches = _check_through(conn, digests, signing_key, _past_last(digests),

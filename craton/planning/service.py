@@ -13,7 +13,6 @@ from craton.domain.errors import DomainError, InvalidInput, NotFound
 from craton.domain.meta import Meta
 from craton.domain.plans import COMPUTED, EXECUTING
 from craton.planning.capacity import read_capacity
-from craton.planning.execution import stale_changes
 from craton.planning.model import InfeasiblePlan, Objective, PlanInput, PlanResult
 from craton.planning.request import (
     Problems,
@@ -109,12 +108,6 @@ def solve_plan(svc: Services, meta: Meta, *, planner_name: str = "milp",
                     "instances": len(capacity.instances), "moves": len(result.moves),
                     "notes": result.notes},
     }
-
-
-def changes_since(svc: Services, plan: dict[str, Any]) -> list[str]:
-    """What changed, since the plan's position, in the hosts and instances it touches."""
-    with svc.db.reading() as conn:
-        return stale_changes(conn, plan)
 
 
 def execute_plan(svc: Services, meta: Meta, plan_id: int) -> dict[str, Any]:

@@ -18,12 +18,7 @@ from craton.domain.meta import Meta
 from craton.ledger.chain import VerifyReport
 from craton.ledger.digest import Digest, DigestError, read_digest
 from craton.ledger.signing import generate_key, sign_digest
-from craton.proofs import (
-    check_digests,
-    current_digest,
-    period_against_digests,
-    verify_ledger,
-)
+from craton.proofs import current_digest, period_against_digests, verify_ledger
 from tests.compliance import tamper
 from tests.conftest import make_fleet
 
@@ -199,12 +194,14 @@ def test_an_altered_event_is_still_called_one(fleet: Services) -> None:
 
 def test_a_digest_is_checked_against_the_log_before_it_not_a_period(fleet: Services) -> None:
     head = current_digest(fleet)
+    period = VerifyReport(True, 3, None, None, None, "3 event(s) verified up to position 8")
+    report = verify_ledger(fleet, [head])
+    assert report.ok, report.message
+    assert report.checked == HEAD
+    assert not verify_ledger(fleet, [replace(head, hash=RANDOM_HASH)]).ok
     with fleet.db.reading() as conn:
-        report = check_digests(conn, [head], None)
-        assert report.ok, report.message
-        assert report.checked == HEAD
-        assert not check_digests(conn, [replace(head, hash=RANDOM_HASH)], None).ok
-        beyond = check_digests(conn, [replace(head, position=HEAD + 5)], None)
+        beyond = period_against_digests(period, conn, [replace(head, position=HEAD + 5)],
+                                        None)
     assert (beyond.ok, beyond.problem) == (False, "truncated")
     assert f"the log ends at position {HEAD}" in beyond.message
 
@@ -212,8 +209,9 @@ def test_a_digest_is_checked_against_the_log_before_it_not_a_period(fleet: Servi
 def test_a_digest_is_checked_against_events_behind_a_period(fleet: Services) -> None:
     early = current_digest(fleet)
     tamper.alter_byte(fleet, 3)
+    period = VerifyReport(True, 3, None, None, None, "3 event(s) verified up to position 8")
     with fleet.db.reading() as conn:
-        report = check_digests(conn, [early], None)
+        report = period_against_digests(period, conn, [early], None)
     assert (report.ok, report.position) == (False, 3)
 
 

@@ -7,7 +7,8 @@ import pytest
 from craton.bootstrap import Services
 from craton.domain.errors import InvalidInput
 from craton.planning.capacity import read_capacity
-from craton.planning.service import PlanInfeasible, changes_since, compute_plan
+from craton.planning.execution import stale_changes
+from craton.planning.service import PlanInfeasible, compute_plan
 from craton.projections import audit, timeline
 from tests.conftest import make_fleet
 
@@ -61,11 +62,13 @@ def test_a_plan_touching_changed_instances_is_stale(memory_services: Services) -
     plan = compute_plan(memory_services, f["meta"], planner_name="greedy",
                         scope={"cell_id": f["cell"]["id"]})
     fields = dict(plan["fields"])
-    assert changes_since(memory_services, fields) == []
+    with memory_services.db.reading() as conn:
+        assert stale_changes(conn, fields) == []
     moved = fields["moves"][0]
     memory_services.ledger.set_variables(f["meta"], "instance", moved["instance_id"],
                                          {"owner": "x"})
-    changed = changes_since(memory_services, fields)
+    with memory_services.db.reading() as conn:
+        changed = stale_changes(conn, fields)
     assert len(changed) == 1 and "Instance.VariablesSet" in changed[0]
 
 
