@@ -75,8 +75,8 @@ class Names:
         if field == f"{entry.kind}_id":
             return entry.key
         given = entry.refs.get(field, entry.fields.get(field))
-        if isinstance(given, int | tuple):
-            return given
+        if isinstance(given, int | tuple) and not isinstance(given, bool):
+            return given  # (true is no id: refused as a wrong type when registered)
         for via in ("cell_id", "region_id", "device_id"):
             ref = entry.refs.get(via)
             if ref is not None and (found := self.place(self.items[ref], field)) is not None:

@@ -54,8 +54,8 @@ class BatchLookup(CurrentLookup):
         self.rows: Rows = {} if rows is None else rows
 
     def preload(self, ids: Iterable[int]) -> None:
-        missing = sorted({i for i in ids if isinstance(i, int) and 0 < i <= MAX_ID
-                          and i not in self.rows})  # (the fields' check refuses others)
+        missing = sorted({i for i in ids if _is_id(i) and i not in self.rows})
+        # (the fields' check refuses what is no id)
         for chunk in pieces(missing):
             for i in chunk:
                 self.rows[i] = None
@@ -64,6 +64,8 @@ class BatchLookup(CurrentLookup):
                 self.rows[row["id"]] = as_resource_row(row)
 
     def current(self, resource_id: int) -> dict[str, Any] | None:
+        if not _is_id(resource_id):  # (true would find 1: equal keys)
+            return None
         if resource_id not in self.rows:
             self.preload([resource_id])
         return self.rows[resource_id]
@@ -118,6 +120,11 @@ def register_many(ledger: Ledger, meta: Meta, kind: str, items: list[dict[str, A
         if progress is not None:
             progress.advance(len(chunk))
     return ids
+
+
+def _is_id(value: Any) -> bool:
+    """Whether a value may be a resource id (a whole number in range, not a boolean)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -276,3 +276,15 @@ def test_the_command_says_what_is_wrong_in_one_line_and_exits_2(
         "craton: 'notauuid' is not a project id (a UUID)",
         "craton: no project 00000000-0000-0000-0000-000000000000",
     ]
+
+
+def test_a_reference_of_the_wrong_type_is_refused_as_such_not_as_a_name_twice(
+        services: Services) -> None:
+    meta = importer(services)
+    hosts = [{"name": "h", "region_id": True}, {"name": "h", "region_id": True}]
+    before = head(services)
+    with pytest.raises(DomainError) as raised:
+        import_fleet(services.ledger, meta, {"hosts": hosts})
+    assert not isinstance(raised.value, NameTaken), raised.value.message
+    assert "region_id" in raised.value.message and "\n" not in raised.value.message
+    assert head(services) == before
