@@ -43,6 +43,9 @@ from craton.store import (
 
 T = TypeVar("T")
 
+# The version a write expects: one, or any of a set (a list in If-Match); None: any.
+ExpectedVersion = int | frozenset[int] | None
+
 
 def _originator(obj: Any) -> Any:
     """The aggregate a saved object belongs to (an aggregate, or one of its events)."""
@@ -147,7 +150,7 @@ class Ledger(Application[UUID]):
         return CurrentLookup(self.db.session().connection(), self.tables)
 
     def _load(self, meta: Meta, kind: str, resource_id: int,
-              expected_version: int | None = None) -> tuple[Resource, dict[str, Any]]:
+              expected_version: ExpectedVersion = None) -> tuple[Resource, dict[str, Any]]:
         raw = self._lookup().current_row(resource_id)
         row = as_resource(raw) if raw is not None else None
         if raw is not None:  # the projector starts from this row instead of reading it again
@@ -156,11 +159,11 @@ class Ledger(Application[UUID]):
             raise NotFound(f"no {kind} with id {resource_id}")
         aggregate: Resource = self.repository.get(UUID(row["uuid"]), projector_func=mutate)
         assert isinstance(aggregate, Resource)
-        if expected_version is not None and aggregate.version != expected_version:
-            raise VersionMismatch(
-                f"{kind} {resource_id} is at version {aggregate.version}, "
-                f"not {expected_version}"
-            )
+        # Compared here, under the write lock, and nowhere else: a version read before
+        # the lock could be stale by the time the write is saved.
+        if expected_version is not None and not _accepts(expected_version, aggregate.version):
+            raise VersionMismatch(_mismatch(kind, resource_id, aggregate.version,
+                                            expected_version))
         row["id"] = resource_id
         return aggregate, row
 
@@ -215,7 +218,7 @@ class Ledger(Application[UUID]):
         return self._command(run)
 
     def update(self, meta: Meta, kind: str, resource_id: int, changes: dict[str, Any],
-               expected_version: int | None = None) -> dict[str, Any]:
+               expected_version: ExpectedVersion = None) -> dict[str, Any]:
         def run() -> dict[str, Any]:
             spec, lookup = KINDS[kind], self._lookup()
             aggregate, row = self._load(meta, kind, resource_id, expected_version)
@@ -249,7 +252,7 @@ class Ledger(Application[UUID]):
                                    self.tables))
 
     def place_instance(self, meta: Meta, instance_id: int, host_id: int | None,
-                       expected_version: int | None = None) -> dict[str, Any]:
+                       expected_version: ExpectedVersion = None) -> dict[str, Any]:
         """Put an instance on a host (or none); the host must be active."""
         def run() -> dict[str, Any]:
             aggregate, row = self._load(meta, "instance", instance_id, expected_version)
@@ -269,7 +272,7 @@ class Ledger(Application[UUID]):
 
     def _change(self, meta: Meta, kind: str, resource_id: int,
                 act: Callable[[Resource], None],
-                expected_version: int | None = None) -> dict[str, Any]:
+                expected_version: ExpectedVersion = None) -> dict[str, Any]:
         """Load, act, save; the row comes back with the variables and labels now held."""
         def run() -> dict[str, Any]:
             aggregate, _ = self._load(meta, kind, resource_id, expected_version)
@@ -281,26 +284,26 @@ class Ledger(Application[UUID]):
         return self._command(run)
 
     def set_variables(self, meta: Meta, kind: str, resource_id: int,
-                      values: dict[str, Any], expected_version: int | None = None
+                      values: dict[str, Any], expected_version: ExpectedVersion = None
                       ) -> dict[str, Any]:
         return self._change(meta, kind, resource_id,
                             lambda a: a.set_variables(meta.as_dict(), values),
                             expected_version)
 
     def delete_variables(self, meta: Meta, kind: str, resource_id: int, keys: list[str],
-                         expected_version: int | None = None) -> dict[str, Any]:
+                         expected_version: ExpectedVersion = None) -> dict[str, Any]:
         return self._change(meta, kind, resource_id,
                             lambda a: a.delete_variables(meta.as_dict(), keys),
                             expected_version)
 
     def add_labels(self, meta: Meta, kind: str, resource_id: int, labels: list[str],
-                   expected_version: int | None = None) -> dict[str, Any]:
+                   expected_version: ExpectedVersion = None) -> dict[str, Any]:
         return self._change(meta, kind, resource_id,
                             lambda a: a.add_labels(meta.as_dict(), labels),
                             expected_version)
 
     def remove_labels(self, meta: Meta, kind: str, resource_id: int, labels: list[str],
-                      expected_version: int | None = None) -> dict[str, Any]:
+                      expected_version: ExpectedVersion = None) -> dict[str, Any]:
         return self._change(meta, kind, resource_id,
                             lambda a: a.remove_labels(meta.as_dict(), labels),
                             expected_version)
@@ -318,7 +321,7 @@ class Ledger(Application[UUID]):
         return self._change(meta, "user", user_id, act)
 
     def delete(self, meta: Meta, kind: str, resource_id: int,
-               expected_version: int | None = None) -> None:
+               expected_version: ExpectedVersion = None) -> None:
         def run() -> None:
             aggregate, row = self._load(meta, kind, resource_id, expected_version)
             if kind == "project":
@@ -355,6 +358,22 @@ class Ledger(Application[UUID]):
         """InvalidInput unless the project exists (read inside the caller's write)."""
         if self._lookup().project_by_uuid(project_id) is None:
             raise InvalidInput(f"no project {project_id}")
+
+
+def _accepts(expected: int | frozenset[int], version: int) -> bool:
+    return version in expected if isinstance(expected, frozenset) else version == expected
+
+
+def _mismatch(kind: str, resource_id: int, version: int,
+              expected: int | frozenset[int]) -> str:
+    """Why a write expecting ``expected`` is refused, naming the versions it accepts."""
+    if isinstance(expected, int):
+        wanted = str(expected)
+    elif expected:
+        wanted = " or ".join(str(v) for v in sorted(expected))
+    else:
+        return f"{kind} {resource_id} is at version {version}, and the write accepts no version"
+    return f"{kind} {resource_id} is at version {version}, not {wanted}"
 
 
 def _visible(meta: Meta, row: dict[str, Any]) -> bool:

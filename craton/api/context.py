@@ -108,8 +108,10 @@ def body(req: falcon.Request, schema: Schema) -> dict[str, Any]:
     return result
 
 
-def if_match_versions(req: falcon.Request) -> frozenset[int] | None:
-    """The versions an ``If-Match`` header accepts; ``None`` for no header or ``*``.
+def if_match(req: falcon.Request) -> frozenset[int] | None:
+    """The versions a write accepts, from ``If-Match``; ``None`` (any) for no header
+    or ``*``. The ledger compares them with the current version under its write
+    lock, and refuses any other (412).
 
     A list (``"1", "4"``) accepts each of its tags. Comparison is strong (RFC 9110):
     a weak tag (``W/"3"``) or anything that is not one of our ETags accepts nothing.
@@ -123,37 +125,6 @@ def if_match_versions(req: falcon.Request) -> frozenset[int] | None:
         if inner.isdigit() and inner.isascii():
             versions.add(int(inner))
     return frozenset(versions)
-
-
-def if_match(req: falcon.Request) -> int | None:
-    """The version a write expects (the ledger refuses any other: 412); ``None``
-    when ``If-Match`` is absent or ``*``; 412 for a header that matches nothing.
-
-    Of a list, the current version when the list holds it: the ledger compares it
-    again inside the write, so a change in between is still refused.
-    """
-    versions = if_match_versions(req)
-    if versions is None:
-        return None
-    if len(versions) == 1:
-        return next(iter(versions))
-    current = _current_version(req) if versions else None
-    if current is not None and current in versions:
-        return current
-    raise Problem(412, f"If-Match {req.get_header('If-Match')!r} "
-                       "does not match the current version")
-
-
-def _current_version(req: falcon.Request) -> int | None:
-    """The version of the resource the request names (``RequestMiddleware`` notes it)."""
-    target = getattr(req.context, "target", None)
-    api: Api | None = getattr(req.context, "api", None)
-    if target is None or api is None:
-        return None
-    kind, raw_id = target
-    with api.snapshot() as snap:
-        row = locate(snap.conn, kind, raw_id, principal(req), None)
-    return int(row.version)
 
 
 def set_position(resp: falcon.Response, position: int) -> None:
