@@ -47,8 +47,6 @@ class RequestMiddleware:
         req.context.principal = None
         req.context.body = None
         req.context.raw_body = b""
-        req.context.api = self.api
-        req.context.target = None
         if "%00" in req.query_string or "\x00" in req.path:
             raise Problem(400, "the request's address holds a NUL character (%00)")
         if req.method in _WITH_BODY:
@@ -85,9 +83,6 @@ class RequestMiddleware:
 
     def process_resource(self, req: falcon.Request, resp: falcon.Response,
                          resource: Any, params: dict[str, Any]) -> None:
-        kind = getattr(resource, "kind", None)
-        if kind is not None and "id" in params:
-            req.context.target = (kind.name, params["id"])  # for a list in If-Match
         if resource is None or getattr(resource, "public", False):
             return
         headers = request_headers(req)

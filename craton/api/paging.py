@@ -14,20 +14,26 @@ from craton.projections.items import TextPage
 from craton.projections.listing import ListQuery, list_rows
 
 from .context import set_position
+from .fields import Moment
+from .params import PageParams
+
+
+class PinnedPageParams(PageParams):
+    """``limit``, ``marker`` and ``as_of`` of a listing paged by id (runs, plans)."""
+
+    as_of = Moment(metadata={"description": "an RFC 3339 time or @<position>"})
 
 
 def href(req: falcon.Request, position: int, **changes: Any) -> str:
     return _linked(req, position)(**changes)
 
 
-def _linked(req: falcon.Request, position: int | None) -> Any:
+def _linked(req: falcon.Request, position: int) -> Any:
     """``href`` for one request: its query string (without a marker, pinned at
-    ``position`` unless that is None: listings without ``as_of``) encoded once, each
-    link's own values after it."""
+    ``position``) encoded once, each link's own values after it."""
     params: dict[str, Any] = {k: v for k, v in req.params.items()
                               if k not in ("marker", "as_of", "after")}
-    if position is not None:
-        params["as_of"] = f"@{position}"
+    params["as_of"] = f"@{position}"
     query = urlencode(params, doseq=True)
     base = f"{req.path}?{query}" if query else req.path
 
@@ -51,10 +57,10 @@ def previous_marker(conn: Connection, q: ListQuery) -> tuple[bool, Any]:
     return True, before[-1]
 
 
-def links(req: falcon.Request, position: int | None, marker: Any, last: Any, more: bool,
+def links(req: falcon.Request, position: int, marker: Any, last: Any, more: bool,
           prev: tuple[bool, Any]) -> list[dict[str, str]]:
     """first, prev (when a page precedes), self, next (when one follows); pinned at
-    ``position`` unless it is None (a listing that takes no ``as_of``)."""
+    ``position``, so a client walking the pages reads one moment."""
     link = _linked(req, position)
     out = [{"rel": "first", "href": link()}]
     has_prev, prev_marker = prev
@@ -88,9 +94,9 @@ def answer_text(req: falcon.Request, resp: falcon.Response, name: str, items: st
                           orjson.dumps(page_links), b"}"))
 
 
-def id_links(conn: Connection, req: falcon.Request, query: ListQuery, rows: list[Any],
-             more: bool) -> list[dict[str, str]]:
-    """``links`` of a listing paged by id that takes no ``as_of`` (runs, plans)."""
+def id_links(conn: Connection, req: falcon.Request, position: int, query: ListQuery,
+             rows: list[Any], more: bool) -> list[dict[str, str]]:
+    """``links`` of a listing paged by id (runs, plans), pinned at ``position``."""
     has_prev, before = previous_marker(conn, query)
-    return links(req, None, query.marker, rows[-1].id if rows else None, more,
+    return links(req, position, query.marker, rows[-1].id if rows else None, more,
                  (has_prev, before.id if before is not None else None))

@@ -16,8 +16,8 @@ from .context import Api, authorise, body, meta, read_item, set_position
 from .docs import Op
 from .errors import Problem
 from .idempotency import Reply, respond
-from .paging import id_links
-from .params import AsOfParams, PageParams
+from .paging import PinnedPageParams, id_links
+from .params import AsOfParams
 from .workflows import NO_PARAMS, NoBody, RunOut
 
 # A plan is never changed through If-Match (no 412), and may be infeasible (422).
@@ -63,18 +63,19 @@ class Plans:
     def __init__(self, api: Api):
         self.api = api
         self.docs = {
-            "GET": Op("The plans computed so far, newest last", PageParams(), None, PlanList()),
+            "GET": Op("The plans computed so far, newest last (as_of: as they were then)",
+                      PinnedPageParams(), None, PlanList()),
             "POST": Op("Compute a consolidation plan and record it", None, PlanRequest(),
                        PlanOut(), 201, WRITE_ERRORS, idempotent_key=True),
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        caller, q = authorise(req, "plan", policy.LIST, PageParams())
-        query = ListQuery(kinds=("plan",), project_id=caller.project_id, limit=q["limit"],
-                          marker=q.get("marker"))
-        with self.api.snapshot() as snap:
+        caller, q = authorise(req, "plan", policy.LIST, PinnedPageParams())
+        with self.api.snapshot(q.get("as_of")) as snap:
+            query = ListQuery(kinds=("plan",), project_id=caller.project_id,
+                              limit=q["limit"], marker=q.get("marker"), at=snap.at)
             rows, more = list_rows(snap.conn, query)
-            links = id_links(snap.conn, req, query, rows, more)
+            links = id_links(snap.conn, req, snap.position, query, rows, more)
         resp.media = {"plans": [present(r) for r in rows], "links": links}
         set_position(resp, snap.position)
 

@@ -9,14 +9,14 @@ from marshmallow import Schema, fields
 
 from craton.domain.runs import Run
 from craton.flows import service
-from craton.projections.listing import ListQuery, get_row, list_rows
+from craton.projections.listing import ListQuery, list_rows
 
 from . import policy
-from .context import Api, authorise, body, meta, set_etag, set_position
+from .context import Api, authorise, body, meta, read_item, set_position
 from .docs import WRITE_ERRORS, Op
 from .idempotency import Reply, respond
-from .paging import id_links
-from .params import AsOfParams, PageParams
+from .paging import PinnedPageParams, id_links
+from .params import AsOfParams
 
 RUN = "workflow-run"
 NO_PARAMS = Schema.from_dict({}, name="NoParams")()
@@ -102,18 +102,19 @@ class Runs:
     def __init__(self, api: Api):
         self.api = api
         self.docs = {
-            "GET": Op("Workflow runs, oldest first", PageParams(), None, RunsOut()),
+            "GET": Op("Workflow runs, oldest first (as_of: as they were then)",
+                      PinnedPageParams(), None, RunsOut()),
             "POST": Op("Request a workflow run", None, RunIn(), RunOut(), status=202,
                        errors=WRITE_ERRORS, idempotent_key=True),
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        caller, q = authorise(req, RUN, policy.LIST, PageParams())
-        query = ListQuery(kinds=(Run.KIND,), project_id=caller.project_id, limit=q["limit"],
-                          marker=q.get("marker"))
-        with self.api.snapshot() as snap:
+        caller, q = authorise(req, RUN, policy.LIST, PinnedPageParams())
+        with self.api.snapshot(q.get("as_of")) as snap:
+            query = ListQuery(kinds=(Run.KIND,), project_id=caller.project_id,
+                              limit=q["limit"], marker=q.get("marker"), at=snap.at)
             rows, more = list_rows(snap.conn, query)
-            links = id_links(snap.conn, req, query, rows, more)
+            links = id_links(snap.conn, req, snap.position, query, rows, more)
         resp.media = {"workflow-runs": [service.present_run(r) for r in rows], "links": links}
         set_position(resp, snap.position)
 
@@ -140,14 +141,8 @@ class RunItem:
                                "then)", AsOfParams, None, RunOut())}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: int) -> None:
-        caller, q = authorise(req, RUN, policy.READ, AsOfParams)
-        with self.api.snapshot(q.get("as_of")) as snap:  # body, ETag, position: one moment
-            resp.media = service.get_run(self.api.services, id, caller.project_id, snap.conn,
-                                         snap.at)
-            row = get_row(snap.conn, Run.KIND, id, caller.project_id, snap.at)
-        set_position(resp, snap.position)
-        if row is not None:
-            set_etag(resp, row.version)
+        with read_item(self.api, req, resp, RUN, id) as item:  # body, ETag, position: one read
+            resp.media = service.show_run(item.conn, item.row, item.at)
 
 
 class RunCancel:

@@ -90,7 +90,11 @@ def get_run(services: Services, run_id: int, project_id: str | None,
     if conn is None:
         with services.db.reading() as own:
             return get_run(services, run_id, project_id, own, at)
-    row = _row(services, run_id, project_id, conn, at)
+    return show_run(conn, _row(services, run_id, project_id, conn, at), at)
+
+
+def show_run(conn: Connection, row: Any, at: int | None = None) -> dict[str, Any]:
+    """``get_run`` of a run's row already read (in ``conn``'s snapshot, as of ``at``)."""
     out = present_run(row)
     trail = _events_of(conn, row.uuid, at)
     steps: dict[str, dict[str, Any]] = {}
