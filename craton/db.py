@@ -77,7 +77,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         if not memory:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={WRITE_WAIT_S * 1000}")
         cur.execute("PRAGMA foreign_keys=ON")
         # Deleted content is overwritten where that costs no extra write (some builds,
         # Debian's among them, overwrite every freed page: dropping a replaced read-model
@@ -189,6 +189,15 @@ class WriteAbandoned(RuntimeError):
     """A write went on after one of its saves failed part way; nothing was written."""
 
 
+# How long a write waits for the write lock before it is refused as busy (503, retry):
+# SQLite's busy timeout, PostgreSQL's lock_timeout on the event table's lock.
+WRITE_WAIT_S = 30
+# The write lock on PostgreSQL, waited for at most WRITE_WAIT_S; the transaction's other
+# locks (a rebuild's swap, say) wait as the server is configured to.
+PG_WRITE_LOCK = (f"SET LOCAL lock_timeout = '{WRITE_WAIT_S}s'; "
+                 f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE; "
+                 "SET LOCAL lock_timeout TO DEFAULT")
+
 READ_ON_BEGIN = "craton.read_on_begin"  # conn.info key: what the snapshot read first
 
 
@@ -264,12 +273,11 @@ class Database:
         try:
             session.begin()
             if self.is_postgres:
-                lock = f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"
                 if self.read_with_lock:  # read after the lock is granted, so up to date
                     self._local.with_lock = (session.execute(
-                        text(f"{lock}; {self.read_with_lock}")).first(),)
+                        text(f"{PG_WRITE_LOCK}; {self.read_with_lock}")).first(),)
                 else:
-                    session.execute(text(lock))
+                    session.execute(text(PG_WRITE_LOCK))
             yield session
             if getattr(self._local, "abandoned", False):
                 raise WriteAbandoned("a save in this write failed part way; the write is "
@@ -413,10 +421,38 @@ def _translate(exc: BaseException) -> BaseException:
         return ConcurrentWrite(
             "another change to the same resource was saved first; reload and retry"
         )
-    if _sqlite_locked(exc):
+    if _sqlite_locked(exc) or _pg_lock_timeout(exc):
         return LedgerBusy("the ledger is busy with another write (a workflow step, an "
                           "import); nothing was written: retry shortly")
     return exc
+
+
+def _pg_lock_timeout(exc: BaseException) -> bool:
+    """PostgreSQL gave up waiting for a lock (``lock_timeout``: the write lock)."""
+    found = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
+    return getattr(found, "pgcode", None) == "55P03"  # lock_not_available
+
+
+# What SQLite says when the database cannot be used at all, rather than of a statement.
+_SQLITE_UNAVAILABLE = ("disk i/o error", "readonly database", "unable to open database",
+                       "disk is full", "file is not a database", "database disk image")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether an error says the database cannot be reached or used just now (the
+    server is down, restarting, or dropped the connection; an SQLite file that cannot
+    be written), as opposed to a fault of the statement."""
+    found = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(found, sqlite3.OperationalError):
+        text_ = str(found).lower()
+        return any(part in text_ for part in _SQLITE_UNAVAILABLE)
+    try:
+        import psycopg2
+    except ImportError:  # pragma: no cover - the driver is a dependency
+        return False
+    return isinstance(found, psycopg2.OperationalError | psycopg2.InterfaceError)
 
 
 def _sqlite_locked(exc: BaseException) -> bool:

@@ -8,9 +8,11 @@ from typing import Any
 import falcon
 from marshmallow import ValidationError
 
+from craton.db import unavailable
 from craton.domain.errors import DomainError
 
 log = logging.getLogger("craton.api")
+UNAVAILABLE_RETRY_S = 5  # Retry-After when the database cannot be reached
 
 
 class Problem(falcon.HTTPError):
@@ -73,6 +75,11 @@ def handle_unexpected(req: falcon.Request, resp: falcon.Response,
     """A bug: log it with the request id, answer without details."""
     if isinstance(ex, falcon.HTTPError | falcon.HTTPStatus):
         raise ex
+    if unavailable(ex):  # not a bug: the database is down, restarting or unwritable
+        log.warning("database unavailable on %s %s (request %s): %s", req.method, req.path,
+                    getattr(req.context, "request_id", "?"), _first_line(ex))
+        raise Problem(503, "the database is unavailable just now: retry shortly",
+                      headers={"Retry-After": str(UNAVAILABLE_RETRY_S)})
     log.exception("unexpected error on %s %s (request %s)", req.method, req.path,
                   getattr(req.context, "request_id", "?"))
     raise Problem(500, "internal error; the request id identifies it in the logs")
@@ -95,3 +102,10 @@ def install(app: falcon.App) -> None:
     app.add_error_handler(DomainError, handle_domain_error)
     app.add_error_handler(ValidationError, handle_validation_error)
     app.set_error_serializer(serialize)
+
+
+def _first_line(ex: BaseException) -> str:
+    """The driver's own message, first line: enough for a log line, no traceback."""
+    found = getattr(ex, "orig", None) or ex
+    text = str(found).strip().splitlines()
+    return f"{type(found).__name__}: {text[0] if text else ''}"

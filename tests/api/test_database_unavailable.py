@@ -1,0 +1,127 @@
+"""A database that cannot be reached is a 503 to retry, not a 500; and a write waits
+for the write lock a bounded time on PostgreSQL too, then is refused as busy."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+
+import falcon.testing
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+import craton.db
+from craton.api import create_app
+from craton.api.auth import create_root
+from craton.bootstrap import bootstrap
+from craton.db import EVENTS_TABLE, unavailable
+from craton.domain.errors import LedgerBusy
+from craton.domain.meta import system_meta
+from craton.projections import timeline
+from craton.settings import Settings
+from tests.conftest import PG_ADMIN_URL, require_postgres
+
+from .conftest import Caller, ok
+
+
+@pytest.fixture
+def own_database() -> Iterator[str]:
+    """A PostgreSQL database of its own (it is closed to connections while tested)."""
+    require_postgres()
+    name = f"craton_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _close(url: str, closed: bool) -> None:
+    """Refuse (or allow again) every connection to the database, dropping those open."""
+    name = make_url(url).database
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS '
+                              f'{"false" if closed else "true"}'))
+            if closed:
+                conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                  "WHERE datname = :name"), {"name": name})
+    finally:
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_an_unreachable_database_is_a_503_to_retry_and_then_recovers(own_database: str):
+    svc = bootstrap(Settings(database_url=own_database))
+    try:
+        root = Caller(falcon.testing.TestClient(create_app(svc)),
+                      {"Authorization": f"Bearer {create_root(svc)}"})
+        ok(root.get("/v1/projects"))
+        _close(own_database, True)
+        try:
+            for answer in (root.get("/v1/projects"),
+                           root.post("/v1/projects", json={"name": "during"})):
+                assert answer.status_code == 503, answer.text
+                assert answer.headers["Retry-After"] == "5"
+                assert answer.json["message"] == ("the database is unavailable just now: "
+                                                  "retry shortly")
+        finally:
+            _close(own_database, False)
+        names = [p["name"] for p in ok(root.get("/v1/projects"))["projects"]]
+        assert "during" not in names
+        ok(root.post("/v1/projects", json={"name": "after"}), 201)
+    finally:
+        svc.close()
+
+
+def test_what_says_a_database_cannot_be_used_is_told_from_a_fault_of_a_statement(tmp_path):
+    with pytest.raises(sqlite3.OperationalError) as cannot_open:
+        sqlite3.connect(tmp_path / "missing" / "craton.db").execute("SELECT 1")
+    assert unavailable(cannot_open.value)
+    with pytest.raises(sqlite3.OperationalError) as no_table:
+        sqlite3.connect(":memory:").execute("SELECT * FROM nowhere")
+    assert not unavailable(no_table.value)
+
+
+@pytest.mark.postgres
+def test_a_write_waits_for_a_held_write_lock_a_bounded_time_then_is_busy(
+        own_database: str, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(craton.db, "PG_WRITE_LOCK",
+                        craton.db.PG_WRITE_LOCK.replace(f"'{craton.db.WRITE_WAIT_S}s'",
+                                                        "'300ms'"))
+    svc = bootstrap(Settings(database_url=own_database))
+    holder = create_engine(own_database)
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder.begin() as conn:
+            conn.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert held.wait(30)
+        with svc.db.reading() as conn:
+            before = timeline.head(conn)
+        with pytest.raises(LedgerBusy, match="busy with another write"):
+            svc.ledger.register(system_meta(), "project", {"name": "waits"})
+        release.set()
+        thread.join()
+        with svc.db.reading() as conn:
+            assert timeline.head(conn) == before  # nothing was written
+        svc.ledger.register(system_meta(), "project", {"name": "after"})  # the lock is free
+    finally:
+        release.set()
+        thread.join()
+        holder.dispose()
+        svc.close()
