@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from typing import Any
@@ -79,8 +80,26 @@ def _child_exit(server: Any, worker: Any) -> None:
 
 def serve(settings: Settings, services_factory: Callable[[], Services],
           options: dict[str, Any] | None = None) -> None:
-    """Create the schema and the root user once, then run gunicorn until stopped."""
-    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="craton-metrics-"))
+    """Create the schema and the root user once, then run gunicorn until stopped.
+
+    The workers' metrics go to ``PROMETHEUS_MULTIPROC_DIR`` if it is set (the
+    operator's, kept), else to a directory of this server's own, removed as it stops.
+    """
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        own, master = tempfile.mkdtemp(prefix="craton-metrics-"), os.getpid()
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = own
+        try:
+            _run(settings, services_factory, options)
+        finally:
+            # (a worker leaves through here too, as it exits: it was forked inside run)
+            if os.getpid() == master:
+                shutil.rmtree(own, ignore_errors=True)
+        return
+    _run(settings, services_factory, options)
+
+
+def _run(settings: Settings, services_factory: Callable[[], Services],
+         options: dict[str, Any] | None) -> None:
     server = Server(settings, services_factory, options)
     services = services_factory()  # creates the schema before any worker starts
     if settings.root_token:
