@@ -130,7 +130,8 @@ TEXT: dict[int, str] = {
        "read-model rows together; commit), eight when the worker has the host cached, "
        "and Python in between; the profile above shows where each millisecond goes.",
     2: "Changes are serialised on purpose: every command takes the event table's lock "
-       "before it reads, so positions have no gaps, the hash chain has one head and no "
+       "before it reads, so positions follow the order of commits, the hash chain has "
+       "one head and no "
        "update is lost. The raw transaction holds that lock for two inserts from a "
        "client in the same process. Eight HTTP clients share the server's two gunicorn "
        "workers, each serving one request at a time, so they can get about two "
