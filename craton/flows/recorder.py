@@ -4,6 +4,8 @@ TaskFlow saves an atom's state before it notifies listeners and swallows
 what listeners raise. So the recorder retries a failed write, suspends the
 engine when it still cannot record (the run resumes later), and on every
 (re)start reconciles the events with the logbook, recording what was missed.
+A transition refused because another worker holds the run now (``LeaseLost``)
+is not retried: that worker records the run from here on.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from taskflow.types.notifier import Notifier
 
 from craton.domain.runs import Run
 from craton.flows.runtime import Runtime
+from craton.flows.storage import LeaseLost
 
 LOG = logging.getLogger(__name__)
 RECORDED = (states.RUNNING, states.SUCCESS, states.FAILURE, states.REVERTING,
@@ -42,6 +45,7 @@ class StepRecorder:
     def __init__(self, runtime: Runtime, run_uuid: str, engine: Any):
         self.runtime, self.run_uuid, self.engine = runtime, run_uuid, engine
         self.cancelled = False
+        self.lost = False  # another worker holds the run: nothing more is recorded here
 
     def attach(self) -> None:
         self.engine.atom_notifier.register(Notifier.ANY, self.on_transition)
@@ -50,7 +54,7 @@ class StepRecorder:
         self.engine.atom_notifier.deregister(Notifier.ANY, self.on_transition)
 
     def on_transition(self, state: str, details: dict[str, Any]) -> None:
-        if state not in RECORDED:
+        if state not in RECORDED or self.lost:
             return
         name = details.get("task_name") or details.get("retry_name") or "?"
         error, result = _describe(details.get("result"))
@@ -60,13 +64,19 @@ class StepRecorder:
             try:
                 self._record(name, state, error, result)
                 return
+            except LeaseLost:
+                self.lost = True
+                return
             except Exception:
                 LOG.exception("could not record %s of step %s (attempt %d)",
                               state, name, attempt + 1)
                 time.sleep(0.2 * (attempt + 1))
         # Never let a run go on with steps missing from its record.
         LOG.error("suspending run %s: its steps cannot be recorded", self.run_uuid)
-        self.engine.suspend()
+        try:
+            self.engine.suspend()
+        except LeaseLost:  # (suspending writes the logbook, fenced as well)
+            self.lost = True
 
     def _record(self, name: str, state: str, error: str | None, result: Any) -> None:
         meta = self.runtime.meta(self.run_uuid).as_dict()

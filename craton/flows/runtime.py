@@ -3,6 +3,11 @@
 A step's inventory changes, its own completion event and the driver's saved
 world commit in one write transaction, so a step is never recorded done
 without its effects, nor its effects stored without the step.
+
+Every write for a run made here (a step's, a change of the run aggregate, the
+world) begins with a check that the worker still holds the run's lease
+(``Runtime.writing``): a worker whose lease another worker has taken over
+gets ``LeaseLost`` instead of writing.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from craton.domain.runs import Run
 from craton.drivers.base import FleetDriver
 from craton.drivers.loader import load_driver
 from craton.drivers.simulator import SimulatorDriver
-from craton.flows.storage import WORLDS, ensure_schema
+from craton.flows.storage import QUEUE, WORLDS, LeaseLost, check_lease, ensure_schema
 from craton.projections.tables import LIVE
 
 
@@ -33,7 +38,9 @@ class Step:
     The step's write transaction (and with it the ledger's write lock) begins when
     the step first reads or writes through ``conn``, ``ledger`` or ``record``: what
     it does through its driver before then (building a host, say, which may take
-    minutes on a real cloud) keeps no other writer waiting.
+    minutes on a real cloud) keeps no other writer waiting. Beginning it checks
+    that the step's worker still holds the run (else ``LeaseLost``): whatever the
+    step writes is fenced by the lease.
     """
 
     name: str
@@ -43,7 +50,8 @@ class Step:
     write: LazyWrite
 
     def begin(self) -> Connection:
-        """The step's write transaction, begun (the ledger's write lock taken) once."""
+        """The step's write transaction, begun (the ledger's write lock taken, the
+        run's lease checked) once."""
         return self.write.begin()
 
     @property
@@ -90,14 +98,15 @@ class Step:
 class LazyWrite:
     """A step's write transaction, begun at its first use and ended by ``Runtime.step``."""
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, runtime: Runtime, run_uuid: str, holder: str | None):
+        self.runtime, self.run_uuid, self.holder = runtime, run_uuid, holder
         self.transaction = ExitStack()
         self.conn: Connection | None = None
 
     def begin(self) -> Connection:
         if self.conn is None:
-            self.conn = self.transaction.enter_context(self.services.db.writing()).connection()
+            self.conn = self.transaction.enter_context(
+                self.runtime.writing(self.run_uuid, self.holder))
         return self.conn
 
 
@@ -113,15 +122,47 @@ def _roll_back(transaction: ExitStack, exc: BaseException) -> BaseException:
 
 
 class Runtime:
-    """The services of one process and the drivers of the runs it works on."""
+    """The services of one process and the drivers of the runs it works on.
 
-    def __init__(self, services: Services):
+    ``worker`` is the worker whose lease fences the writes made here; without one
+    (the executor processes of remote workers), a step's writes are fenced by the
+    lease of whichever worker held the run when the step began.
+    """
+
+    def __init__(self, services: Services, worker: str | None = None):
         self.services = services
+        self.worker = worker
         self._drivers: dict[str, tuple[int, FleetDriver]] = {}
         self._metas: dict[str, Meta] = {}
         self._runs: dict[str, Run] = {}
         self._lock = threading.RLock()
         ensure_schema(services.db)
+
+    # -- the lease ------------------------------------------------------------
+    @contextmanager
+    def writing(self, run_uuid: str, holder: str | None) -> Iterator[Connection]:
+        """A write transaction for the run, refused (LeaseLost) unless ``holder`` still
+        holds the run's lease; None: not fenced (a run no worker holds)."""
+        with self.services.db.writing() as session:
+            conn = session.connection()
+            if holder is not None:
+                check_lease(conn, run_uuid, holder)
+            yield conn
+
+    def _holder(self, run_uuid: str) -> str | None:
+        """Whose lease fences a step of the run beginning now: this runtime's worker,
+        else whoever holds the run, as the primary database says (a replica may lag
+        behind a claim)."""
+        if self.worker is not None:
+            return self.worker
+        db = self.services.db
+        query = select(QUEUE.c.worker).where(QUEUE.c.run_uuid == run_uuid,
+                                             QUEUE.c.state == "running")
+        if not db.is_postgres:  # one file, no replica: a snapshot takes no lock
+            with db.reading() as conn:
+                return conn.execute(query).scalar()
+        with db.engine.connect() as conn:
+            return conn.execute(query).scalar()
 
     # -- the run --------------------------------------------------------------
     def load_run(self, run_uuid: str) -> Run:
@@ -157,7 +198,7 @@ class Runtime:
     def record(self, run_uuid: str, act: Callable[[Run], Any]) -> Any:
         """Change the run aggregate in a transaction of its own."""
         try:
-            with self.services.db.writing():
+            with self.writing(run_uuid, self.worker):
                 run = self.load_run(run_uuid)
                 out = act(run)
                 self.services.ledger.save(run)
@@ -175,8 +216,7 @@ class Runtime:
             driver = SimulatorDriver.from_inventory(hosts, instances, config)
         else:
             driver = load_driver(name, config=config)
-        with self.services.db.writing() as session:
-            conn = session.connection()
+        with self.writing(run_uuid, self.worker) as conn:
             if conn.execute(select(WORLDS.c.version).where(
                     WORLDS.c.run_uuid == run_uuid)).first() is None:
                 snapshot = driver.snapshot() if isinstance(driver, SimulatorDriver) else {
@@ -212,11 +252,11 @@ class Runtime:
     def step(self, run_uuid: str, name: str) -> Iterator[Step]:
         """Act on the fleet and the ledger in one write transaction (begun at the step's
         first read or write through it: see ``Step``), serialised per process."""
-        db = self.services.db
         with self._lock:
-            write = LazyWrite(self.services)
+            holder = self._holder(run_uuid)
+            write = LazyWrite(self, run_uuid, holder)
             try:
-                with db.reading() as conn:  # (one worker holds the run's lease)
+                with self.services.db.reading() as conn:  # (one worker holds the lease)
                     version, driver = self._driver(conn, run_uuid)
                 yield Step(name, run_uuid, self, driver, write)
                 self._save_world(write.begin, run_uuid, version, driver)
@@ -224,11 +264,13 @@ class Runtime:
             except BaseException as exc:
                 error = _roll_back(write.transaction, exc)
                 self._runs.pop(run_uuid, None)
-                # What the driver did happened, even if the step failed: keep it.
+                # What the driver did happened, even if the step failed: keep it (unless
+                # the run is another worker's now, whose world it is).
                 cached = self._drivers.get(run_uuid)
-                if cached is not None and isinstance(cached[1], SimulatorDriver):
-                    with db.writing() as session:
-                        self._save_world(session.connection, run_uuid, *cached)
+                if cached is not None and isinstance(cached[1], SimulatorDriver) \
+                        and not isinstance(error, LeaseLost):
+                    with self.writing(run_uuid, holder) as conn:
+                        self._save_world(lambda: conn, run_uuid, *cached)
                 if error is exc:
                     raise
                 raise error from exc
@@ -251,9 +293,12 @@ def attach(run_uuid: str, runtime: Runtime) -> None:
         _runtimes[run_uuid] = runtime
 
 
-def detach(run_uuid: str) -> None:
+def detach(run_uuid: str, runtime: Runtime | None = None) -> None:
+    """Stop routing the run's steps to ``runtime`` (None: to whichever runtime has it);
+    a runtime another worker of this process attached since keeps the run."""
     with _registry_lock:
-        runtime = _runtimes.pop(run_uuid, None)
+        if runtime is None or _runtimes.get(run_uuid) is runtime:
+            runtime = _runtimes.pop(run_uuid, None)
     if runtime is not None:
         runtime.forget(run_uuid)
 

@@ -3,11 +3,20 @@
 TaskFlow's logbook tables live in Craton's database under a ``taskflow_``
 prefix, created from their table definitions (no alembic, so no
 ``alembic_version`` table beside ours).
+
+A run's lease fences what its worker writes: every write a worker makes for a
+run (its steps' events and inventory changes, the step transitions, the run's
+end, the run's logbook in TaskFlow's tables) first checks, in the write's own
+transaction, that the worker still holds the run (``check_lease``). A worker
+that stalled past its lease and woke after another took the run over has its
+writes refused with ``LeaseLost``.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import (
@@ -21,7 +30,9 @@ from sqlalchemy import (
     String,
     Table,
     inspect,
+    select,
 )
+from sqlalchemy import Connection as SQLConnection
 from taskflow.persistence.backends import impl_sqlalchemy
 from taskflow.persistence.backends.sqlalchemy import tables as tf_tables
 
@@ -38,6 +49,25 @@ QUEUE = Table(  # runs waiting for a worker, and the lease of the worker running
     Column("worker", String(120)),
     Column("expires_at", Float),
 )
+
+
+class LeaseLost(RuntimeError):
+    """Another worker holds the run now: this worker's writes for it are refused."""
+
+
+def check_lease(conn: SQLConnection, run_uuid: str, worker: str) -> None:
+    """LeaseLost unless ``worker`` still holds the run's lease; called inside the write
+    that depends on it. A write on the ledger holds the ledger's write lock, which a
+    claim takes too, so no claim can come between this check and the write's commit;
+    a write outside the ledger (TaskFlow's logbook) locks the queue row instead
+    (PostgreSQL; SQLite's writers are serialised anyway)."""
+    row = conn.execute(select(QUEUE.c.worker, QUEUE.c.state).where(
+        QUEUE.c.run_uuid == run_uuid).with_for_update(read=True)).first()
+    if row is None or row.worker != worker or row.state != "running":
+        holder = row.worker if row is not None and row.state == "running" else None
+        raise LeaseLost(f"worker {worker} no longer holds run {run_uuid}"
+                        + (f" ({holder} does)" if holder else ""))
+
 
 WORLDS = Table(
     "flow_worlds", METADATA,
@@ -96,6 +126,30 @@ class LogbookBackend(impl_sqlalchemy.SQLAlchemyBackend):
         conn = _Connection(self, upgrade_lock=self._upgrade_lock)
         self._validated = True
         return conn
+
+    def fenced(self, run_uuid: str, worker: str) -> LogbookBackend:
+        """This backend, each of whose writes is refused (LeaseLost) once ``worker`` no
+        longer holds the run: a worker that lost its lease can neither record its
+        steps' states in the logbook the new holder resumes from, nor go on."""
+        return LogbookBackend(self._conf, engine=_FencedEngine(self._engine, run_uuid,
+                                                                worker))
+
+
+class _FencedEngine:
+    """An engine whose transactions begin with a check of the run's lease (TaskFlow
+    writes through ``begin()``; everything else is the engine's own)."""
+
+    def __init__(self, engine: Any, run_uuid: str, worker: str):
+        self._engine, self._run_uuid, self._worker = engine, run_uuid, worker
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    @contextmanager
+    def begin(self) -> Iterator[SQLConnection]:
+        with self._engine.begin() as conn:
+            check_lease(conn, self._run_uuid, self._worker)
+            yield conn
 
 
 _created: set[str] = set()

@@ -4,6 +4,12 @@ A claim is a lease, taken in the serialised write transaction that records
 the run's ``Started`` (or ``Resumed``) event. A worker renews its lease while
 it works; when it dies, the lease expires and another worker resumes the run
 from TaskFlow's logbook.
+
+A worker that stalls past its lease (a stopped process, a database outage) may
+wake to find the run taken over. Every write it makes for the run checks the
+lease in its own transaction (see ``craton.flows.storage.check_lease``), so its
+first write after the takeover is refused with ``LeaseLost``: the worker then
+abandons its engine (reverting nothing) and leaves the run to its new holder.
 """
 
 from __future__ import annotations
@@ -29,10 +35,34 @@ from craton.flows import catalog
 from craton.flows.inventory import world_rows
 from craton.flows.recorder import StepRecorder
 from craton.flows.runtime import Runtime, attach, detach
-from craton.flows.storage import QUEUE, LogbookBackend, logbook_backend
+from craton.flows.storage import QUEUE, LeaseLost, LogbookBackend, logbook_backend
 from craton.projections.timeline import iso
 
 LOG = logging.getLogger(__name__)
+# Where TaskFlow (and oslo, for the error TaskFlow raises while handling another)
+# reports an engine stopped by a failed write: with a traceback each.
+ENGINE_LOGGERS = ("taskflow.engines.action_engine.builder",
+                  "taskflow.engines.action_engine.engine", "oslo_utils.excutils")
+
+
+class _WithoutLostLeases(logging.Filter):
+    """Drops the engine's reports of a write refused for a lost lease: expected, and
+    said by the worker in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], LeaseLost):
+            return False
+        return f"{LeaseLost.__module__}.{LeaseLost.__name__}:" not in record.getMessage()
+
+
+_QUIET = _WithoutLostLeases()
+
+
+def _quiet_lost_leases() -> None:
+    for name in ENGINE_LOGGERS:
+        logger = logging.getLogger(name)
+        if _QUIET not in logger.filters:
+            logger.addFilter(_QUIET)
 
 
 class Worker:
@@ -46,7 +76,8 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.engine = engine
         self.engine_options = dict(engine_options or {})
-        self.runtime = Runtime(services)
+        self.runtime = Runtime(services, worker=self.name)
+        _quiet_lost_leases()
         self.backend: LogbookBackend = logbook_backend(services.db)
 
     # -- claiming -------------------------------------------------------------
@@ -100,9 +131,9 @@ class Worker:
                 LOG.exception("worker %s: a run could not be executed", self.name)
                 stop.wait(poll)
 
-    def _flow_detail(self, run_uuid: str) -> models.FlowDetail:
+    def _flow_detail(self, run_uuid: str, backend: LogbookBackend) -> models.FlowDetail:
         """The run's logbook entry; on first execution, its world and flow are made."""
-        with contextlib.closing(self.backend.get_connection()) as conn:
+        with contextlib.closing(backend.get_connection()) as conn:
             try:
                 return conn.get_logbook(run_uuid).find(run_uuid)
             except tf_exc.NotFound:
@@ -124,6 +155,7 @@ class Worker:
     def execute(self, run_uuid: str) -> None:
         """Run (or resume) a claimed run to its end and record how it ended."""
         attach(run_uuid, self.runtime)
+        backend = self.backend.fenced(run_uuid, self.name)  # its logbook, fenced too
         stop = threading.Event()
         lost = threading.Event()
         engine: Any = None
@@ -134,7 +166,8 @@ class Worker:
                     if not self._renew(run_uuid):
                         lost.set()
                         if engine is not None:
-                            engine.suspend()
+                            with contextlib.suppress(LeaseLost):  # (as it will be)
+                                engine.suspend()
                         return
                 except Exception:
                     LOG.exception("could not renew the lease on run %s", run_uuid)
@@ -143,9 +176,9 @@ class Worker:
         beat.start()
         error: str | None = None
         try:
-            detail = self._flow_detail(run_uuid)
+            detail = self._flow_detail(run_uuid, backend)
             engine = taskflow.engines.load_from_detail(
-                detail, backend=self.backend, engine=self.engine, **self.engine_options)
+                detail, backend=backend, engine=self.engine, **self.engine_options)
             recorder = StepRecorder(self.runtime, run_uuid, engine)
             engine.compile()
             engine.prepare()
@@ -158,6 +191,9 @@ class Worker:
             finally:
                 recorder.detach()
             flow_state = engine.storage.get_flow_state()
+        except LeaseLost:
+            lost.set()
+            error, flow_state = None, states.FAILURE
         except (DomainError, UnknownDriver) as exc:  # the run's own fault: said in one line
             LOG.error("run %s could not be executed: %s", run_uuid, _first_line(exc))
             error, flow_state = _first_line(exc), states.FAILURE
@@ -169,9 +205,17 @@ class Worker:
             beat.join()
         try:
             if not lost.is_set():
+                # Fenced as every write for the run is: a worker whose engine stopped on
+                # a refused write learns here, if not before, that the run is not its.
                 self._finish(run_uuid, flow_state, error)
+        except LeaseLost:
+            lost.set()
         finally:
-            detach(run_uuid)
+            detach(run_uuid, self.runtime)
+        if lost.is_set():
+            LOG.warning("worker %s lost its lease on run %s to another worker, which "
+                        "has the run now: this worker stopped working on it",
+                        self.name, run_uuid)
 
     def _hand_over_left_behind(self, conn: Any, run_uuid: str, run: Any) -> None:
         """What a cancel stopped part way (a batch's quiesced hosts, a host built but
@@ -184,12 +228,7 @@ class Worker:
             run.hand_over(meta, step, resource_id, reason)
 
     def _finish(self, run_uuid: str, flow_state: str, error: str | None) -> None:
-        with self.services.db.writing() as session:
-            conn = session.connection()
-            holder = conn.execute(select(QUEUE.c.worker).where(
-                QUEUE.c.run_uuid == run_uuid)).scalar()
-            if holder != self.name:
-                return  # another worker has taken the run over
+        with self.runtime.writing(run_uuid, self.name) as conn:  # LeaseLost: not ours
             run = self.runtime.load_run(run_uuid)
             if flow_state == states.SUSPENDED and not run.fields.get("cancel_requested"):
                 # Suspended without a cancel: let the lease lapse so the run resumes.
