@@ -161,15 +161,34 @@ def _init(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def rebuild_if_needed(svc: Any) -> None:
-    """A read-model shape from another version is rebuilt from the log, not migrated."""
+def rebuild_if_needed(svc: Any, patience: float = 3600.0) -> None:
+    """A read-model shape from another version is rebuilt from the log, not migrated.
+
+    Where another process is rebuilding them already (a second server started
+    with the same new version), this one waits for it, up to ``patience``
+    seconds, and rebuilds only if they still need it then.
+    """
+    import time
+
     from craton import replay
 
-    if replay.needs_rebuild(svc):
-        print("read models are from another schema version: rebuilding from the log",
-              file=sys.stderr)
-        result = replay.rebuild(svc)
+    told, deadline = False, time.monotonic() + patience
+    while replay.needs_rebuild(svc):
+        if not told:
+            print("read models are from another schema version: rebuilding from the log",
+                  file=sys.stderr)
+        try:
+            result = replay.rebuild(svc)
+        except replay.ReplayRunning:
+            if time.monotonic() >= deadline:
+                raise
+            if not told:
+                print("another process is rebuilding them: waiting for it", file=sys.stderr)
+            told = True
+            time.sleep(0.5)
+            continue
         print(f"rebuilt read models from {result.events:,} events", file=sys.stderr)
+        return
 
 
 def _positive(text: str) -> int:

@@ -3,15 +3,22 @@
 A read-model shape change never needs hand-written SQL: bump
 ``SCHEMA_VERSION`` and the next ``craton init``/``serve`` (or ``craton replay``)
 rebuilds the tables from the log into fresh tables and swaps them in.
+
+One replay at a time per database (``replay_lock``): a rebuild and a verification
+each drop and fill scratch tables of fixed names, and a rebuild swaps its own in.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import multiprocessing
 import os
 import queue
+import sys
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
@@ -30,14 +37,18 @@ from sqlalchemy import (
     inspect,
     literal,
     select,
+    text,
     update,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import column
 from sqlalchemy.sql.expression import table as table_clause
 
 from craton.bootstrap import Services
 from craton.collector import collector_paused
-from craton.db import EVENTS_TABLE
+from craton.db import EVENTS_TABLE, Database
+from craton.domain.errors import Conflict, LedgerBusy
 from craton.memory import peak_mib
 from craton.progress import Progress
 from craton.projections import indexing, lateness
@@ -47,6 +58,7 @@ from craton.projections.held import HeldBatch
 from craton.projections.projector import Projector
 from craton.projections.tables import LIVE, SCHEMA_VERSION, Tables, build_tables, statistics_ddl
 from craton.projections.timeline import utc
+from craton.schema import REPLAY_LOCK
 
 EVENTS = table_clause(EVENTS_TABLE, column("id"), column("originator_id"),
                       column("originator_version"), column("topic"), column("state"))
@@ -302,29 +314,139 @@ class ReplayFailed(RuntimeError):
     """A replay process failed; the live read models are untouched."""
 
 
-def _catch_up(svc: Services, tables: Tables, conn: Connection) -> None:
-    """Inside the write lock: project what arrived while the rebuild ran."""
+class ReplayRunning(Conflict):
+    """Another replay of the same database (a rebuild or a verification) holds the
+    replay lock; this one was refused before it touched anything."""
+
+
+REPLAY_RUNNING = ("a replay of this database is already running (craton replay, replay "
+                  "--verify, or a rebuild at start-up): try again once it has finished")
+
+
+@contextmanager
+def replay_lock(db: Database) -> Iterator[None]:
+    """Held for the whole of a rebuild or a verification; ``ReplayRunning`` at once if
+    another replay of the database holds it.
+
+    On PostgreSQL a session-level advisory lock, per schema, on a connection of
+    its own: the server releases it when that connection ends, so a replay killed
+    part way leaves no lock behind. On SQLite an exclusive ``flock`` on a file
+    beside the database's (``lock_file``), which the system releases with the
+    process; an in-memory database is this process's alone and needs none.
+    """
+    if db.is_postgres:
+        with _advisory_lock(db):
+            yield
+        return
+    path = lock_file(db.url)
+    if path is None:
+        yield
+        return
+    with _file_lock(path):
+        yield
+
+
+_SCHEMA_KEY = "CAST(CAST(CAST(current_schema() AS regnamespace) AS oid) AS integer)"
+
+
+@contextmanager
+def _advisory_lock(db: Database) -> Iterator[None]:
+    keys = {"k": REPLAY_LOCK}
+    conn = db.engine.connect()
+    try:
+        held = conn.execute(text(f"SELECT pg_try_advisory_lock(:k, {_SCHEMA_KEY})"),
+                            keys).scalar()
+        conn.commit()  # the lock is the session's: no transaction stays open for it
+        if not held:
+            raise ReplayRunning(REPLAY_RUNNING)
+        try:
+            yield
+        finally:
+            try:
+                conn.execute(text(f"SELECT pg_advisory_unlock(:k, {_SCHEMA_KEY})"), keys)
+                conn.commit()
+            except DBAPIError:  # the connection is gone, and its lock with it
+                conn.invalidate()
+    finally:
+        conn.close()
+
+
+def lock_file(url: str) -> str | None:
+    """The file whose lock a replay of an SQLite database holds: the database file's
+    path (links resolved) with ``.replay-lock`` added; None for a database in memory."""
+    parsed = make_url(url)
+    path = parsed.database
+    if path and path.startswith("file:"):  # a URI filename (``?uri=true``)
+        if parsed.query.get("mode") == "memory":
+            return None
+        path = path.removeprefix("file:").split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return f"{os.path.realpath(path)}.replay-lock"
+
+
+@contextmanager
+def _file_lock(path: str) -> Iterator[None]:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ReplayRunning(REPLAY_RUNNING) from None
+        yield  # released by the close (the forked workers have exited by then)
+    finally:
+        os.close(fd)
+
+
+def _catch_up(svc: Services, tables: Tables, conn: Connection, upto: int | None = None
+              ) -> None:
+    """Project into ``tables`` what arrived while they were filled: up to ``upto``,
+    else to the end of the log (inside the write lock, for a rebuild's swap)."""
     last = conn.execute(select(func.max(tables.events.c.position))).scalar() or 0
     projector = Projector(tables)  # reads the current rows back through the lookup indexes
-    for rows in stored_batches(conn, int(last), 5000):
+    for rows in stored_batches(conn, int(last), 5000, stop=upto):
         _project_rows(svc, projector, conn, rows)
 
 
 def rebuild(svc: Services, *, batch_size: int = 5000,
             show_progress: bool | None = None, workers: int | None = None) -> ReplayResult:
-    """Rebuild every read model into fresh tables, then swap them in atomically."""
+    """Rebuild every read model into fresh tables, then swap them in atomically;
+    ``ReplayRunning`` if another replay of the database is running."""
+    with replay_lock(svc.db):
+        return _rebuild_locked(svc, batch_size=batch_size, show_progress=show_progress,
+                               workers=workers)
+
+
+# How long a finished rebuild keeps asking for the write lock to swap its tables in
+# (each ask waits as long as any write does: db.WRITE_WAIT_S), before it gives up.
+SWAP_PATIENCE_S = 3600.0
+
+
+def _rebuild_locked(svc: Services, *, batch_size: int = 5000,
+                    show_progress: bool | None = None, workers: int | None = None
+                    ) -> ReplayResult:
+    """``rebuild``, its caller holding the replay lock."""
     started = datetime.now()
     scratch = _fresh(svc, SCRATCH)
-    projected = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress,
-                         workers=workers)
+    projected = project_into(svc, scratch, batch_size=batch_size,
+                             show_progress=show_progress, workers=workers)
     prepared = indexing.prepare(svc.db.engine, scratch, SCRATCH) if svc.db.is_postgres \
         else None
-    with svc.db.writing() as session:
-        conn = session.connection()
-        _catch_up(svc, scratch, conn)
-        for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
-            _swap(conn, live, new, prepared)
-        _set_schema_version(conn)
+    deadline = time.monotonic() + SWAP_PATIENCE_S
+    while True:
+        try:
+            with svc.db.writing() as session:
+                conn = session.connection()
+                _catch_up(svc, scratch, conn)
+                for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
+                    _swap(conn, live, new, prepared)
+                _set_schema_version(conn)
+            break
+        except LedgerBusy:  # a long write (an import) holds the lock: the rebuild stands
+            if time.monotonic() >= deadline:
+                raise
+            print("replay: waiting for the write lock to swap the rebuilt tables in",
+                  file=sys.stderr)
     if prepared is None:
         analyze_committed(svc.db, LIVE.rebuildable)  # after the swap: writers need not wait
     scratch.metadata.drop_all(svc.db.engine)
@@ -376,23 +498,73 @@ def _set_schema_version(conn: Connection) -> None:
 
 def verify(svc: Services, *, batch_size: int = 5000,
            show_progress: bool | None = None, workers: int | None = None) -> ReplayResult:
-    """Rebuild into scratch tables and compare with the live ones, table by table."""
+    """Rebuild into scratch tables and compare with the live ones, table by table;
+    ``ReplayRunning`` if another replay of the database is running.
+
+    Writers go on while it compares: the live tables are read in one snapshot,
+    without the write lock, and the scratch tables are first brought up to the
+    position that snapshot stands at (see ``_compare_all``).
+    """
     started = datetime.now()
-    scratch = _fresh(svc, "verify_")
-    projected = project_into(svc, scratch, batch_size=batch_size, show_progress=show_progress,
-                         workers=workers)
-    differences: list[str] = []
-    count = 0
-    with svc.db.writing() as session:
-        conn = session.connection()
-        _catch_up(svc, scratch, conn)
-        for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
-            described, found = compare(conn, live, new)
-            differences += described
-            count += found
-    scratch.metadata.drop_all(svc.db.engine)
+    with replay_lock(svc.db):
+        scratch = _fresh(svc, "verify_")
+        projected = project_into(svc, scratch, batch_size=batch_size,
+                                 show_progress=show_progress, workers=workers)
+        differences, count = _compare_all(svc, scratch)
+        scratch.metadata.drop_all(svc.db.engine)
     return replace(projected, differences=differences, difference_count=count,
                    seconds=(datetime.now() - started).total_seconds())
+
+
+def _compare_all(svc: Services, scratch: Tables) -> tuple[list[str], int]:
+    """Every live table against its rebuild: the differences described, and their count.
+
+    The live tables are read in a snapshot that takes no write lock; they are
+    written in the transactions that append the events they show, so they stand
+    at the log's last position in that snapshot. The scratch tables, this
+    verification's own, are projected up to exactly that position in a
+    transaction of their own, then read on another connection: nothing else
+    writes them, so any read of them sees what the snapshot should.
+    """
+    db = svc.db
+    if db.in_memory or (not db.is_postgres and db.read_engine.url != db.engine.url):
+        # In memory, one connection serves everything; an SQLite replica has no
+        # scratch tables. Both compare on the writers' connection, as writers wait.
+        with db.writing() as session:
+            conn = session.connection()
+            _catch_up(svc, scratch, conn)
+            return _compare_tables(conn, conn, scratch)
+    with _reader(db) as live:
+        upto = int(live.execute(select(func.max(EVENTS.c.id))).scalar() or 0)
+        with db.engine.begin() as conn:
+            _catch_up(svc, scratch, conn, upto)
+        with _reader(db) as rebuilt:
+            return _compare_tables(live, rebuilt, scratch)
+
+
+@contextmanager
+def _reader(db: Database) -> Iterator[Connection]:
+    """A transaction on the database the writers write (not a replica) that takes no
+    write lock and sees one snapshot throughout: REPEATABLE READ on PostgreSQL, a
+    read transaction under WAL on SQLite (whose readers' engine is the writers'
+    database unless a replica is configured; the caller sees to that)."""
+    engine = db.engine if db.is_postgres else db.read_engine
+    with engine.connect() as conn:
+        if db.is_postgres:  # (the pool resets the level when the connection returns)
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn
+
+
+def _compare_tables(live_conn: Connection, rebuilt_conn: Connection, scratch: Tables
+                    ) -> tuple[list[str], int]:
+    differences: list[str] = []
+    count = 0
+    for live, new in zip(LIVE.rebuildable, scratch.rebuildable, strict=True):
+        described, found = compare(live_conn, live, new, rebuilt_conn=rebuilt_conn)
+        differences += described
+        count += found
+    return differences, count
 
 
 def _normal(value: Any) -> Any:
@@ -415,10 +587,11 @@ def _stream(conn: Connection, t: Table, name: str) -> Iterator[tuple[Any, ...]]:
         yield tuple(_normal(v) for v in row)
 
 
-def compare(conn: Connection, live: Table, rebuilt: Table, limit: int = 50
-            ) -> tuple[list[str], int]:
+def compare(conn: Connection, live: Table, rebuilt: Table, limit: int = 50, *,
+            rebuilt_conn: Connection | None = None) -> tuple[list[str], int]:
     """The rows that differ between a live table and its rebuild: the first ``limit``
-    described, and how many there are in all."""
+    described, and how many there are in all. The rebuild is read on ``rebuilt_conn``
+    when given, else on ``conn``."""
     name = live.name
     keys = SORT_KEYS[name]
     cols = [c.name for c in live.columns if c.name != "row_id"]
@@ -432,7 +605,7 @@ def compare(conn: Connection, live: Table, rebuilt: Table, limit: int = 50
         if len(out) < limit:
             out.append(f"{name} {line}")
 
-    a, b = _stream(conn, live, name), _stream(conn, rebuilt, name)
+    a, b = _stream(conn, live, name), _stream(rebuilt_conn or conn, rebuilt, name)
     ra, rb = next(a, None), next(b, None)
     while ra is not None or rb is not None:
         ka = tuple(ra[i] for i in key_index) if ra else None

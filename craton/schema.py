@@ -14,6 +14,9 @@ from craton.projections.tables import LIVE, SCHEMA_VERSION, Tables
 
 CHAIN = chain_table(LIVE.metadata)
 INIT_LOCK = 7_246_001  # advisory lock key guarding schema creation on PostgreSQL
+# Advisory lock key held by a replay on PostgreSQL (``replay.replay_lock``), with the
+# schema's oid as the second key: one replay at a time per ledger.
+REPLAY_LOCK = 7_246_002
 
 
 @contextmanager
