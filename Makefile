@@ -33,4 +33,4 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info craton.db craton.db-*
+	rm -rf $(VENV) build *.egg-info craton.db craton.db-* craton.db.replay-lock
