@@ -162,7 +162,18 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
             pass
         return 0
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def stopping(signum: int, _frame: Any) -> None:
+        """The first SIGTERM or Ctrl-C stops the worker after the step under way;
+        a second Ctrl-C stops it at once (the run resumes elsewhere after its lease)."""
+        if stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        stop.set()
+        print(f"worker {worker.name} stopping after the step under way "
+              "(Ctrl-C again to stop at once)", file=sys.stderr)
+
+    signal.signal(signal.SIGTERM, stopping)
+    signal.signal(signal.SIGINT, stopping)
     print(f"worker {worker.name} waiting for runs", file=sys.stderr)
     worker.serve(stop, args.poll)
     return 0

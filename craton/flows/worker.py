@@ -77,6 +77,9 @@ class Worker:
         self.engine = engine
         self.engine_options = dict(engine_options or {})
         self.runtime = Runtime(services, worker=self.name)
+        # Set when the worker is to stop (``serve``'s ``stop``): a run it is executing
+        # is suspended after its current step and left for another worker to resume.
+        self.stopping = threading.Event()
         _quiet_lost_leases()
         self.backend: LogbookBackend = logbook_backend(services.db)
 
@@ -123,6 +126,9 @@ class Worker:
         return run_uuid
 
     def serve(self, stop: threading.Event, poll: float = 1.0) -> None:
+        """Claim and execute runs until ``stop`` is set; a run under way when it is set
+        stops after its current step (see ``stopping``)."""
+        self.stopping = stop
         while not stop.is_set():
             try:
                 if self.run_once() is None:
@@ -172,8 +178,26 @@ class Worker:
                 except Exception:
                     LOG.exception("could not renew the lease on run %s", run_uuid)
 
+        def on_stopping() -> None:
+            """Suspend the engine once the worker is asked to stop: the step under way
+            finishes, no other starts, and the run's lease is let go for another."""
+            while not stop.is_set():
+                if not self.stopping.wait(0.25):
+                    continue
+                if engine is None:  # (still loading the run: suspended once it can be)
+                    time.sleep(0.05)
+                    continue
+                LOG.warning("worker %s is stopping: run %s stops after its current step, "
+                            "for another worker to resume", self.name, run_uuid)
+                with contextlib.suppress(Exception):  # (an engine already ending)
+                    engine.suspend()
+                return
+
         beat = threading.Thread(target=heartbeat, daemon=True, name=f"lease-{run_uuid[:8]}")
         beat.start()
+        watch = threading.Thread(target=on_stopping, daemon=True,
+                                 name=f"stopping-{run_uuid[:8]}")
+        watch.start()
         error: str | None = None
         try:
             detail = self._flow_detail(run_uuid, backend)
@@ -203,6 +227,7 @@ class Worker:
         finally:
             stop.set()
             beat.join()
+            watch.join()
         try:
             if not lost.is_set():
                 # Fenced as every write for the run is: a worker whose engine stopped on
