@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -14,6 +17,7 @@ from craton.domain.meta import Meta
 from craton.flows import audit, catalog, evacuate, execute_plan, service
 from craton.flows.inventory import hosts_where, instances_on
 from craton.flows.worker import Worker
+from craton.planning.service import compute_plan
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +60,26 @@ class Fleet:
 @pytest.fixture
 def fleet(memory_services: Services) -> Fleet:
     return Fleet(memory_services)
+
+
+# ``craton worker`` in a process of its own, as an operator starts it.
+WORKER = (
+    "import sys, warnings; warnings.simplefilter('ignore');"
+    "import craton.flows.cli; from craton.cli import main;"
+    "sys.exit(main(sys.argv[1:]))"
+)
+
+
+def spawn_worker(svc: Services, *args: str) -> subprocess.Popen[bytes]:
+    """``craton worker ARGS`` on the services' database, in another process."""
+    return subprocess.Popen(
+        [sys.executable, "-c", WORKER, "--database-url", svc.db.url, "worker", *args],
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def plan_of(fleet: Fleet) -> dict[str, Any]:
+    """A greedy consolidation plan of the fleet, which moves something."""
+    plan = compute_plan(fleet.svc, fleet.meta, planner_name="greedy")
+    assert plan["fields"]["moves"]
+    return plan

@@ -5,8 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -21,8 +19,7 @@ from craton.flows import service
 from craton.flows.storage import QUEUE, LeaseLost
 from craton.flows.worker import Worker
 from craton.projections.tables import LIVE
-from tests.flows.conftest import Fleet
-from tests.flows.test_resume import WORKER
+from tests.flows.conftest import Fleet, spawn_worker
 
 
 def _take_over(services, takeover: Worker, run_uuid: str) -> None:
@@ -196,11 +193,7 @@ def test_a_stopped_worker_process_resumed_after_a_takeover_leaves_the_run(servic
     fleet = Fleet(services)
     run = fleet.request("evacuate", hosts=fleet.hosts[:1],
                         driver_config={"time_scale": 0.005})  # a 3 s build
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WORKER, "--database-url", services.db.url,
-         "worker", "--once", "--lease", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = spawn_worker(services, "--once", "--lease", "2")
     try:
         deadline = time.monotonic() + 60
         while _state_of(services, run["id"], ".build") != "RUNNING":

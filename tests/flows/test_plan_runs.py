@@ -12,22 +12,16 @@ from craton.domain.errors import Conflict, InvalidInput
 from craton.flows import service
 from craton.flows.worker import Worker
 from craton.planning.execution import settle_plan
-from craton.planning.service import compute_plan, execute_plan
+from craton.planning.service import execute_plan
 from craton.projections import listing
 
-from .conftest import Fleet
+from .conftest import Fleet, plan_of
 
 
 @pytest.fixture
 def fleet(services: Services) -> Fleet:
     """The demo fleet on an SQLite file and on PostgreSQL."""
     return Fleet(services)
-
-
-def plan_of(fleet: Fleet) -> dict[str, Any]:
-    plan = compute_plan(fleet.svc, fleet.meta, planner_name="greedy")
-    assert plan["fields"]["moves"]
-    return plan
 
 
 def plan_row(fleet: Fleet, plan_id: int) -> dict[str, Any]:

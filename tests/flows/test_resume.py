@@ -14,13 +14,7 @@ import pytest
 from craton.flows import service
 from craton.flows.worker import Worker
 from craton.projections.audit import EventQuery, events
-from tests.flows.conftest import Fleet
-
-WORKER = (
-    "import sys, warnings; warnings.simplefilter('ignore');"
-    "import craton.flows.cli; from craton.cli import main;"
-    "sys.exit(main(sys.argv[1:]))"
-)
+from tests.flows.conftest import WORKER, Fleet, spawn_worker
 
 
 def _successes(fleet, run_uuid):
@@ -39,11 +33,7 @@ def test_a_run_whose_worker_is_killed_is_resumed_and_completed(services, tmp_pat
     moving = {i.id for i in fleet.instances_on(sources)}
     run = fleet.request("evacuate", hosts=sources, driver_config={
         "time_scale": 0.05, "build_seconds": 2, "verify_seconds": 0})
-    env = {**os.environ, "PYTHONPATH": os.getcwd()}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WORKER, "--database-url", services.db.url,
-         "worker", "--once", "--lease", "2"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = spawn_worker(services, "--once", "--lease", "2")
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

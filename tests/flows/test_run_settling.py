@@ -18,23 +18,17 @@ from craton.domain.runs import Run
 from craton.flows import audit, catalog, service
 from craton.flows.storage import QUEUE
 from craton.flows.worker import Worker
-from craton.planning.service import compute_plan, execute_plan
+from craton.planning.service import execute_plan
 from craton.projections.audit import EventQuery, events, present_event
 from craton.projections.tables import LIVE
 
-from .conftest import Fleet
+from .conftest import Fleet, plan_of
 
 
 @pytest.fixture
 def fleet(services: Services) -> Fleet:
     """The demo fleet on an SQLite file and on PostgreSQL."""
     return Fleet(services)
-
-
-def plan_of(fleet: Fleet) -> dict[str, Any]:
-    plan = compute_plan(fleet.svc, fleet.meta, planner_name="greedy")
-    assert plan["fields"]["moves"]
-    return plan
 
 
 def trail(fleet: Fleet, query: EventQuery) -> list[dict[str, Any]]:
