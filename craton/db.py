@@ -401,6 +401,24 @@ class Database:
             self._local.reader = None
             info.pop(READ_ON_BEGIN, None)
 
+    def limit_statements(self, seconds: float) -> None:
+        """PostgreSQL: stop any statement of this process's that runs past ``seconds``
+        (``statement_timeout``, on every connection from now on; those already open
+        are let go). An API worker sets it below gunicorn's timeout, so no query
+        outlives the request that asked for it. SQLite: nothing to do."""
+        if not self.is_postgres:
+            return
+        milliseconds = int(seconds * 1000)
+
+        def on_connect(dbapi_conn: Any, _record: Any) -> None:
+            with dbapi_conn.cursor() as cursor:
+                cursor.execute(f"SET statement_timeout = {milliseconds}")
+            dbapi_conn.commit()  # (a no-op in autocommit; else ends the SET's transaction)
+
+        for engine in {self.engine, self.read_engine}:
+            event.listen(engine, "connect", on_connect)
+            engine.dispose()
+
     def dispose(self, close: bool = True) -> None:
         self.session.remove()
         self.engine.dispose(close=close)
@@ -425,6 +443,12 @@ def _translate(exc: BaseException) -> BaseException:
         return LedgerBusy("the ledger is busy with another write (a workflow step, an "
                           "import); nothing was written: retry shortly")
     return exc
+
+
+def statement_timed_out(exc: BaseException) -> bool:
+    """PostgreSQL stopped a statement that ran past ``statement_timeout``."""
+    found = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
+    return getattr(found, "pgcode", None) == "57014"  # query_canceled
 
 
 def _pg_lock_timeout(exc: BaseException) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 import falcon
 from marshmallow import ValidationError
 
-from craton.db import unavailable
+from craton.db import statement_timed_out, unavailable
 from craton.domain.errors import DomainError
 
 log = logging.getLogger("craton.api")
@@ -75,6 +75,11 @@ def handle_unexpected(req: falcon.Request, resp: falcon.Response,
     """A bug: log it with the request id, answer without details."""
     if isinstance(ex, falcon.HTTPError | falcon.HTTPStatus):
         raise ex
+    if statement_timed_out(ex):  # a query too large for one request, not a bug
+        log.warning("statement timed out on %s %s (request %s)", req.method, req.path,
+                    getattr(req.context, "request_id", "?"))
+        raise Problem(503, "the database stopped this request's query: it ran past the "
+                           "server's time limit; narrow it (fewer filters, a shorter window)")
     if unavailable(ex):  # not a bug: the database is down, restarting or unwritable
         log.warning("database unavailable on %s %s (request %s): %s", req.method, req.path,
                     getattr(req.context, "request_id", "?"), _first_line(ex))

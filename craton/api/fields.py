@@ -82,12 +82,37 @@ class CommaList(fields.String):
         return items
 
 
+# Terms of one filter (variables in ``vars=``, ``label=`` values): each is a join in
+# the listing's query, and PostgreSQL's planning of many grows far faster than their
+# number (150 variables took 15 s for one page of 20,000 hosts, 20 took 0.17 s).
+MAX_FILTER_TERMS = 16
+
+
 class VarsFilter(fields.String):
     """``key:<json>[,key:<json>...]``: variables a listing must match."""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
-        return parse_vars(text)
+        wanted = parse_vars(text)
+        if len(wanted) > MAX_FILTER_TERMS:
+            raise ValidationError(f"at most {MAX_FILTER_TERMS} variables in one filter, "
+                                  f"not {len(wanted)}")
+        return wanted
+
+
+class LabelsFilter(fields.List):
+    """``label=`` given once or more: labels a listing's items must all carry (each
+    once, however often it is given)."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(fields.String(), load_default=list, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        labels = list(dict.fromkeys(super()._deserialize(value, attr, data, **kwargs)))
+        if len(labels) > MAX_FILTER_TERMS:
+            raise ValidationError(f"at most {MAX_FILTER_TERMS} labels in one filter, "
+                                  f"not {len(labels)}")
+        return labels
 
 
 def _decode_value(decoder: json.JSONDecoder, text: str, start: int, key: str

@@ -13,7 +13,7 @@ from craton.domain.kinds import DEVICE_KINDS, KINDS, Kind
 from craton.projections.listing import FILTERABLE, sortable_of
 
 from .errors import flatten, invalid
-from .fields import CommaList, Moment, VarsFilter
+from .fields import CommaList, LabelsFilter, Moment, VarsFilter
 
 ID_RANGE = validate.Range(min=0, max=MAX_ID)
 RESOURCE_TYPES = tuple(sorted({*KINDS, *(k.plural for k in KINDS.values())}))
@@ -55,7 +55,7 @@ def list_params(kind_names: tuple[str, ...]) -> Schema:
         specs["resolved_values"] = fields.Boolean(load_default=False,
                                                   data_key="resolved-values")
     if any(k.labels for k in kinds):
-        specs["label"] = fields.List(fields.String(), load_default=list)
+        specs["label"] = LabelsFilter()
     for name in filters_of(kinds):
         specs[name] = _filter(name)
     if "name" not in specs and not project:
@@ -90,7 +90,7 @@ DiffParams = Schema.from_dict({
 AnsibleParams = Schema.from_dict({
     "region_id": fields.Integer(validate=ID_RANGE),
     "cell_id": fields.Integer(validate=ID_RANGE),
-    "label": fields.List(fields.String(), load_default=list), "as_of": _as_of(),
+    "label": LabelsFilter(), "as_of": _as_of(),
 }, name="AnsibleParams")()
 class PageParams(Schema):
     """``limit`` and ``marker`` (the last id seen) of a listing paged by id."""

@@ -21,6 +21,9 @@ from .auth import ensure_root
 # A plan is solved inside its POST (time limit at most MAX_TIME_LIMIT_S); the
 # worker must outlive the longest solve. Workflows never run in a request.
 WORKER_TIMEOUT_S = int(MAX_TIME_LIMIT_S) + 30
+# No database statement of a worker runs longer (PostgreSQL's statement_timeout), so
+# none goes on after gunicorn has given up on the request that asked for it.
+STATEMENT_TIMEOUT_S = WORKER_TIMEOUT_S - 30
 
 # What gunicorn refuses itself, with an HTML page, before the API sees a request;
 # the API's own limits lie well inside these, so they answer in JSON.
@@ -63,6 +66,7 @@ class Server(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         services = self.services_factory()
+        services.db.limit_statements(STATEMENT_TIMEOUT_S)
         app = create_app(services)
         # What the worker built to serve lives as long as it does: the cycle
         # collector need not walk it again on every full collection.

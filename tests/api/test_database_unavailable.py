@@ -7,6 +7,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import falcon.testing
 import pytest
@@ -124,4 +125,33 @@ def test_a_write_waits_for_a_held_write_lock_a_bounded_time_then_is_busy(
         release.set()
         thread.join()
         holder.dispose()
+        svc.close()
+
+
+class _Slow:
+    """A resource whose query runs past the statement limit."""
+
+    public = True
+
+    def __init__(self, svc: Any):
+        self.svc = svc
+
+    def on_get(self, req: Any, resp: Any) -> None:
+        with self.svc.db.reading() as conn:
+            conn.execute(text("SELECT pg_sleep(5)"))
+
+
+@pytest.mark.postgres
+def test_a_query_past_the_statement_limit_is_stopped_and_told(own_database: str):
+    svc = bootstrap(Settings(database_url=own_database))
+    try:
+        svc.db.limit_statements(0.3)
+        app = create_app(svc)
+        app.add_route("/slow", _Slow(svc))
+        answer = falcon.testing.TestClient(app).simulate_get("/slow")
+        assert answer.status_code == 503, answer.text
+        assert "ran past the server's time limit" in answer.json["message"]
+        with svc.db.reading() as conn:  # a quick statement still runs
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+    finally:
         svc.close()
