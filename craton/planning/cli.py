@@ -24,6 +24,14 @@ def table(rows: list[tuple[str, Any]]) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+def _shown(notes: list[str], most: int = 5) -> list[str]:
+    """The solver's notes (a cell left to the greedy layout, say), the first few."""
+    shown = list(notes[:most])
+    if len(notes) > most:
+        shown.append(f"... and {len(notes) - most} more")
+    return shown
+
+
 def summary(plan: dict[str, Any]) -> str:
     f = plan["fields"]
     s = f["summary"]
@@ -33,9 +41,11 @@ def summary(plan: dict[str, Any]) -> str:
         ("hosts", f"{s['hosts']} in scope, {s['hosts_used']} used after the plan"),
         ("hosts freed", f"{len(f['hosts_freed'])} (asset cost {f['freed_asset_cost']:g})"),
         ("moves", f"{len(f['moves'])} of {s['instances']} instances"),
-        ("objective", f"{f['objective_value']:.4g} (bound {f['bound']:.4g}, "
-                      f"gap {100 * f['gap']:.2f}%)"),
+        # (the bound and the gap are of the hosts' cost, the objective adds the moves)
+        ("objective", f"{f['objective_value']:.4g}, moves included"),
+        ("hosts' cost", f"within {100 * f['gap']:.2f}% of its lower bound {f['bound']:.4g}"),
         ("solve time", f"{f['solve_time_s']:.2f} s"),
+        *(("note", note) for note in _shown(s.get("notes") or [])),
     ])
     moves = "\n".join(f"  {m['instance']}: host {m['from_host_id']} -> {m['to_host_id']}"
                       for m in f["moves"][:20])

@@ -154,3 +154,20 @@ def test_serve_refuses_a_bind_address_or_worker_count_it_cannot_use(
     assert "not 'nohost'" in err and f"cannot listen on 127.0.0.1:{port}" in err
     assert "must be at least 1, not 0" in err and "Traceback" not in err
     assert not (tmp_path / "c.db").exists()  # refused before the database is touched
+
+
+def test_a_plan_summary_keeps_the_objective_and_the_hosts_bound_apart() -> None:
+    from craton.planning.cli import summary
+
+    plan = {"id": 7, "fields": {
+        "planner": "milp", "position": 42, "status": "time_limit", "moves": [],
+        "hosts_freed": [], "freed_asset_cost": 0.0, "objective_value": 612.02,
+        "bound": 598.0, "gap": 0.0, "solve_time_s": 30.1,
+        "summary": {"hosts": 2000, "hosts_used": 1800, "instances": 20000, "moves": 0,
+                    "notes": [f"cell {n}: solver did not return in time; greedy layout used"
+                              for n in range(7)]}}}
+    said = summary(plan)
+    assert "objective    612, moves included" in said
+    assert "hosts' cost  within 0.00% of its lower bound 598" in said
+    assert "cell 0: solver did not return in time; greedy layout used" in said
+    assert "... and 2 more" in said and "cell 5:" not in said
