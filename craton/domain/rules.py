@@ -28,6 +28,9 @@ class Lookup(Protocol):
     def children(self, resource_id: int, limit: int = 5) -> list[dict[str, Any]]:
         """Live resources that refer to this one."""
 
+    def children_count(self, resource_id: int) -> int:
+        """How many live resources refer to this one (``children``, all of them)."""
+
 
 def resolve_references(
     lookup: Lookup, spec: Kind, project_id: str | None, fields: dict[str, Any]
@@ -104,11 +107,15 @@ def check_no_cycle(lookup: Lookup, resource_id: int | None, parent_id: int | Non
 
 
 def check_deletable(lookup: Lookup, row: dict[str, Any]) -> None:
-    children = lookup.children(row["id"])
+    shown = 5
+    children = lookup.children(row["id"], shown)
     if children:
+        total = lookup.children_count(row["id"]) if len(children) == shown else len(children)
         names = ", ".join(f"{c['kind']} {c['name']!r} ({c['id']})" for c in children)
+        more = f" and {total - len(children):,} more" if total > len(children) else ""
         raise HasChildren(
-            f"{row['kind']} {row['name']!r} still has dependents: {names}"
+            f"{row['kind']} {row['name']!r} still has {total:,} "
+            f"dependent{'s' if total != 1 else ''}: {names}{more}"
         )
 
 

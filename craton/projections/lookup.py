@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table, bindparam, or_, select
+from sqlalchemy import Connection, Select, Table, bindparam, func, or_, select
 
 from craton.domain.kinds import REFERENCE_FIELDS
 from craton.projections.tables import LIVE, Tables
@@ -78,6 +78,17 @@ class CurrentLookup:
         if len(out) < limit:
             out += self._members(resource_id, limit - len(out))
         return out
+
+    def children_count(self, resource_id: int) -> int:
+        t, m = self.t, self.members
+        refs = [getattr(t.c, f) == resource_id for f in REFERENCE_FIELDS]
+        referring = self.conn.execute(select(func.count()).select_from(t).where(
+            t.c.valid_to.is_(None), or_(*refs))).scalar()
+        members = self.conn.execute(select(func.count()).select_from(
+            m.join(t, m.c.resource_id == t.c.id)).where(
+            m.c.group_id == resource_id, m.c.valid_to.is_(None),
+            t.c.valid_to.is_(None))).scalar()
+        return int(referring or 0) + int(members or 0)
 
     def _members(self, group_id: int, limit: int) -> list[dict[str, Any]]:
         m, t = self.members, self.t
