@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from collections.abc import Iterable, Iterator
+from typing import TextIO, TypeVar
+
+T = TypeVar("T")
 
 
 class Progress:
@@ -37,3 +40,13 @@ class Progress:
     def finish(self) -> None:
         if self.enabled:
             self._print("\r", "\n")
+
+
+def counted(items: Iterable[T], label: str, total: int | None = None,
+            enabled: bool | None = None) -> Iterator[T]:
+    """``items``, one by one, with a progress line of them (see ``Progress``)."""
+    bar = Progress(label, total, enabled=enabled)
+    for item in items:
+        yield item
+        bar.advance()
+    bar.finish()

@@ -16,6 +16,7 @@ from craton.ledger.chain import GENESIS, StoredRecord, VerifyReport, verify
 from craton.ledger.digest import Digest, rfc3339
 from craton.ledger.evidence import event_entry, write_pack
 from craton.ledger.sql import link_before, load_links, load_records
+from craton.progress import counted
 from craton.proofs import period_against_digests
 from craton.reports.base import Window
 from craton.reports.registry import load_reports
@@ -75,8 +76,10 @@ def _check(records: list[StoredRecord], links: dict[int, str], start: Digest,
 
 def build_evidence(svc: Services, path: str | Path, start: str | None, end: str | None,
                    digests: Sequence[Digest] = (), allow_tampered: bool = False,
-                   public_keys: Sequence[Path] = ()) -> EvidenceResult:
+                   public_keys: Sequence[Path] = (), show_progress: bool | None = None
+                   ) -> EvidenceResult:
     """Write the evidence pack of the period from ``start`` to ``end`` (see resolve_window).
+    Reading and writing the events show their progress on a terminal (``show_progress``).
 
     The period's events are checked against their chain (and saved digests) first;
     a log that fails is refused unless ``allow_tampered``, which writes the pack
@@ -88,7 +91,10 @@ def build_evidence(svc: Services, path: str | Path, start: str | None, end: str 
         # Without an end, the period runs to the stored log's own head, so that
         # events slipped in behind the read models are exported (and caught) too.
         stop = None if end is None else window.until + 1
-        records = list(load_records(conn, EVENTS_TABLE, start=window.after + 1, stop=stop))
+        records = list(counted(load_records(conn, EVENTS_TABLE, start=window.after + 1,
+                                            stop=stop), "evidence: reading events",
+                               window.until - window.after if end is not None else None,
+                               enabled=show_progress))
         links = {link.position: link.hash for link in load_links(
             conn, CHAIN.name, start=window.after + 1, stop=stop)}
         first = records[0].position if records else window.after + 1
@@ -111,6 +117,8 @@ def build_evidence(svc: Services, path: str | Path, start: str | None, end: str 
         "window": window.to_dict(), "events": len(records),
         "verified_when_written": check.ok, "verification": check.message,
     }, indent=2) + "\n").encode("utf-8")
-    written = write_pack(path, [event_entry(r, links.get(r.position, "")) for r in records],
+    entries = (event_entry(r, links.get(r.position, "")) for r in records)
+    written = write_pack(path, counted(entries, "evidence: writing events", len(records),
+                                       enabled=show_progress),
                          start_digest, end_digest, public_key, extra)
     return EvidenceResult(written, window, len(records), start_digest, end_digest, check)

@@ -99,3 +99,14 @@ def test_a_digest_saved_after_the_period_vouches_for_it(history, tmp_path, capsy
     assert main(["--database-url", url, "evidence", "--from", "@10", "--to", "@20",
                  "-o", str(tmp_path / "r.tar.gz"), "--digest", str(saved)]) == 2
     assert capsys.readouterr().err.startswith(f"craton: digest {saved}: missing")
+
+
+def test_writing_a_pack_shows_its_progress(memory_history, tmp_path, capsys) -> None:
+    svc, _ = memory_history
+    from craton.compliance.evidence import build_evidence
+
+    result = build_evidence(svc, tmp_path / "p.tar.gz", "2026-03-03T00:00:00Z",
+                            "2026-03-06T00:00:00Z", show_progress=True)
+    said = capsys.readouterr().err
+    assert f"evidence: reading events: {result.events:,}" in said
+    assert f"evidence: writing events: {result.events:,}/{result.events:,} 100.0%" in said
