@@ -86,6 +86,9 @@ EventsParams = Schema.from_dict({
 DiffParams = Schema.from_dict({
     "from_": Moment(required=True, data_key="from"), "to": Moment(),
     "resource_type": fields.String(validate=validate.OneOf(RESOURCE_TYPES)),
+    # Paged by resource id: ``after`` the last one the previous page compared.
+    "after": fields.Integer(validate=ID_RANGE),
+    "limit": fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10000)),
 }, name="DiffParams")()
 AnsibleParams = Schema.from_dict({
     "region_id": fields.Integer(validate=ID_RANGE),

@@ -180,6 +180,7 @@ DiffOut = Schema.from_dict({
     "created": fields.List(fields.Dict(), required=True),
     "changed": fields.List(fields.Dict(), required=True),
     "deleted": fields.List(fields.Dict(), required=True),
+    "links": fields.List(fields.Nested(Link), required=True),
 }, name="Diff")()
 DevicesOut = Schema.from_dict({
     "devices": fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()),

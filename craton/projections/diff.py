@@ -38,22 +38,31 @@ def _dict_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]
 
 def diff(conn: Connection, start: int, end: int, resource_type: str | None = None,
          project_id: str | None = None, tables: Tables = LIVE,
-         hidden_kinds: tuple[str, ...] = ()) -> dict[str, list[Any]]:
+         hidden_kinds: tuple[str, ...] = (), after: int = 0, limit: int | None = None
+         ) -> dict[str, Any]:
     """Compare the fleet at ``start`` with the fleet at ``end`` (positions), leaving out
-    resources of ``hidden_kinds``."""
+    resources of ``hidden_kinds``: of the resources touched in between, by id, those
+    after ``after``, at most ``limit`` of them (None: all). ``more`` says whether
+    others follow, ``last`` is the last id compared (the next page's ``after``)."""
     e = tables.events
-    conds = [e.c.position > start, e.c.position <= end, e.c.resource_id.is_not(None)]
+    conds = [e.c.position > start, e.c.position <= end, e.c.resource_id > after]
     if resource_type:
         conds.append(e.c.kind == resource_type)
     if hidden_kinds:
         conds.append(e.c.kind.not_in(hidden_kinds))
     if project_id is not None:
         conds.append(e.c.project_id == project_id)
-    touched = sorted(set(conn.execute(select(e.c.resource_id).where(*conds)).scalars()))
-    before, after = _state(conn, touched, start, tables), _state(conn, touched, end, tables)
+    query = select(e.c.resource_id).where(*conds).distinct().order_by(e.c.resource_id)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    touched = list(conn.execute(query).scalars())
+    more = limit is not None and len(touched) > limit
+    touched = touched[:limit] if limit is not None else touched
+    at_start, at_end = (_state(conn, touched, start, tables),
+                        _state(conn, touched, end, tables))
     created, changed, deleted = [], [], []
     for rid in touched:
-        old, new = before.get(rid), after.get(rid)
+        old, new = at_start.get(rid), at_end.get(rid)
         if old is None and new is None:
             continue
         ref = (new or old)["row"]  # type: ignore[index]
@@ -74,4 +83,5 @@ def diff(conn: Connection, start: int, end: int, resource_type: str | None = Non
                 change["labels"] = labels  # type: ignore[assignment]
             if change:
                 changed.append({**item, "changes": change})
-    return {"created": created, "changed": changed, "deleted": deleted}
+    return {"created": created, "changed": changed, "deleted": deleted, "more": more,
+            "last": touched[-1] if touched else None}
