@@ -57,26 +57,41 @@ class PlanList(Schema):
     links = fields.List(fields.Dict())
 
 
+class PlanListParams(PinnedPageParams):
+    details = fields.Boolean(load_default=False, metadata={
+        "description": "each plan's moves and hosts freed too (a plan of a large fleet "
+                       "holds tens of thousands of moves; its item always has them)"})
+
+
+def _listed(plan: dict[str, Any], brief: bool) -> dict[str, Any]:
+    """A plan as a listing shows it: without its moves and hosts freed unless asked
+    (their counts stay, in ``summary``)."""
+    if not brief:
+        return plan
+    return {k: v for k, v in plan.items() if k not in ("moves", "hosts_freed")}
+
+
 class Plans:
     """``/v1/plans``: compute a plan (recorded as events), or list them."""
 
     def __init__(self, api: Api):
         self.api = api
         self.docs = {
-            "GET": Op("The plans computed so far, newest last (as_of: as they were then)",
-                      PinnedPageParams(), None, PlanList()),
+            "GET": Op("The plans computed so far, newest last (as_of: as they were then; "
+                      "details: with their moves)", PlanListParams(), None, PlanList()),
             "POST": Op("Compute a consolidation plan and record it", None, PlanRequest(),
                        PlanOut(), 201, WRITE_ERRORS, idempotent_key=True),
         }
 
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        caller, q = authorise(req, "plan", policy.LIST, PinnedPageParams())
+        caller, q = authorise(req, "plan", policy.LIST, PlanListParams())
         with self.api.snapshot(q.get("as_of")) as snap:
             query = ListQuery(kinds=("plan",), project_id=caller.project_id,
                               limit=q["limit"], marker=q.get("marker"), at=snap.at)
             rows, more = list_rows(snap.conn, query)
             links = id_links(snap.conn, req, snap.position, query, rows, more)
-        resp.media = {"plans": [present(r) for r in rows], "links": links}
+        brief = not q["details"]
+        resp.media = {"plans": [_listed(present(r), brief) for r in rows], "links": links}
         set_position(resp, snap.position)
 
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:

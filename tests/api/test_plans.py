@@ -108,3 +108,16 @@ def test_a_plan_as_of_an_earlier_position_is_shown_as_it_was(
     assert ok(then)["state"] == "computed" and then.headers["ETag"] == '"1"'
     assert then.headers["X-Craton-Position"] == str(plan["id"])
     assert member.get(f"/v1/plans/{plan['id']}?as_of=@{plan['id'] - 1}").status_code == 404
+
+
+def test_a_listing_leaves_each_plans_moves_to_its_item_unless_asked(
+        svc: Services, fleet: dict[str, Any], member: Caller) -> None:
+    half_empty(svc, fleet, member)
+    plan = ok(member.post("/v1/plans", json={"planner": "greedy"}), 201)
+    assert plan["moves"]
+    (listed,) = ok(member.get("/v1/plans"))["plans"]
+    assert "moves" not in listed and "hosts_freed" not in listed
+    assert listed["summary"]["moves"] == len(plan["moves"])
+    (detailed,) = ok(member.get("/v1/plans", params={"details": "true"}))["plans"]
+    assert detailed["moves"] == plan["moves"]
+    assert ok(member.get(f"/v1/plans/{plan['id']}"))["moves"] == plan["moves"]
