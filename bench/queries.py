@@ -31,7 +31,8 @@ def get_host(conn: Connection, host_id: int, at: int | None) -> dict[str, Any]:
 
 
 def host_history(conn: Connection, host_id: int) -> list[dict[str, Any]]:
-    return audit.history(conn, host_id)
+    """The first page of a host's history, as the API answers it."""
+    return audit.history(conn, host_id, limit=1000)[0]
 
 
 def middle_moment(conn: Connection) -> Any:

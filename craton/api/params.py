@@ -83,6 +83,11 @@ EventsParams = Schema.from_dict({
     "after": fields.Integer(validate=ID_RANGE),
     "limit": fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000)),
 }, name="EventsParams")()
+HistoryParams = Schema.from_dict({
+    "as_of": _as_of(),
+    "after": fields.Integer(validate=ID_RANGE),  # the last position the page before showed
+    "limit": fields.Integer(load_default=1000, validate=validate.Range(min=1, max=10000)),
+}, name="HistoryParams")()
 DiffParams = Schema.from_dict({
     "from_": Moment(required=True, data_key="from"), "to": Moment(),
     "resource_type": fields.String(validate=validate.OneOf(RESOURCE_TYPES)),

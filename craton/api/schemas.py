@@ -174,7 +174,8 @@ HistoryEntry = Schema.from_dict({
     "valid_from": fields.Integer(), "valid_to": fields.Integer(allow_none=True),
 }, name="HistoryEntry")
 HistoryOut = Schema.from_dict({
-    "history": fields.List(fields.Nested(HistoryEntry), required=True)}, name="History")()
+    "history": fields.List(fields.Nested(HistoryEntry), required=True),
+    "links": fields.List(fields.Nested(Link), required=True)}, name="History")()
 DiffOut = Schema.from_dict({
     "from": fields.Integer(required=True), "to": fields.Integer(required=True),
     "created": fields.List(fields.Dict(), required=True),

@@ -78,21 +78,31 @@ def events(conn: Connection, q: EventQuery, tables: Tables = LIVE) -> tuple[list
     return rows[:q.limit], len(rows) > q.limit
 
 
-def history(conn: Connection, resource_id: int, tables: Tables = LIVE) -> list[dict[str, Any]]:
-    """Every event of one resource, each with the resource's fields as it left them.
+def history(conn: Connection, resource_id: int, tables: Tables = LIVE, *,
+            after: int = 0, until: int | None = None, limit: int | None = None
+            ) -> tuple[list[dict[str, Any]], bool]:
+    """The events of one resource after position ``after`` (up to ``until``; at most
+    ``limit``), each with the resource's fields as it left them, and whether more
+    follow.
 
     An entry's ``state`` is the version true at its event (none once deleted);
-    ``valid_from``/``valid_to`` are its event's position and the next one's.
+    ``valid_from``/``valid_to`` are its event's position and the next one's (None
+    for the last up to ``until``).
     """
     t, e = tables.resources, tables.events
     versions = conn.execute(
         select(t.c.valid_from, t.c.valid_to, t.c.data)  # only what an entry shows
         .where(t.c.id == resource_id).order_by(t.c.valid_from)).all()
     starts = [v.valid_from for v in versions]
-    events = conn.execute(
-        select(e).where(e.c.resource_id == resource_id).order_by(e.c.position)).all()
+    query = select(e).where(e.c.resource_id == resource_id, e.c.position > after)
+    if until is not None:
+        query = query.where(e.c.position <= until)
+    if limit is not None:
+        query = query.limit(limit + 1)  # the one after the page: its valid_to, and more
+    events = conn.execute(query.order_by(e.c.position)).all()
+    more = limit is not None and len(events) > limit
     out = []
-    for i, ev in enumerate(events):
+    for i, ev in enumerate(events[:limit] if limit is not None else events):
         entry = present_event(ev)
         found = bisect_right(starts, ev.position) - 1
         version = versions[found] if found >= 0 else None
@@ -102,4 +112,4 @@ def history(conn: Connection, resource_id: int, tables: Tables = LIVE) -> list[d
         entry["valid_from"] = ev.position
         entry["valid_to"] = events[i + 1].position if i + 1 < len(events) else None
         out.append(entry)
-    return out
+    return out, more

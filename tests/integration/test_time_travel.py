@@ -63,7 +63,7 @@ def test_deleted_host_stays_in_history_as_of_and_diff(services: Services) -> Non
     assert [h["name"] for h in hosts_at(services, None)] == ["host-1"]
     assert [h["name"] for h in hosts_at(services, alive)] == ["host-1", "doomed"]
     with services.db.reading() as conn:
-        trail = audit.history(conn, doomed["id"])
+        trail, _ = audit.history(conn, doomed["id"])
         changes = diff.diff(conn, alive, timeline.head(conn))
     assert [e["event_type"] for e in trail] == ["Host.Registered", "Host.Deleted"]
     assert [d["name"] for d in changes["deleted"]] == ["doomed"]
@@ -329,7 +329,7 @@ def test_a_past_read_shows_the_version_and_update_time_of_its_moment(
         versions = conn.execute(t.select().where(t.c.id == hid)).all()
         assert [v.data["name"] for v in sorted(versions, key=lambda v: v.valid_from)] == [
             "host-1", "host-1b"]
-        entries = audit.history(conn, hid)
+        entries, _ = audit.history(conn, hid)
     assert [e["state"]["name"] for e in entries] == ["host-1"] * 4 + ["host-1b"] * 3
     assert [e["valid_to"] for e in entries] == [e["valid_from"] for e in entries[1:]] + [None]
     assert replay.verify(services, batch_size=2).differences == []

@@ -18,7 +18,7 @@ from .. import policy
 from ..context import Api, authorise, set_position
 from ..docs import Op
 from ..paging import href
-from ..params import AsOfParams, DiffParams, EventsParams, normalise_type
+from ..params import DiffParams, EventsParams, HistoryParams, normalise_type
 from ..queries import any_version
 from ..schemas import DiffOut, EventsOut, HistoryOut
 
@@ -28,21 +28,20 @@ class History:
 
     def __init__(self, api: Api, kind: Kind):
         self.api, self.kind = api, kind
-        self.docs = {"GET": Op(f"History of a {kind.name}", AsOfParams, None, HistoryOut)}
+        self.docs = {"GET": Op(f"History of a {kind.name} (paged by position: after, "
+                               "limit)", HistoryParams, None, HistoryOut)}
 
     def on_get(self, req: falcon.Request, resp: falcon.Response, id: Any) -> None:
-        caller, q = authorise(req, self.kind.name, policy.READ, AsOfParams)
+        caller, q = authorise(req, self.kind.name, policy.READ, HistoryParams)
         with self.api.snapshot(q.get("as_of")) as snap:
             row = any_version(snap.conn, self.kind.name, id, caller)
-            entries = audit.history(snap.conn, row.id)
-        if snap.at is not None:
-            entries = [e for e in entries if e["position"] <= snap.at]
-            for e in entries:
-                if e["valid_to"] is not None and e["valid_to"] > snap.at:
-                    e["valid_to"] = None
-        if not entries:
+            entries, more = audit.history(snap.conn, row.id, after=q.get("after") or 0,
+                                          until=snap.at, limit=q["limit"])
+        if not entries and q.get("after") is None:
             raise NotFound(f"no {self.kind.name} with id {id}")
-        resp.media = {"history": entries}
+        links = [{"rel": "next", "href": href(req, snap.position,
+                                               after=entries[-1]["position"])}] if more else []
+        resp.media = {"history": entries, "links": links}
         set_position(resp, snap.position)
 
 
