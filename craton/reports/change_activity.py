@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -14,7 +15,7 @@ from craton.reports.figures import (
     project_label,
     top_chart,
 )
-from craton.reports.queries import events_in, project_names, project_of
+from craton.reports.queries import project_names, project_of, stream_events
 
 
 class ChangeActivity(BaseReport):
@@ -26,24 +27,35 @@ class ChangeActivity(BaseReport):
 
     def compute(self, conn: Connection, window: Window, project_id: str | None, *,
                 hidden_kinds: tuple[str, ...] = ()) -> ReportData:
-        events = events_in(conn, window, project_id, hidden_kinds=hidden_kinds)
         names = project_names(conn)
-        by_actor: Counter[str] = Counter(e.actor_name for e in events)
-        by_project: Counter[str | None] = Counter(
-            project_label(names, project_of(e), "(none)") for e in events)
-        by_type: Counter[str] = Counter(e.kind for e in events)
-        by_source: Counter[str] = Counter(e.source for e in events)
-        by_event: Counter[str] = Counter(e.event_type for e in events)
-        by_day = Counter(day(e.time) for e in events)
+        by_actor: Counter[str] = Counter()
+        by_project: Counter[str | None] = Counter()
+        by_type: Counter[str] = Counter()
+        by_source: Counter[str] = Counter()
+        by_event: Counter[str] = Counter()
+        by_day: Counter[Any] = Counter()
+        changed: set[str] = set()
+        changes, first, last = 0, None, None
+        for e in stream_events(conn, window, project_id, hidden_kinds=hidden_kinds):
+            by_actor[e.actor_name] += 1
+            by_project[project_label(names, project_of(e), "(none)")] += 1
+            by_type[e.kind] += 1
+            by_source[e.source] += 1
+            by_event[e.event_type] += 1
+            by_day[day(e.time)] += 1
+            changed.add(e.uuid)
+            changes += 1
+            first = e.position if first is None else first
+            last = e.position
         data = self.new(window, project_id)
         data.summary = {
-            "changes": len(events),
+            "changes": changes,
             "actors": len(by_actor),
-            "resources_changed": len({e.uuid for e in events}),
+            "resources_changed": len(changed),
             "projects": len(by_project),
             "days_with_changes": len(by_day),
-            "first_position": events[0].position if events else None,
-            "last_position": events[-1].position if events else None,
+            "first_position": first,
+            "last_position": last,
         }
         data.tables = [
             counted_table("by_actor", "Changes by actor", ("actor", "changes"), by_actor),

@@ -11,7 +11,7 @@ from craton.compliance.change_windows import describe, inside, parse_windows
 from craton.projections.timeline import utc
 from craton.reports.base import BaseReport, Cell, ReportData, Table, Window
 from craton.reports.figures import counted_table, daily_chart, project_label, when
-from craton.reports.queries import events_in, project_names, project_of
+from craton.reports.queries import project_names, project_of, stream_events
 
 COLUMNS = ["position", "time", "actor", "source", "event_type", "resource_type",
            "resource_id", "project", "request_id", "reason"]
@@ -39,15 +39,19 @@ class UnreasonedChanges(BaseReport):
     def compute(self, conn: Connection, window: Window, project_id: str | None, *,
                 hidden_kinds: tuple[str, ...] = ()) -> ReportData:
         windows = parse_windows(self.settings.change_windows)
-        events = events_in(conn, window, project_id, hidden_kinds=hidden_kinds)
         projects = project_names(conn)
-        unreasoned = [e for e in events if not has_reason(e)]
-        outside = [e for e in events if not inside(windows, utc(e.time))]
+        unreasoned, outside, changes = [], [], 0
+        for e in stream_events(conn, window, project_id, hidden_kinds=hidden_kinds):
+            changes += 1  # (only the changes the report lists are kept)
+            if not has_reason(e):
+                unreasoned.append(e)
+            if not inside(windows, utc(e.time)):
+                outside.append(e)
         data = self.new(window, project_id)
         data.summary = {
-            "changes": len(events),
+            "changes": changes,
             "unreasoned": len(unreasoned),
-            "unreasoned_share": round(len(unreasoned) / len(events), 4) if events else 0.0,
+            "unreasoned_share": round(len(unreasoned) / changes, 4) if changes else 0.0,
             "outside_windows": len(outside),
             "outside_and_unreasoned": sum(1 for e in outside if not has_reason(e)),
             "change_windows": describe(windows),
