@@ -202,6 +202,8 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
     # Compared as stored, in canonical JSON, as the own-values filter compares: true is
     # not 1, nor 1.0 the same as 1.
     wanted = {k: dump_value(v) for k, v in q.vars.items()}
+    if not _held_somewhere(conn, wanted, q.at, tables):
+        return [], False  # nothing can inherit a value that nothing holds
     while True:
         rows = list(conn.execute(pages.chunked(stmt),
                                  {**params, "chunk_limit": chunk, "chunk_offset": offset}).all())
@@ -216,6 +218,20 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
                 page.append(row)
         offset += chunk
         chunk = min(chunk * 4, RESOLVE_CHUNK_MAX)
+
+
+def _held_somewhere(conn: Connection, wanted: dict[str, str], at: int | None,
+                    tables: Tables) -> bool:
+    """Whether each wanted value (canonical JSON) is set on some resource at ``at``:
+    a row resolves a value only from itself or a level above it, so where one is set
+    nowhere, no row can match (one index probe per value, instead of resolving every
+    row of the kind)."""
+    v = tables.variables
+    for key, value in wanted.items():
+        if conn.execute(select(v.c.resource_id).where(
+                v.c.key == key, v.c.value == value, visible(v, at)).limit(1)).first() is None:
+            return False
+    return True
 
 
 def row_labels(value: Any) -> list[str]:

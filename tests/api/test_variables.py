@@ -105,3 +105,20 @@ def test_nested_reads_and_writes_carry_the_version_and_position(member, fleet):
     assert ok(stale, 412)
     labels = member.get(f"/v1/hosts/{fleet['host']['id']}/labels")
     assert labels.headers["ETag"] == put.headers["ETag"]  # one version per host
+
+
+def test_an_inherited_value_nothing_holds_is_answered_without_resolving(
+        member, fleet, monkeypatch):
+    from craton.projections import listing
+
+    member.put(f"/v1/regions/{fleet['region']['id']}/variables",
+               json={"variables": {"zone": "a"}})
+
+    def resolving(*args, **kwargs):
+        raise AssertionError("resolved every row for a value nothing holds")
+
+    monkeypatch.setattr(listing, "resolved_values", resolving)
+    found = ok(member.get('/v1/hosts?vars=zone:"b"&resolved-values=true'))
+    assert found["hosts"] == []
+    past = ok(member.get('/v1/hosts?vars=zone:"a"&resolved-values=true&as_of=@1'))
+    assert past["hosts"] == []  # (held now, by nothing then)
