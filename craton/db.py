@@ -77,7 +77,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         if not memory:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
-        cur.execute(f"PRAGMA busy_timeout={WRITE_WAIT_S * 1000}")
+        cur.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_S * 1000)}")
         cur.execute("PRAGMA foreign_keys=ON")
         # Deleted content is overwritten where that costs no extra write (some builds,
         # Debian's among them, overwrite every freed page: dropping a replaced read-model
@@ -191,12 +191,15 @@ class WriteAbandoned(RuntimeError):
 
 # How long a write waits for the write lock before it is refused as busy (503, retry):
 # SQLite's busy timeout, PostgreSQL's lock_timeout on the event table's lock.
-WRITE_WAIT_S = 30
-# The write lock on PostgreSQL, waited for at most WRITE_WAIT_S; the transaction's other
-# locks (a rebuild's swap, say) wait as the server is configured to.
-PG_WRITE_LOCK = (f"SET LOCAL lock_timeout = '{WRITE_WAIT_S}s'; "
-                 f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE; "
-                 "SET LOCAL lock_timeout TO DEFAULT")
+WRITE_WAIT_S: float = 30
+
+
+def pg_write_lock() -> str:
+    """The write lock on PostgreSQL, waited for at most WRITE_WAIT_S; the transaction's
+    other locks (a rebuild's swap, say) wait as the server is configured to."""
+    return (f"SET LOCAL lock_timeout = {int(WRITE_WAIT_S * 1000)}; "
+            f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE; SET LOCAL lock_timeout TO DEFAULT")
+
 
 READ_ON_BEGIN = "craton.read_on_begin"  # conn.info key: what the snapshot read first
 
@@ -275,9 +278,9 @@ class Database:
             if self.is_postgres:
                 if self.read_with_lock:  # read after the lock is granted, so up to date
                     self._local.with_lock = (session.execute(
-                        text(f"{PG_WRITE_LOCK}; {self.read_with_lock}")).first(),)
+                        text(f"{pg_write_lock()}; {self.read_with_lock}")).first(),)
                 else:
-                    session.execute(text(PG_WRITE_LOCK))
+                    session.execute(text(pg_write_lock()))
             yield session
             if getattr(self._local, "abandoned", False):
                 raise WriteAbandoned("a save in this write failed part way; the write is "
@@ -445,16 +448,20 @@ def _translate(exc: BaseException) -> BaseException:
     return exc
 
 
+def _driver_error(exc: BaseException) -> BaseException:
+    """The driver's own exception behind one SQLAlchemy wrapped (else ``exc``)."""
+    found = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
+    return found if isinstance(found, BaseException) else exc
+
+
 def statement_timed_out(exc: BaseException) -> bool:
     """PostgreSQL stopped a statement that ran past ``statement_timeout``."""
-    found = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
-    return getattr(found, "pgcode", None) == "57014"  # query_canceled
+    return getattr(_driver_error(exc), "pgcode", None) == "57014"  # query_canceled
 
 
 def _pg_lock_timeout(exc: BaseException) -> bool:
     """PostgreSQL gave up waiting for a lock (``lock_timeout``: the write lock)."""
-    found = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
-    return getattr(found, "pgcode", None) == "55P03"  # lock_not_available
+    return getattr(_driver_error(exc), "pgcode", None) == "55P03"  # lock_not_available
 
 
 # What SQLite says when the database cannot be used at all, rather than of a statement.
@@ -466,20 +473,16 @@ def unavailable(exc: BaseException) -> bool:
     """Whether an error says the database cannot be reached or used just now (the
     server is down, restarting, or dropped the connection; an SQLite file that cannot
     be written), as opposed to a fault of the statement."""
-    found = exc.orig if isinstance(exc, sqlalchemy.exc.DBAPIError) else exc
     if isinstance(exc, sqlalchemy.exc.DBAPIError) and exc.connection_invalidated:
         return True
+    found = _driver_error(exc)
     if isinstance(found, sqlite3.OperationalError):
-        text_ = str(found).lower()
-        return any(part in text_ for part in _SQLITE_UNAVAILABLE)
-    try:
-        import psycopg2
-    except ImportError:  # pragma: no cover - the driver is a dependency
-        return False
+        said = str(found).lower()
+        return any(part in said for part in _SQLITE_UNAVAILABLE)
     return isinstance(found, psycopg2.OperationalError | psycopg2.InterfaceError)
 
 
 def _sqlite_locked(exc: BaseException) -> bool:
     """SQLite gave up waiting for its write lock (``busy_timeout``)."""
-    found = exc.orig if isinstance(exc, sqlalchemy.exc.OperationalError) else exc
+    found = _driver_error(exc)
     return isinstance(found, sqlite3.OperationalError) and "database is locked" in str(found)

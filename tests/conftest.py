@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from craton.bootstrap import Services, bootstrap
 from craton.domain.meta import Meta, system_meta
@@ -41,17 +44,54 @@ def require_postgres() -> None:
 
 def postgres_schema_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL schema for one test, dropped afterwards."""
-    require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield from _scratch(f"CREATE SCHEMA {schema}", f"DROP SCHEMA {schema} CASCADE",
+                        f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}")
+
+
+def postgres_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database of its own for one test (one it may close to
+    connections, say), dropped afterwards."""
+    name = f"craton_t_{uuid.uuid4().hex[:10]}"
+    yield from _scratch(f'CREATE DATABASE "{name}"',
+                        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                        make_url(PG_ADMIN_URL).set(database=name)
+                        .render_as_string(hide_password=False))
+
+
+def _scratch(create: str, drop: str, url: str) -> Iterator[str]:
+    """``url`` once ``create`` has run on the server, and ``drop`` after the test."""
+    require_postgres()
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
+        conn.execute(text(create))
     try:
-        yield f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}"
+        yield url
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            conn.execute(text(drop))
         admin.dispose()
+
+
+@contextmanager
+def write_lock_held(svc: Services) -> Iterator[threading.Event]:
+    """Another thread holds the ledger's write lock (as a long import does) until the
+    event this yields is set, or the block ends."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with svc.db.writing():
+            holding.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert holding.wait(30), "the write lock was not taken"
+        yield release
+    finally:
+        release.set()
+        thread.join()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -4,8 +4,6 @@ for the write lock a bounded time on PostgreSQL too, then is refused as busy."""
 from __future__ import annotations
 
 import sqlite3
-import threading
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,12 +16,12 @@ import craton.db
 from craton.api import create_app
 from craton.api.auth import create_root
 from craton.bootstrap import bootstrap
-from craton.db import EVENTS_TABLE, unavailable
+from craton.db import unavailable
 from craton.domain.errors import LedgerBusy
 from craton.domain.meta import system_meta
 from craton.projections import timeline
 from craton.settings import Settings
-from tests.conftest import PG_ADMIN_URL, require_postgres
+from tests.conftest import PG_ADMIN_URL, postgres_database_url, write_lock_held
 
 from .conftest import Caller, ok
 
@@ -31,17 +29,7 @@ from .conftest import Caller, ok
 @pytest.fixture
 def own_database() -> Iterator[str]:
     """A PostgreSQL database of its own (it is closed to connections while tested)."""
-    require_postgres()
-    name = f"craton_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from postgres_database_url()
 
 
 def _close(url: str, closed: bool) -> None:
@@ -95,38 +83,20 @@ def test_what_says_a_database_cannot_be_used_is_told_from_a_fault_of_a_statement
 @pytest.mark.postgres
 def test_a_write_waits_for_a_held_write_lock_a_bounded_time_then_is_busy(
         own_database: str, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(craton.db, "PG_WRITE_LOCK",
-                        craton.db.PG_WRITE_LOCK.replace(f"'{craton.db.WRITE_WAIT_S}s'",
-                                                        "'300ms'"))
+    monkeypatch.setattr(craton.db, "WRITE_WAIT_S", 0.3)
     svc = bootstrap(Settings(database_url=own_database))
-    holder = create_engine(own_database)
-    held, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        with holder.begin() as conn:
-            conn.execute(text(f"LOCK TABLE {EVENTS_TABLE} IN EXCLUSIVE MODE"))
-            held.set()
-            release.wait(30)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
     try:
-        assert held.wait(30)
-        with svc.db.reading() as conn:
-            before = timeline.head(conn)
-        with pytest.raises(LedgerBusy, match="busy with another write"):
-            svc.ledger.register(system_meta(), "project", {"name": "waits"})
-        release.set()
-        thread.join()
+        with write_lock_held(svc) as release:
+            with svc.db.reading() as conn:
+                before = timeline.head(conn)
+            with pytest.raises(LedgerBusy, match="busy with another write"):
+                svc.ledger.register(system_meta(), "project", {"name": "waits"})
+            release.set()
         with svc.db.reading() as conn:
             assert timeline.head(conn) == before  # nothing was written
         svc.ledger.register(system_meta(), "project", {"name": "after"})  # the lock is free
     finally:
-        release.set()
-        thread.join()
-        holder.dispose()
         svc.close()
-
 
 class _Slow:
     """A resource whose query runs past the statement limit."""

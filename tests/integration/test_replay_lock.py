@@ -21,7 +21,7 @@ from craton.cli import main, rebuild_if_needed
 from craton.projections.tables import LIVE, build_tables
 from craton.schema import REPLAY_LOCK
 from craton.settings import Settings
-from tests.conftest import make_fleet, postgres_schema_url
+from tests.conftest import make_fleet, postgres_schema_url, write_lock_held
 
 
 def _history(svc: Services) -> None:
@@ -284,27 +284,13 @@ def test_a_finished_rebuild_waits_for_the_write_lock_to_swap_its_tables_in(
         pytest.skip("SQLite's busy timeout is the connection's, 30 s")
     import craton.db
 
-    monkeypatch.setattr(craton.db, "PG_WRITE_LOCK", craton.db.PG_WRITE_LOCK.replace(
-        f"'{craton.db.WRITE_WAIT_S}s'", "'200ms'"))
+    monkeypatch.setattr(craton.db, "WRITE_WAIT_S", 0.2)
     _history(services)
-    holding, release = threading.Event(), threading.Event()
-
-    def long_write() -> None:  # an import, say, holding the write lock for a while
-        with services.db.writing():
-            holding.set()
-            release.wait(60)
-
-    thread = threading.Thread(target=long_write)
-    thread.start()
-    try:
-        assert holding.wait(30)
+    with write_lock_held(services) as release:  # an import, say, holding it a while
         timer = threading.Timer(5.0, release.set)
         timer.start()
         result = replay.rebuild(services, workers=1)
         timer.join()
-    finally:
-        release.set()
-        thread.join()
     assert "waiting for the write lock to swap the rebuilt tables in" in capsys.readouterr().err
     assert result.events > 0
     assert replay.verify(services, workers=1).differences == []
