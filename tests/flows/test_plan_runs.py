@@ -118,17 +118,6 @@ def test_a_run_that_stops_part_way_leaves_its_plan_partially_executed(fleet: Fle
     assert plan_row(fleet, plan["id"])["state"] == "partially-executed"
 
 
-def test_a_plan_whose_run_is_cancelled_before_it_starts_is_settled(fleet: Fleet) -> None:
-    plan = plan_of(fleet)
-    run = execute_plan(fleet.svc, fleet.meta, plan["id"])
-    worker = Worker(fleet.svc)
-    assert worker.claim() == run["uuid"]
-    service.cancel_run(fleet.svc, fleet.meta, run["id"])
-    worker.execute(run["uuid"])  # stops at its first step: the flow's last never runs
-    assert service.get_run(fleet.svc, run["id"], None)["state"] == "cancelled"
-    assert plan_row(fleet, plan["id"])["state"] == "failed"  # nothing moved
-
-
 def test_a_plan_is_executing_from_the_moment_its_run_is_requested(fleet: Fleet) -> None:
     plan = plan_of(fleet)
     run = request(fleet, plan["id"])
