@@ -68,15 +68,10 @@ def check_signing_key(settings: Settings) -> None:
 
 
 def bootstrap(settings: Settings | None = None, *, init: bool = True,
-              key_checked: bool = False, **overrides: Any) -> Services:
-    """Build the services for one process; create the schema if asked and absent.
-
-    ``key_checked``: the caller has already run ``check_signing_key`` on these
-    settings (the CLI does, before its own checks of the database).
-    """
+              **overrides: Any) -> Services:
+    """Build the services for one process; create the schema if asked and absent."""
     settings = settings or Settings.from_env()
-    if not key_checked:
-        check_signing_key(settings)
+    check_signing_key(settings)  # (read once a process: see load_private_key)
     db = Database(overrides.get("database_url") or settings.database_url,
                   settings.read_database_url)
     ledger = Ledger(db)

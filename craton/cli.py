@@ -42,7 +42,7 @@ def _services(settings: Settings, *, create: bool = False) -> Any:
     check_signing_key(settings)  # a setting the process cannot work with stops it first
     check_read_url(settings, create=create)
     if create:
-        return bootstrap(settings, key_checked=True)
+        return bootstrap(settings)
     url = settings.database_url
     missing = missing_sqlite_file(url)
     if missing is not None:
@@ -51,7 +51,7 @@ def _services(settings: Settings, *, create: bool = False) -> Any:
     path = sqlite_file(url)
     if path is not None and not _sqlite_has_ledger(path):
         _no_ledger(url)  # (looked at read-only: Craton's own connections turn on WAL)
-    svc = bootstrap(settings, init=False, key_checked=True)
+    svc = bootstrap(settings, init=False)
     if path is None and not has_ledger(svc.db):
         svc.close()
         _no_ledger(url)

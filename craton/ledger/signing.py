@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 from dataclasses import replace
@@ -73,7 +74,21 @@ def _pem(path: str | os.PathLike[str], what: str) -> bytes:
 def load_private_key(path: str | os.PathLike[str],
                      what: str = "CRATON_SIGNING_KEY") -> Ed25519PrivateKey:
     """Load an unencrypted Ed25519 private key from a PEM file; SigningKeyError (one
-    line naming the file) if it cannot be."""
+    line naming the file) if it cannot be.
+
+    A process reads each key file once (a command checks the key at start, then signs
+    and verifies with it): the key is kept by path and modification time, so a file
+    replaced by a rotation is read again.
+    """
+    try:
+        changed = os.stat(path).st_mtime_ns
+    except OSError:
+        changed = -1  # (``_pem`` says why it cannot be read)
+    return _private_key(os.fspath(path), changed, what)
+
+
+@functools.lru_cache(maxsize=8)
+def _private_key(path: str, changed: int, what: str) -> Ed25519PrivateKey:
     data = _pem(path, what)
     try:
         key = serialization.load_pem_private_key(data, password=None)

@@ -15,17 +15,19 @@ from craton.ledger import signing
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The key files loaded, in order, while the test runs."""
     loaded: list[Path] = []
-    load = signing.load_private_key
+    read = signing._pem
 
     def counted(path: Any, *args: Any, **kwargs: Any) -> Any:
         loaded.append(Path(path))
-        return load(path, *args, **kwargs)
+        return read(path, *args, **kwargs)
 
-    monkeypatch.setattr(signing, "load_private_key", counted)
+    monkeypatch.setattr(signing, "_pem", counted)
+    signing._private_key.cache_clear()  # (as in a new process)
     return loaded
 
 
-@pytest.mark.parametrize("command", [["init"], ["verify"], ["report", "change-activity"]])
+@pytest.mark.parametrize("command", [["init"], ["verify"], ["report", "change-activity"],
+                                     ["digest"]])
 def test_a_command_reads_the_signing_key_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         reads: list[Path], command: list[str]) -> None:
