@@ -6,7 +6,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from craton.projections.tables import LIVE, Tables
 from craton.projections.timeline import iso
@@ -90,10 +90,6 @@ def history(conn: Connection, resource_id: int, tables: Tables = LIVE, *,
     for the last up to ``until``).
     """
     t, e = tables.resources, tables.events
-    versions = conn.execute(
-        select(t.c.valid_from, t.c.valid_to, t.c.data)  # only what an entry shows
-        .where(t.c.id == resource_id).order_by(t.c.valid_from)).all()
-    starts = [v.valid_from for v in versions]
     query = select(e).where(e.c.resource_id == resource_id, e.c.position > after)
     if until is not None:
         query = query.where(e.c.position <= until)
@@ -101,6 +97,14 @@ def history(conn: Connection, resource_id: int, tables: Tables = LIVE, *,
         query = query.limit(limit + 1)  # the one after the page: its valid_to, and more
     events = conn.execute(query.order_by(e.c.position)).all()
     more = limit is not None and len(events) > limit
+    # Only the versions true at some event of the page: a page costs its own length.
+    versions = conn.execute(
+        select(t.c.valid_from, t.c.valid_to, t.c.data)  # only what an entry shows
+        .where(t.c.id == resource_id,
+               t.c.valid_from <= (events[-1].position if events else after),
+               or_(t.c.valid_to.is_(None), t.c.valid_to > after))
+        .order_by(t.c.valid_from)).all()
+    starts = [v.valid_from for v in versions]
     out = []
     for i, ev in enumerate(events[:limit] if limit is not None else events):
         entry = present_event(ev)

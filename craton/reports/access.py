@@ -18,6 +18,7 @@ class Access(BaseReport):
     """Who can act on the fleet, with which role, and who was turned away."""
 
     name = "access"
+    reads_credential_uses = True
     title = "Access"
     description = ("Users, roles, token creation and use (a credential's use is counted "
                    "when an API worker checks it, at most once per "

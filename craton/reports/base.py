@@ -105,6 +105,9 @@ class BaseReport:
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    # Whether it counts credential uses, which API workers write in the background
+    # (the report's worker writes its own pending ones first).
+    reads_credential_uses: ClassVar[bool] = False
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()

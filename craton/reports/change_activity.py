@@ -36,7 +36,7 @@ class ChangeActivity(BaseReport):
         by_day: Counter[Any] = Counter()
         changed: set[str] = set()
         changes, first, last = 0, None, None
-        for e in stream_events(conn, window, project_id, hidden_kinds=hidden_kinds):
+        for e in stream_events(conn, window, project_id, hidden_kinds):
             by_actor[e.actor_name] += 1
             by_project[project_label(names, project_of(e), "(none)")] += 1
             by_type[e.kind] += 1

@@ -33,13 +33,12 @@ COUNTED = ("position", "time", "actor_name", "kind", "uuid", "project_id", "sour
 
 
 def stream_events(conn: Connection, window: Window, project_id: str | None,
-                  *conds: Any, hidden_kinds: tuple[str, ...] = (),
-                  columns: tuple[str, ...] = COUNTED) -> Iterator[Any]:
-    """``events_in``, one row at a time and only ``columns`` of each (``position``
-    among them), read from the database a batch of positions at a time: a report over
-    a long window holds what it counts, not every event."""
+                  hidden_kinds: tuple[str, ...] = ()) -> Iterator[Any]:
+    """``events_in``, one row at a time and only the ``COUNTED`` columns of each, read
+    from the database a batch of positions at a time: a report over a long window
+    holds what it counts, not every event."""
     e = LIVE.events
-    query = _events_query(window, project_id, conds, hidden_kinds, columns)
+    query = _events_query(window, project_id, (), hidden_kinds, COUNTED)
     after = window.after
     while True:
         rows = conn.execute(query.where(e.c.position > after).limit(STREAMED)).all()

@@ -41,7 +41,7 @@ class UnreasonedChanges(BaseReport):
         windows = parse_windows(self.settings.change_windows)
         projects = project_names(conn)
         unreasoned, outside, changes = [], [], 0
-        for e in stream_events(conn, window, project_id, hidden_kinds=hidden_kinds):
+        for e in stream_events(conn, window, project_id, hidden_kinds):
             changes += 1  # (only the changes the report lists are kept)
             if not has_reason(e):
                 unreasoned.append(e)
