@@ -43,9 +43,6 @@ class StartPlan(FleetTask):
             mark_executing(step.runtime.services, step.meta, plan_id, step.run_uuid)
         return {"plan_id": plan_id, "state": EXECUTING}
 
-    def revert(self, run_id: str, **kwargs: Any) -> None:
-        """Nothing to undo: the plan's outcome is recorded as the run ends."""
-
 
 def started(run: Run) -> bool:
     """Whether the run got past its first step, which a stale or taken plan fails."""

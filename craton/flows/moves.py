@@ -138,10 +138,14 @@ def _spread_breach(step: Step, move: dict[str, Any], row: dict[str, Any],
     may have changed since the run was requested.
     """
     m, r = LIVE.members, LIVE.resources
+    belongs = set(_ids(row["fields"].get("group_ids")))
+    planned = set(move.get("anti_affinity") or [])
+    if not belongs and not planned:
+        return None
     with step.reading() as conn:
-        now = {g for g, (_, policy) in _hard_groups(conn, set(_group_ids_of(row))).items()
-               if policy == "anti-affinity"}
-        groups = sorted(now | set(move.get("anti_affinity") or []))
+        now = {g for g, (_, policy) in _hard_groups(conn, belongs).items()
+               if policy == "anti-affinity"} if belongs else set()
+        groups = sorted(now | planned)
         if not groups:
             return None
         peer = conn.execute(select(r.c.id, m.c.group_id).join(
@@ -188,12 +192,11 @@ def group_placements(conn: Connection, guests: list[Any]) -> list[dict[str, Any]
 
 
 def _group_ids(instance: Any) -> list[int]:
-    return [int(g) for g in (instance.data.get("group_ids") or [])]
+    return _ids(instance.data.get("group_ids"))
 
 
-def _group_ids_of(row: dict[str, Any]) -> list[int]:
-    """The groups of an instance's current row (``current``)."""
-    return [int(g) for g in (row["fields"].get("group_ids") or [])]
+def _ids(group_ids: list[Any] | None) -> list[int]:
+    return [int(g) for g in (group_ids or [])]
 
 
 def _hard_groups(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str]]:

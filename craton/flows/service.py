@@ -68,29 +68,26 @@ def present_run(row: Any) -> dict[str, Any]:
     return out
 
 
-def _row(services: Services, run_id: int, project_id: str | None,
-         conn: Connection | None = None, at: int | None = None) -> Any:
-    """The run's row at ``at`` (through ``conn``, else a snapshot of its own); NotFound
-    if none."""
-    if conn is None:
-        with services.db.reading() as own:
-            return _row(services, run_id, project_id, own, at)
-    row = get_row(conn, Run.KIND, run_id, project_id, at) if 0 <= run_id <= MAX_ID \
+def _row(services: Services, run_id: int, project_id: str | None) -> Any:
+    """The run's current row; NotFound if none."""
+    with services.db.reading() as conn:
+        return _located(conn, run_id, project_id)
+
+
+def _located(conn: Connection, run_id: int, project_id: str | None) -> Any:
+    row = get_row(conn, Run.KIND, run_id, project_id, None) if 0 <= run_id <= MAX_ID \
         else None
     if row is None:
         raise NotFound(f"no workflow-run with id {run_id}")
     return row
 
 
-def get_run(services: Services, run_id: int, project_id: str | None,
-            conn: Connection | None = None, at: int | None = None) -> dict[str, Any]:
-    """The run with every step: its transitions, attempts, timings, results and errors,
-    read in one snapshot (``conn``, the caller's, whose ETag and position then agree
-    with the body; else one of its own), as far as it had got at ``at`` (None: now)."""
-    if conn is None:
-        with services.db.reading() as own:
-            return get_run(services, run_id, project_id, own, at)
-    return show_run(conn, _row(services, run_id, project_id, conn, at), at)
+def get_run(services: Services, run_id: int, project_id: str | None) -> dict[str, Any]:
+    """The run now, with every step: its transitions, attempts, timings, results and
+    errors, read in one snapshot (an item of the API reads its row itself, with its
+    ETag and position, and calls ``show_run``)."""
+    with services.db.reading() as conn:
+        return show_run(conn, _located(conn, run_id, project_id))
 
 
 def show_run(conn: Connection, row: Any, at: int | None = None) -> dict[str, Any]:

@@ -40,9 +40,11 @@ class FleetTask(task.Task):
     # act(step, **arguments) does the step's work and returns a JSON-safe result;
     # undo(step, **arguments) undoes its effects (idempotent), if it has any.
     act: Callable[..., Any]
-    undo: Callable[..., None] = staticmethod(lambda step, **_: None)
+    undo: Callable[..., None] | None = None
 
     def revert(self, run_id: str, **kwargs: Any) -> None:
+        if self.undo is None:  # nothing to undo: no step, no lock taken for it
+            return
         kwargs.pop("result", None)
         kwargs.pop("flow_failures", None)
         runtime = runtime_for(run_id)
