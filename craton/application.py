@@ -161,9 +161,12 @@ class Ledger(Application[UUID]):
         assert isinstance(aggregate, Resource)
         # Compared here, under the write lock, and nowhere else: a version read before
         # the lock could be stale by the time the write is saved.
-        if expected_version is not None and not _accepts(expected_version, aggregate.version):
-            raise VersionMismatch(_mismatch(kind, resource_id, aggregate.version,
-                                            expected_version))
+        if expected_version is not None:
+            accepted = expected_version if isinstance(expected_version, frozenset) \
+                else frozenset({expected_version})
+            if aggregate.version not in accepted:
+                raise VersionMismatch(_mismatch(kind, resource_id, aggregate.version,
+                                                accepted))
         row["id"] = resource_id
         return aggregate, row
 
@@ -360,19 +363,11 @@ class Ledger(Application[UUID]):
             raise InvalidInput(f"no project {project_id}")
 
 
-def _accepts(expected: int | frozenset[int], version: int) -> bool:
-    return version in expected if isinstance(expected, frozenset) else version == expected
-
-
-def _mismatch(kind: str, resource_id: int, version: int,
-              expected: int | frozenset[int]) -> str:
-    """Why a write expecting ``expected`` is refused, naming the versions it accepts."""
-    if isinstance(expected, int):
-        wanted = str(expected)
-    elif expected:
-        wanted = " or ".join(str(v) for v in sorted(expected))
-    else:
+def _mismatch(kind: str, resource_id: int, version: int, accepted: frozenset[int]) -> str:
+    """Why a write accepting only ``accepted`` versions is refused, naming them."""
+    if not accepted:
         return f"{kind} {resource_id} is at version {version}, and the write accepts no version"
+    wanted = " or ".join(str(v) for v in sorted(accepted))
     return f"{kind} {resource_id} is at version {version}, not {wanted}"
 
 

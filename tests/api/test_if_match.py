@@ -80,6 +80,13 @@ def test_412_names_the_current_version_and_every_version_the_list_accepts(member
     refused = ok(member.put(path, json={"note": "n"},
                             headers={"If-Match": '"901", "900"'}), 412)
     assert "version 1" in refused["message"] and "900 or 901" in refused["message"]
+    for header in ('"900"', 'W/"1"'):  # one tag; a tag the write can never accept
+        said = ok(member.put(path, json={"note": "n"}, headers={"If-Match": header}),
+                  412)["message"]
+        host = fleet["host"]["id"]
+        assert said.endswith(f"host {host} is at version 1, not 900" if header == '"900"'
+                             else f"host {host} is at version 1, and the write accepts "
+                                  "no version")
 
 
 @pytest.mark.parametrize("header", ['"1", "2"', "junk", 'W/"1"'])
