@@ -14,26 +14,19 @@ from craton.projections.items import TextPage
 from craton.projections.listing import ListQuery, list_rows
 
 from .context import set_position
-from .fields import Moment
-from .params import PageParams
 
 
-class PinnedPageParams(PageParams):
-    """``limit``, ``marker`` and ``as_of`` of a listing paged by id (runs, plans)."""
-
-    as_of = Moment(metadata={"description": "an RFC 3339 time or @<position>"})
+def href(req: falcon.Request, position: int, pin: str = "as_of", **changes: Any) -> str:
+    return _linked(req, position, pin)(**changes)
 
 
-def href(req: falcon.Request, position: int, **changes: Any) -> str:
-    return _linked(req, position)(**changes)
-
-
-def _linked(req: falcon.Request, position: int) -> Any:
+def _linked(req: falcon.Request, position: int, pin: str = "as_of") -> Any:
     """``href`` for one request: its query string (without a marker, pinned at
-    ``position``) encoded once, each link's own values after it."""
+    ``position`` by ``pin``: ``as_of``, or a diff's ``to``) encoded once, each link's
+    own values after it."""
     params: dict[str, Any] = {k: v for k, v in req.params.items()
-                              if k not in ("marker", "as_of", "after")}
-    params["as_of"] = f"@{position}"
+                              if k not in ("marker", pin, "after")}
+    params[pin] = f"@{position}"
     query = urlencode(params, doseq=True)
     base = f"{req.path}?{query}" if query else req.path
 

@@ -107,6 +107,12 @@ class PageParams(Schema):
     marker = fields.Integer(validate=ID_RANGE)
 
 
+class PinnedPageParams(PageParams):
+    """``PageParams`` and ``as_of``, which a listing's links pin (runs, plans)."""
+
+    as_of = _as_of()
+
+
 def load_params(schema: Schema, req: falcon.Request) -> dict[str, Any]:
     """The query string through ``schema``: 400 listing every problem."""
     data: dict[str, Any] = {}

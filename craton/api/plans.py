@@ -16,8 +16,8 @@ from .context import Api, authorise, body, meta, read_item, set_position
 from .docs import Op
 from .errors import Problem
 from .idempotency import Reply, respond
-from .paging import PinnedPageParams, id_links
-from .params import AsOfParams
+from .paging import id_links
+from .params import AsOfParams, PinnedPageParams
 from .workflows import NO_PARAMS, NoBody, RunOut
 
 # A plan is never changed through If-Match (no 412), and may be infeasible (422).

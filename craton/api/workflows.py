@@ -15,8 +15,8 @@ from . import policy
 from .context import Api, authorise, body, meta, read_item, set_position
 from .docs import WRITE_ERRORS, Op
 from .idempotency import Reply, respond
-from .paging import PinnedPageParams, id_links
-from .params import AsOfParams
+from .paging import id_links
+from .params import AsOfParams, PinnedPageParams
 
 RUN = "workflow-run"
 NO_PARAMS = Schema.from_dict({}, name="NoParams")()

@@ -189,8 +189,13 @@ def _page(conn: Connection, q: ListQuery, tables: Tables, as_text: bool = False
 
 def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[list[Any], bool]:
     """One page of rows and whether another page follows."""
+    # Compared as stored, in canonical JSON, as the own-values filter compares: true is
+    # not 1, nor 1.0 the same as 1.
+    wanted = {k: dump_value(v) for k, v in q.vars.items()} if q.resolved_vars else {}
+    if wanted and not _held_somewhere(conn, wanted, q.at, tables):
+        return [], False  # nothing can inherit a value that nothing holds
     stmt, params = _page(conn, q, tables)
-    if not (q.vars and q.resolved_vars):
+    if not wanted:
         with collector_paused():  # a long page is many rows and no cycles
             rows = list(conn.execute(pages.limited(stmt), params).all())
         return rows[:q.limit], len(rows) > q.limit
@@ -199,11 +204,6 @@ def list_rows(conn: Connection, q: ListQuery, tables: Tables = LIVE) -> tuple[li
     # is four times larger, so a rare match costs few round trips.
     page: list[Any] = []
     chunk, offset = q.limit + 1, 0
-    # Compared as stored, in canonical JSON, as the own-values filter compares: true is
-    # not 1, nor 1.0 the same as 1.
-    wanted = {k: dump_value(v) for k, v in q.vars.items()}
-    if not _held_somewhere(conn, wanted, q.at, tables):
-        return [], False  # nothing can inherit a value that nothing holds
     while True:
         rows = list(conn.execute(pages.chunked(stmt),
                                  {**params, "chunk_limit": chunk, "chunk_offset": offset}).all())

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import falcon
 from sqlalchemy import Connection, select
@@ -126,16 +125,11 @@ class Diff:
                             hidden_kinds=hidden, after=q.get("after") or 0, limit=q["limit"])
         more, last = out.pop("more"), out.pop("last")
         # The next page compares the same two moments: ``to`` pinned at this one's end.
-        links = [{"rel": "next", "href": _next_diff(req, end, last)}] if more else []
+        # (pinned by ``to``: every page compares the same two moments)
+        links = [{"rel": "next", "href": href(req, end, pin="to", after=last)}] \
+            if more else []
         resp.media = {"from": start, "to": end, **out, "links": links}
         set_position(resp, snap.position)
-
-
-def _next_diff(req: falcon.Request, end: int, last: int) -> str:
-    """The next page of a diff: the same query, ``to`` pinned at the position this
-    page compared to, after the last resource it compared."""
-    params = {k: v for k, v in req.params.items() if k not in ("to", "after")}
-    return f"{req.path}?{urlencode({**params, 'to': f'@{end}', 'after': last}, doseq=True)}"
 
 
 def _readable(caller: Any, resource_type: str | None) -> tuple[str | None, tuple[str, ...]]:
