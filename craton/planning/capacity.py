@@ -17,8 +17,9 @@ from craton.projections.variables import labels_of, resolved_values, values_of
 
 SCOPES = ("cloud_id", "region_id", "cell_id", "label", "hosts")
 # The resolved variables a host's capacity and cost are read from.
-SIZING_VARIABLES = ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio",
-                    "asset_cost")
+# (by name, the field of HostCapacity each sets; 1.0 where unset)
+SIZING_VARIABLES = {"cpu_allocation_ratio": "cpu_ratio", "ram_allocation_ratio": "ram_ratio",
+                    "disk_allocation_ratio": "disk_ratio", "asset_cost": "asset_cost"}
 
 
 @dataclass
@@ -73,10 +74,7 @@ def read_capacity(conn: Connection, project_id: str | None, scope: dict[str, Any
             id=row.id, name=row.name, cell_id=row.cell_id,
             vcpus=_number(f.get("vcpus"), 0), memory_mb=max(memory, 0),
             disk_gb=_number(f.get("disk_gb"), 0),
-            cpu_ratio=_number(v.get("cpu_allocation_ratio"), 1.0),
-            ram_ratio=_number(v.get("ram_allocation_ratio"), 1.0),
-            disk_ratio=_number(v.get("disk_allocation_ratio"), 1.0),
-            asset_cost=_number(v.get("asset_cost"), 1.0),
+            **{field: _number(v.get(name), 1.0) for name, field in SIZING_VARIABLES.items()},
             active=bool(data.get("active", True)),
             schedulable=bool(data.get("schedulable", True)),
             pinned=row.id in pinned or "pinned" in host_labels[row.id],

@@ -68,37 +68,35 @@ class CurrentLookup:
 
     def children(self, resource_id: int, limit: int = 5) -> list[dict[str, Any]]:
         t = self.t
-        refs = [getattr(t.c, f) == resource_id for f in REFERENCE_FIELDS]
-        rows = self.conn.execute(
-            select(t.c.id, t.c.kind, t.c.name)
-            .where(t.c.valid_to.is_(None), or_(*refs))
-            .order_by(t.c.id).limit(limit)
-        ).all()
+        rows = self.conn.execute(select(t.c.id, t.c.kind, t.c.name).where(
+            *self._referring(resource_id)).order_by(t.c.id).limit(limit)).all()
         out = [{"id": r.id, "kind": r.kind, "name": r.name} for r in rows]
         if len(out) < limit:
-            out += self._members(resource_id, limit - len(out))
+            rows = self.conn.execute(select(t.c.id, t.c.kind, t.c.name).join(
+                self.members, self.members.c.resource_id == t.c.id).where(
+                *self._members_of(resource_id)).limit(limit - len(out))).all()
+            out += [{"id": r.id, "kind": r.kind, "name": r.name} for r in rows]
         return out
 
     def children_count(self, resource_id: int) -> int:
         t, m = self.t, self.members
-        refs = [getattr(t.c, f) == resource_id for f in REFERENCE_FIELDS]
         referring = self.conn.execute(select(func.count()).select_from(t).where(
-            t.c.valid_to.is_(None), or_(*refs))).scalar()
+            *self._referring(resource_id))).scalar()
         members = self.conn.execute(select(func.count()).select_from(
-            m.join(t, m.c.resource_id == t.c.id)).where(
-            m.c.group_id == resource_id, m.c.valid_to.is_(None),
-            t.c.valid_to.is_(None))).scalar()
+            m.join(t, m.c.resource_id == t.c.id)).where(*self._members_of(resource_id))
+        ).scalar()
         return int(referring or 0) + int(members or 0)
 
-    def _members(self, group_id: int, limit: int) -> list[dict[str, Any]]:
+    def _referring(self, resource_id: int) -> list[Any]:
+        """Live resources whose reference fields name ``resource_id``."""
+        t = self.t
+        return [t.c.valid_to.is_(None),
+                or_(*(getattr(t.c, f) == resource_id for f in REFERENCE_FIELDS))]
+
+    def _members_of(self, group_id: int) -> list[Any]:
+        """Live members of a group (with the members table joined to the resources)."""
         m, t = self.members, self.t
-        rows = self.conn.execute(
-            select(t.c.id, t.c.kind, t.c.name)
-            .join(m, m.c.resource_id == t.c.id)
-            .where(m.c.group_id == group_id, m.c.valid_to.is_(None), t.c.valid_to.is_(None))
-            .limit(limit)
-        ).all()
-        return [{"id": r.id, "kind": r.kind, "name": r.name} for r in rows]
+        return [m.c.group_id == group_id, m.c.valid_to.is_(None), t.c.valid_to.is_(None)]
 
     def project_by_uuid(self, uuid: str) -> dict[str, Any] | None:
         row = self.by_uuid(uuid)
